@@ -1,0 +1,142 @@
+//! The command line: argument definitions and dispatch to the engine's phases.
+
+mod audit;
+mod backup;
+mod demo;
+mod progress;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use color_eyre::Result;
+
+/// Take a live SQLite database through a risky migration without losing a byte.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// The database to open in the wizard (no database: list the SQLite files here).
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands; each phase of the wizard can also run headless.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a sample point-of-sale database and open it.
+    Demo {
+        /// Folder for the demo database (default: a new folder in the system temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// List every table and what the tenant migration would do with it.
+    Audit {
+        /// The database.
+        db: PathBuf,
+        #[command(flatten)]
+        tenant: TenantArgs,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the database beside itself, hashing the copy twice to prove it.
+    Backup {
+        /// The database.
+        db: PathBuf,
+        /// Folder for the backup (default: the database's folder).
+        #[arg(long)]
+        backup_dir: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the SQL a migration would run (not built yet).
+    Plan(NotYet),
+    /// Rehearse the migration on a copy (not built yet).
+    DryRun(NotYet),
+    /// Back up, rehearse, migrate and verify (not built yet).
+    Execute(NotYet),
+    /// Verify a migrated database (not built yet).
+    Verify(NotYet),
+    /// Restore the database from its backup (not built yet).
+    Rollback(NotYet),
+}
+
+/// What the tenant migration adds.
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    /// Name of the tenant column.
+    #[arg(long, default_value = cutover::engine::audit::DEFAULT_COLUMN)]
+    pub column: String,
+    /// The tenant value (default: the tenant registry's only id, if it has exactly one).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Leave a table out (repeat for more).
+    #[arg(long = "exclude", value_name = "TABLE")]
+    pub exclude: Vec<String>,
+}
+
+/// Arguments of a subcommand that a later version builds.
+#[derive(Debug, Args)]
+pub struct NotYet {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+/// A mistake in how cutover was called (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl Cli {
+    /// Parses the process arguments; `--version` names the SQLite library too.
+    pub fn parse_args() -> Cli {
+        let version = format!("{} (SQLite {})", env!("CARGO_PKG_VERSION"), rusqlite::version());
+        let matches = Cli::command().version(version).get_matches();
+        match Cli::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// Whether the caller asked for JSON, so errors are reported as JSON too.
+    pub fn wants_json(&self) -> bool {
+        matches!(self.command, Some(Command::Audit { json: true, .. } | Command::Backup { json: true, .. }))
+    }
+}
+
+/// Runs what the command line asked for.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => match cli.db {
+            Some(db) => demo::overview(&db),
+            None => demo::list_here(),
+        },
+        Some(Command::Demo { dir }) => demo::run(dir),
+        Some(Command::Audit { db, tenant, json }) => audit::run(&db, tenant, json),
+        Some(Command::Backup { db, backup_dir, json }) => backup::run(&db, backup_dir, json),
+        Some(Command::Plan(_)) => not_yet("plan"),
+        Some(Command::DryRun(_)) => not_yet("dry-run"),
+        Some(Command::Execute(_)) => not_yet("execute"),
+        Some(Command::Verify(_)) => not_yet("verify"),
+        Some(Command::Rollback(_)) => not_yet("rollback"),
+    }
+}
+
+fn not_yet(name: &str) -> Result<ExitCode> {
+    Err(UsageError(format!(
+        "`cutover {name}` is not built yet in this version; `cutover audit` and `cutover backup` are"
+    ))
+    .into())
+}
+
+/// Prints a value as one pretty JSON object on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    use color_eyre::eyre::WrapErr;
+    let text = serde_json::to_string_pretty(value).wrap_err("writing JSON")?;
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Printing the engine's progress on stderr: steps as lines, byte and table counts in place.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use cutover::engine::Progress;
+use cutover::engine::error::human_bytes;
+
+/// Prints progress for a person watching; quiet about counters when stderr is not a terminal.
+pub struct StderrProgress {
+    tty: bool,
+    last: Option<Instant>,
+    dirty: bool,
+}
+
+impl StderrProgress {
+    /// A printer for the current stderr.
+    pub fn new() -> Self {
+        StderrProgress { tty: std::io::stderr().is_terminal(), last: None, dirty: false }
+    }
+
+    /// Shows one progress event.
+    pub fn show(&mut self, p: Progress) {
+        let mut err = std::io::stderr().lock();
+        match p {
+            Progress::Step(text) => {
+                if self.dirty {
+                    let _ = write!(err, "\r\x1b[K");
+                    self.dirty = false;
+                }
+                let _ = writeln!(err, "· {text}");
+            }
+            Progress::Bytes { stage, done, total } if self.tty && self.due(done == total) => {
+                let pct = if total == 0 { 100.0 } else { done as f64 * 100.0 / total as f64 };
+                let _ = write!(err, "\r\x1b[K  {stage}: {} of {} ({pct:.0}%)", human_bytes(done), human_bytes(total));
+                self.dirty = true;
+            }
+            Progress::Table { name, index, total } if self.tty && self.due(index == total) => {
+                let _ = write!(err, "\r\x1b[K  counting rows: table {index} of {total} ({name})");
+                self.dirty = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// Clears a half-drawn counter line before other output.
+    pub fn finish(&mut self) {
+        if self.dirty {
+            eprint!("\r\x1b[K");
+            self.dirty = false;
+        }
+    }
+
+    fn due(&mut self, last_one: bool) -> bool {
+        let now = Instant::now();
+        let due = last_one || self.last.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(100));
+        if due {
+            self.last = Some(now);
+        }
+        due
+    }
+}

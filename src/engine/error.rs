@@ -1,0 +1,191 @@
+//! The engine's error type: every way a phase can refuse or fail, worded so a technician can act.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::inuse::Holder;
+
+/// What the process exit code should be for an error, as PRODUCT.md defines them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    /// A check failed or the run was stopped safely; nothing was lost (exit 1).
+    Stopped = 1,
+    /// Bad input or usage (exit 2).
+    BadInput = 2,
+    /// The database is in use by another process (exit 3).
+    InUse = 3,
+}
+
+/// Everything that can go wrong in the engine, each variant saying what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The path does not exist; cutover never creates a database.
+    #[error("{}: no such file — check the path (cutover never creates a database)", show(.path))]
+    NotFound { path: PathBuf },
+
+    /// The path is a directory.
+    #[error("{} is a folder, not a database file — give the path of the database file inside it", show(.path))]
+    IsDirectory { path: PathBuf },
+
+    /// The path is a device, socket, FIFO or other non-regular file.
+    #[error("{} is not a regular file — give the path of the database file itself", show(.path))]
+    NotRegularFile { path: PathBuf },
+
+    /// The file has zero bytes, which SQLite would silently treat as a new empty database.
+    #[error("{} is empty (0 bytes), so it holds no database — check that this is the right file", show(.path))]
+    EmptyFile { path: PathBuf },
+
+    /// The file does not start with the SQLite header.
+    #[error("{} is not a SQLite database (it does not start with the SQLite header) — check the path", show(.path))]
+    NotSqlite { path: PathBuf },
+
+    /// The file is shorter than its own header says it should be.
+    #[error(
+        "{} is truncated: its header says {expected} bytes but the file has {actual} — it was cut short while copying; find a complete copy",
+        show(.path)
+    )]
+    Truncated { path: PathBuf, expected: u64, actual: u64 },
+
+    /// SQLite's own consistency check failed.
+    #[error(
+        "{} is damaged: SQLite's quick_check reports \"{detail}\" — do not migrate it; keep the file as it is and have it repaired first",
+        show(.path)
+    )]
+    Corrupt { path: PathBuf, detail: String },
+
+    /// Another process holds the database (or its WAL) open.
+    #[error("{} is open in {}: stop the application first", show(.path), holders_text(.holders))]
+    InUse { path: PathBuf, holders: Vec<Holder> },
+
+    /// Another process holds a SQLite lock, seen through the lock probe or SQLITE_BUSY.
+    #[error("{} is locked by another process{}: stop the application first", show(.path), pid_text(*.pid))]
+    Locked { path: PathBuf, pid: Option<i32> },
+
+    /// Not enough free disk space for what the phase must write.
+    #[error(
+        "not enough free disk in {}: {} needed, {} free — free some space or choose another folder (--backup-dir)",
+        show(.dir), human_bytes(*.needed), human_bytes(*.available)
+    )]
+    DiskSpace { dir: PathBuf, needed: u64, available: u64 },
+
+    /// The backup read back from disk did not hash to what was written; it was deleted.
+    #[error(
+        "backup hash MISMATCH: the source hashed {source_sha256} but the copy on disk hashed {backup_sha256}; the bad copy was deleted — check the disk (dmesg) and try again"
+    )]
+    BackupMismatch { source_sha256: String, backup_sha256: String },
+
+    /// A table named on the command line does not exist.
+    #[error("there is no table named \"{name}\" in the database — run `cutover audit` to see the table names")]
+    UnknownTable { name: String },
+
+    /// An argument value the engine cannot use.
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    /// A file operation failed.
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+
+    /// SQLite returned an error.
+    #[error("{context}: {source}")]
+    Sqlite { context: String, source: rusqlite::Error },
+}
+
+impl Error {
+    /// The exit code this error maps to.
+    pub fn exit_kind(&self) -> ExitKind {
+        match self {
+            Error::NotFound { .. }
+            | Error::IsDirectory { .. }
+            | Error::NotRegularFile { .. }
+            | Error::EmptyFile { .. }
+            | Error::NotSqlite { .. }
+            | Error::Truncated { .. }
+            | Error::Corrupt { .. }
+            | Error::UnknownTable { .. }
+            | Error::InvalidArgument(_) => ExitKind::BadInput,
+            Error::InUse { .. } | Error::Locked { .. } => ExitKind::InUse,
+            Error::DiskSpace { .. } | Error::BackupMismatch { .. } | Error::Io { .. } => ExitKind::Stopped,
+            Error::Sqlite { source, .. } => sqlite_exit_kind(source),
+        }
+    }
+
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+
+    /// Wraps a SQLite error with what was being done.
+    pub fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
+        Error::Sqlite { context: context.into(), source }
+    }
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn sqlite_exit_kind(e: &rusqlite::Error) -> ExitKind {
+    use rusqlite::ffi::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => ExitKind::InUse,
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => ExitKind::BadInput,
+        _ => ExitKind::Stopped,
+    }
+}
+
+/// True when a SQLite error means another connection holds a lock.
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::ErrorCode;
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+fn show(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn holders_text(holders: &[Holder]) -> String {
+    if holders.is_empty() {
+        return "another process".to_string();
+    }
+    holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect::<Vec<_>>().join(", ")
+}
+
+fn pid_text(pid: Option<i32>) -> String {
+    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+/// Formats a byte count the way a person reads it: `1.5 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_use_names_every_holder() {
+        let e = Error::InUse {
+            path: PathBuf::from("pos.db"),
+            holders: vec![Holder { pid: 4123, name: "pos-server".into(), file: PathBuf::from("pos.db") }],
+        };
+        assert_eq!(e.to_string(), "pos.db is open in pid 4123 (pos-server): stop the application first");
+        assert_eq!(e.exit_kind(), ExitKind::InUse);
+    }
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512), "512 bytes");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(1 << 30), "1.0 GiB");
+    }
+}

@@ -1,0 +1,144 @@
+//! SHA-256 over file streams: a copy that hashes what it copies, and a re-read that hashes a file.
+//!
+//! Hashing runs on its own thread while this thread reads (and writes), so a copy costs one
+//! read of the source and about as long as the slower of the two, not their sum. sha2 picks the
+//! CPU's SHA instructions at run time where the processor has them.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::mpsc;
+use std::thread;
+
+use sha2::{Digest, Sha256};
+
+/// Bytes handed between the reading and the hashing thread at a time.
+const CHUNK: usize = 4 << 20;
+/// Chunks in flight: enough to keep both threads busy, small enough to keep memory flat.
+const IN_FLIGHT: usize = 3;
+
+/// A finished hash of a byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHash {
+    /// The SHA-256 as 64 lowercase hex digits.
+    pub sha256: String,
+    /// How many bytes were hashed.
+    pub bytes: u64,
+}
+
+/// Copies `src` to `dst` from the current positions to the end of `src`, hashing the bytes read.
+///
+/// `progress` receives (bytes done, `expected`) after each chunk.
+pub fn copy_hashing(
+    src: &mut impl Read,
+    dst: &mut File,
+    expected: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<StreamHash> {
+    stream(src, expected, &mut |chunk| dst.write_all(chunk), progress)
+}
+
+/// Hashes everything `src` yields.
+pub fn hash_reader(src: &mut impl Read, expected: u64, progress: &mut dyn FnMut(u64, u64)) -> io::Result<StreamHash> {
+    stream(src, expected, &mut |_| Ok(()), progress)
+}
+
+/// Hashes a byte slice; used for small texts such as plans.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn stream(
+    src: &mut impl Read,
+    expected: u64,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<StreamHash> {
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..IN_FLIGHT {
+        free_tx.send(Vec::with_capacity(CHUNK)).map_err(|_| broken())?;
+    }
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+    thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut sha = Sha256::new();
+            for chunk in full_rx {
+                sha.update(&chunk);
+                // The reader may have stopped early; a closed pool is fine then.
+                let _ = free_tx.send(chunk);
+            }
+            hex(&sha.finalize())
+        });
+        let mut done = 0u64;
+        let outcome = (|| -> io::Result<()> {
+            loop {
+                let mut buf = free_rx.recv().map_err(|_| broken())?;
+                let n = read_full(src, &mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                sink(&buf)?;
+                done += n as u64;
+                full_tx.send(buf).map_err(|_| broken())?;
+                progress(done, expected);
+            }
+        })();
+        drop(full_tx);
+        let sha256 = hasher.join().map_err(|_| broken())?;
+        outcome.map(|()| StreamHash { sha256, bytes: done })
+    })
+}
+
+/// Fills `buf` (up to `CHUNK` bytes) from `src`, stopping early only at end of input.
+fn read_full(src: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.resize(CHUNK, 0);
+    let mut filled = 0;
+    while filled < CHUNK {
+        match src.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(filled)
+}
+
+fn broken() -> io::Error {
+    io::Error::other("the hashing thread stopped unexpectedly")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_input_hashes_to_the_known_value() {
+        let h = hash_reader(&mut io::empty(), 0, &mut |_, _| {}).unwrap();
+        assert_eq!(h.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(h.bytes, 0);
+    }
+
+    #[test]
+    fn multi_chunk_copy_hashes_and_copies_every_byte() {
+        let data: Vec<u8> = (0..(CHUNK * 2 + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let mut out = File::create(&path).unwrap();
+        let mut calls = 0;
+        let h = copy_hashing(&mut &data[..], &mut out, data.len() as u64, &mut |_, _| calls += 1).unwrap();
+        drop(out);
+        assert_eq!(h.sha256, sha256_hex(&data));
+        assert_eq!(h.bytes, data.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        assert_eq!(calls, 3);
+    }
+}

@@ -1,0 +1,20 @@
+//! The engine: every piece of database work cutover does, with no terminal or command-line code.
+//!
+//! Each phase is a synchronous function that pushes [`Progress`] to a callback and returns a
+//! report; the CLI prints the progress, the wizard forwards it to its screen.
+
+pub mod audit;
+pub mod backup;
+pub mod demo;
+pub mod durable;
+pub mod error;
+pub mod hashing;
+pub mod inuse;
+pub mod open;
+pub mod paths;
+pub mod preflight;
+pub mod progress;
+pub mod sql;
+
+pub use error::{Error, ExitKind, Result};
+pub use progress::Progress;

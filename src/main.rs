@@ -1,0 +1,41 @@
+//! The `cutover` binary: parses the command line, runs it, and turns errors into exit codes.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use cutover::engine;
+
+fn main() -> ExitCode {
+    // The panic hook keeps even a bug's report readable; it never prints environment dumps.
+    let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
+    let cli = cli::Cli::parse_args();
+    let json = cli.wants_json();
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(report) => {
+            let code = exit_code(&report);
+            let message: Vec<String> = report.chain().map(|e| e.to_string()).collect();
+            let message = message.join(": ");
+            if json {
+                let out = serde_json::json!({ "ok": false, "error": message, "exit_code": code });
+                println!("{out}");
+            }
+            eprintln!("cutover: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Exit codes as PRODUCT.md defines them: 1 stopped safely, 2 bad input, 3 in use.
+fn exit_code(report: &color_eyre::Report) -> u8 {
+    for cause in report.chain() {
+        if let Some(e) = cause.downcast_ref::<engine::Error>() {
+            return e.exit_kind() as u8;
+        }
+        if cause.downcast_ref::<cli::UsageError>().is_some() {
+            return engine::ExitKind::BadInput as u8;
+        }
+    }
+    engine::ExitKind::Stopped as u8
+}

@@ -1,0 +1,126 @@
+//! Backups are byte-for-byte, proven by hash, never overwritten, and refused while in use.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+
+use common::{Hold, Holder, Journal, hostile_db, make_db, snapshot};
+use cutover::engine::backup::{self, BackupOptions};
+use cutover::engine::hashing::sha256_hex;
+use cutover::engine::{Error, ExitKind};
+
+fn backup_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = snapshot(dir).into_keys().filter(|n| n.contains(".backup-")).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn backup_is_identical_and_both_hashes_match_in_both_journal_modes() {
+    for journal in [Journal::Rollback, Journal::Wal] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = hostile_db(dir.path(), journal);
+        let r = backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap();
+        let original = fs::read(&db).unwrap();
+        let copy = fs::read(&r.path).unwrap();
+        assert_eq!(copy, original, "{journal:?}: the backup must be the database's bytes");
+        assert_eq!(r.sha256, sha256_hex(&original));
+        assert_eq!(r.source_sha256, r.sha256);
+        assert_eq!(r.verdict, "MATCH");
+        assert_eq!(r.bytes, original.len() as u64);
+        assert_eq!(r.checkpointed, matches!(journal, Journal::Wal));
+        let name = r.path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("hostile.db.backup-20"), "{name}");
+        assert_eq!(name.len(), "hostile.db.backup-YYYYMMDD-HHMMSS".len(), "{name}");
+        let leftovers: Vec<String> = snapshot(dir.path()).into_keys().filter(|n| n.ends_with(".partial")).collect();
+        assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
+    }
+}
+
+#[test]
+fn wal_content_is_checkpointed_into_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "w.db", Journal::Wal, "CREATE TABLE t(x);");
+    // Leave committed rows only in the WAL, as an application that crashed would.
+    let writer = rusqlite::Connection::open(&db).unwrap();
+    writer.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).unwrap();
+    writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    writer.execute_batch("INSERT INTO t VALUES (1), (2), (3);").unwrap();
+    drop(writer);
+    let wal = dir.path().join("w.db-wal");
+    assert!(fs::metadata(&wal).unwrap().len() > 0, "the rows must be in the WAL for this test");
+    // The backup is of the database, not of a main file missing its WAL frames.
+    let r = backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap();
+    assert!(!wal.exists() || fs::metadata(&wal).unwrap().len() == 0, "the WAL was checkpointed");
+    let conn = rusqlite::Connection::open(&r.path).unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn a_second_backup_in_the_same_second_never_overwrites_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let first = backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap();
+    let first_bytes = fs::read(&first.path).unwrap();
+    let mut paths = vec![first.path.clone()];
+    for _ in 0..3 {
+        paths.push(backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap().path);
+    }
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 4, "every backup gets its own file");
+    assert_eq!(backup_files(dir.path()).len(), 4);
+    assert_eq!(fs::read(&first.path).unwrap(), first_bytes);
+}
+
+#[test]
+fn backup_dir_is_honoured_and_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let r = backup::run(&db, &BackupOptions { dir: Some(elsewhere.path().to_path_buf()) }, &mut |_| {}).unwrap();
+    assert_eq!(r.path.parent().unwrap(), elsewhere.path());
+    assert!(backup_files(dir.path()).is_empty());
+
+    let missing = dir.path().join("no-such-folder");
+    let err = backup::run(&db, &BackupOptions { dir: Some(missing.clone()) }, &mut |_| {}).unwrap_err();
+    assert_eq!(err.exit_kind(), ExitKind::BadInput, "{err}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn backup_refuses_while_another_process_holds_the_database() {
+    for journal in [Journal::Rollback, Journal::Wal] {
+        for hold in [Hold::Idle, Hold::Reading, Hold::Writing] {
+            let dir = tempfile::tempdir().unwrap();
+            let db = hostile_db(dir.path(), journal);
+            let holder = Holder::start(&db, hold);
+            let before = fs::read(&db).unwrap();
+            let err = backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap_err();
+            assert_eq!(err.exit_kind(), ExitKind::InUse, "{journal:?} {hold:?}: {err}");
+            match &err {
+                Error::InUse { holders, .. } => {
+                    assert!(holders.iter().any(|h| h.pid == holder.pid()), "{journal:?} {hold:?}: {err}");
+                    assert!(err.to_string().contains("stop the application first"));
+                }
+                other => panic!("{journal:?} {hold:?}: expected InUse, got {other}"),
+            }
+            assert_eq!(fs::read(&db).unwrap(), before, "{journal:?} {hold:?}: database changed");
+            assert!(backup_files(dir.path()).is_empty(), "{journal:?} {hold:?}: a backup was left");
+        }
+    }
+}
+
+#[test]
+fn lock_probe_names_a_process_in_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let holder = Holder::start(&db, Hold::Reading);
+    let pid = cutover::engine::inuse::lock_probe(&db).unwrap();
+    assert_eq!(pid, Some(holder.pid() as i32));
+    drop(holder);
+    assert_eq!(cutover::engine::inuse::lock_probe(&db).unwrap(), None);
+}

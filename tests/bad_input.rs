@@ -1,0 +1,129 @@
+//! Every rejected input gets its exit code and a message a technician can act on, and the
+//! files on disk are left exactly as they were.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::{Hold, Holder, Journal, hostile_db, make_db, snapshot};
+use predicates::prelude::*;
+
+fn cutover() -> Command {
+    let mut cmd = Command::cargo_bin("cutover").unwrap();
+    // Error reports never show a backtrace; capturing one only slows each run down.
+    cmd.env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+/// A database whose first table's root page has a damaged header.
+fn corrupt_db(dir: &Path) -> PathBuf {
+    let db = make_db(
+        dir,
+        "corrupt.db",
+        Journal::Rollback,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO t (v) SELECT printf('row %d', i) FROM n;",
+    );
+    let mut bytes = fs::read(&db).unwrap();
+    let page_size = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    bytes[page_size] = 0x42; // page 2's b-tree page type: not a valid type
+    fs::write(&db, bytes).unwrap();
+    db
+}
+
+struct Case {
+    name: &'static str,
+    path: PathBuf,
+    message: &'static str,
+}
+
+fn bad_inputs(dir: &Path) -> Vec<Case> {
+    let empty = dir.join("empty.db");
+    fs::write(&empty, b"").unwrap();
+    let text = dir.join("notes.txt");
+    fs::write(&text, "shopping list: brake pads, oil\n").unwrap();
+    let folder = dir.join("a folder.db");
+    fs::create_dir(&folder).unwrap();
+    let good =
+        make_db(dir, "whole.db", Journal::Rollback, "CREATE TABLE t(x); INSERT INTO t VALUES (zeroblob(20000));");
+    let truncated = dir.join("truncated.db");
+    let bytes = fs::read(&good).unwrap();
+    fs::write(&truncated, &bytes[..bytes.len() / 2 + 100]).unwrap();
+    fs::remove_file(&good).unwrap();
+    let header_only = dir.join("header-only.db");
+    fs::write(&header_only, &bytes[..40]).unwrap();
+    vec![
+        Case { name: "missing", path: dir.join("no such.db"), message: "no such file" },
+        Case { name: "directory", path: folder, message: "is a folder" },
+        Case { name: "empty", path: empty, message: "is empty (0 bytes)" },
+        Case { name: "text", path: text, message: "not a SQLite database" },
+        Case { name: "truncated", path: truncated, message: "is truncated" },
+        Case { name: "header only", path: header_only, message: "is truncated" },
+        Case { name: "corrupt", path: corrupt_db(dir), message: "is damaged" },
+    ]
+}
+
+#[test]
+fn every_bad_input_exits_2_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = bad_inputs(dir.path());
+    let before = snapshot(dir.path());
+    let mut tried = 0;
+    for case in &cases {
+        for args in [vec!["audit"], vec!["audit", "--json"], vec!["backup"], vec!["backup", "--json"]] {
+            let assert = cutover().args(&args).arg(&case.path).assert().code(2);
+            let out = assert.get_output();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(case.message), "{} {args:?}: stderr was {stderr}", case.name);
+            assert_eq!(stderr.lines().filter(|l| l.starts_with("cutover:")).count(), 1, "one message line");
+            assert!(!stderr.contains("panicked") && !stderr.contains("Backtrace"), "{stderr}");
+            if args.contains(&"--json") {
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(v["ok"], false);
+                assert_eq!(v["exit_code"], 2);
+            }
+            tried += 1;
+        }
+        assert_eq!(snapshot(dir.path()), before, "{}: files changed", case.name);
+    }
+    assert!(!dir.path().join("no such.db").exists(), "a missing database must never be created");
+    println!("bad inputs tried: {tried}");
+}
+
+#[test]
+fn writing_commands_refuse_a_database_in_use_with_exit_3() {
+    for journal in [Journal::Rollback, Journal::Wal] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = hostile_db(dir.path(), journal);
+        let holder = Holder::start(&db, Hold::Idle);
+        let before = snapshot(dir.path());
+        cutover().arg("backup").arg(&db).assert().code(3).stderr(predicate::str::contains(format!(
+            "is open in pid {} (python3): stop the application first",
+            holder.pid()
+        )));
+        assert_eq!(snapshot(dir.path()), before, "{journal:?}");
+        // Reading is allowed; the report says who holds the file.
+        cutover()
+            .arg("audit")
+            .arg(&db)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("In use     YES, by pid {} (python3)", holder.pid())));
+    }
+}
+
+#[test]
+fn usage_mistakes_exit_2() {
+    cutover().arg("audit").assert().code(2);
+    cutover().args(["backup", "--no-such-flag", "x.db"]).assert().code(2);
+    cutover()
+        .args(["execute", "x.db", "--tenant", "acme", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not built yet"));
+}

@@ -1,0 +1,116 @@
+//! The command line on real files: JSON shapes, exit codes and what is left on disk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+
+use assert_cmd::Command;
+use common::{Journal, hostile_db, snapshot};
+use cutover::engine::hashing::sha256_hex;
+use predicates::prelude::*;
+
+fn cutover() -> Command {
+    let mut cmd = Command::cargo_bin("cutover").unwrap();
+    cmd.env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+fn json_of(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)))
+}
+
+#[test]
+fn version_names_the_sqlite_library() {
+    cutover()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")).and(predicate::str::contains(rusqlite::version())));
+}
+
+#[test]
+fn audit_json_lists_every_table_with_its_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let before = snapshot(dir.path());
+    let v = json_of(cutover().args(["audit", "--json", "--exclude", "kv"]).arg(&db));
+    assert_eq!(v["ok"], true);
+    let tables = v["tables"].as_array().unwrap();
+    assert!(tables.len() > 15);
+    for t in tables {
+        for key in ["name", "rows", "kind", "decision", "reason"] {
+            assert!(t.get(key).is_some(), "table entry lacks {key}: {t}");
+        }
+    }
+    let kv = tables.iter().find(|t| t["name"] == "kv").unwrap();
+    assert_eq!(kv["decision"], "excluded");
+    assert_eq!(kv["kind"], "without_rowid");
+    let weird = tables.iter().find(|t| t["name"] == "we\"ird").unwrap();
+    assert_eq!(weird["decision"], "migrate");
+    assert_eq!(weird["rows"], 2);
+    assert_eq!(v["preflight"]["quick_check"], "ok");
+    assert_eq!(v["preflight"]["journal_mode"], "wal");
+    assert_eq!(v["suggested_tenant"], "acme");
+    assert_eq!(snapshot(dir.path()), before, "audit wrote something");
+}
+
+#[test]
+fn audit_table_is_aligned_and_names_the_risks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let out = cutover().arg("audit").arg(&db).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("TABLE"), "{text}");
+    assert!(text.contains("order details: UNIQUE (sku)"), "{text}");
+    assert!(text.contains("Views (1): v \"odd\""), "{text}");
+    assert!(text.contains("Triggers (1): trg_seq on seq"), "{text}");
+    let header = text.lines().find(|l| l.starts_with("TABLE")).unwrap();
+    let rows_col = header.find("ROWS").unwrap() + "ROWS".len();
+    let line = text.lines().find(|l| l.starts_with("select ")).unwrap();
+    assert_eq!(&line[rows_col - 1..rows_col], "3", "row counts are right-aligned under ROWS: {line}");
+}
+
+#[test]
+fn backup_json_carries_the_path_and_both_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let v = json_of(cutover().args(["backup", "--json"]).arg(&db));
+    assert_eq!(v["ok"], true);
+    let path = v["path"].as_str().unwrap();
+    let bytes = fs::read(path).unwrap();
+    assert_eq!(bytes, fs::read(&db).unwrap());
+    assert_eq!(v["sha256"], sha256_hex(&bytes));
+    assert_eq!(v["source_sha256"], v["sha256"]);
+    assert_eq!(v["verdict"], "MATCH");
+}
+
+#[test]
+fn backup_text_shows_both_hashes_and_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let hash = sha256_hex(&fs::read(&db).unwrap());
+    cutover().arg("backup").arg(&db).assert().success().stdout(
+        predicate::str::contains(format!("Source     sha256 {hash}"))
+            .and(predicate::str::contains(format!("Backup     sha256 {hash}")))
+            .and(predicate::str::contains("MATCH")),
+    );
+}
+
+#[test]
+fn demo_builds_a_database_and_never_replaces_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("site");
+    cutover()
+        .args(["demo", "--dir"])
+        .arg(&target)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Built the demo").and(predicate::str::contains("harbor-auto")));
+    let db = target.join("pos.db");
+    let bytes = fs::read(&db).unwrap();
+    cutover().args(["demo", "--dir"]).arg(&target).assert().code(2).stderr(predicate::str::contains("already exists"));
+    assert_eq!(fs::read(&db).unwrap(), bytes);
+}
