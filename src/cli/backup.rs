@@ -41,12 +41,17 @@ fn render(r: &BackupReport) -> String {
         "Backup     {} ({})\n\
          Source     sha256 {}  (read while copying)\n\
          Backup     sha256 {}  (re-read from disk)\n\
-         Result     {} — the backup is a byte-for-byte copy ({:.2} s)\n",
+         Result     {} — the backup is a byte-for-byte copy\n\
+         Time       {:.2} s: lock {:.2}, copy and hash {:.2}, fsync {:.2}, re-read and hash {:.2}\n",
         r.path.display(),
         human_bytes(r.bytes),
         r.source_sha256,
         r.sha256,
         r.verdict,
-        r.seconds
+        r.seconds,
+        r.timings_s.lock,
+        r.timings_s.copy,
+        r.timings_s.sync,
+        r.timings_s.verify
     )
 }

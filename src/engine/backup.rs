@@ -42,6 +42,21 @@ pub struct BackupReport {
     pub created_at: String,
     /// How long the whole phase took.
     pub seconds: f64,
+    /// Where the time went.
+    pub timings_s: BackupTimings,
+}
+
+/// Seconds spent in each step of a backup.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BackupTimings {
+    /// Locking and checkpointing.
+    pub lock: f64,
+    /// Copying while hashing.
+    pub copy: f64,
+    /// fsync of the copy, the rename and the folder fsync.
+    pub sync: f64,
+    /// Re-reading the copy from disk and hashing it.
+    pub verify: f64,
 }
 
 /// Backs up `db`, refusing while another process uses it.
@@ -58,6 +73,14 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     check_backup_dir(&dir)?;
     inuse::ensure_not_in_use(db)?;
 
+    let mut timings = BackupTimings::default();
+    let mut lap = Instant::now();
+    let mut split = || {
+        let now = Instant::now();
+        let secs = now.duration_since(lap).as_secs_f64();
+        lap = now;
+        secs
+    };
     progress(Progress::Step("locking the database".into()));
     let conn = open::read_write(db)?;
     let locked = |e: rusqlite::Error| {
@@ -96,11 +119,13 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         .suffix(".partial")
         .tempfile_in(&dir)
         .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
+    timings.lock = split();
     progress(Progress::Step(format!("copying {} while hashing it", paths::file_name(db))));
     let copied = hashing::copy_hashing(&mut source, partial.as_file_mut(), size, &mut |done, total| {
         progress(Progress::Bytes { stage: "copying and hashing", done, total })
     })
     .map_err(|e| Error::io("copying the database to the backup", e))?;
+    timings.copy = split();
     partial.as_file().sync_all().map_err(|e| Error::io("flushing the backup to disk (fsync)", e))?;
     conn.execute_batch("ROLLBACK").map_err(|e| Error::sqlite("releasing the database lock", e))?;
     drop(conn);
@@ -116,8 +141,11 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     let path = persist(partial, &dir, &name, &created.format("%Y%m%d-%H%M%S").to_string())?;
     durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
 
+    timings.sync = split();
+
     progress(Progress::Step("re-reading the backup from disk".into()));
     let reread = rehash(&path, progress);
+    timings.verify = split();
     let backup_sha256 = match reread {
         Ok(h) if h.sha256 == copied.sha256 && h.bytes == copied.bytes => h.sha256,
         other => {
@@ -139,6 +167,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         checkpointed,
         created_at: created.to_rfc3339(),
         seconds: started.elapsed().as_secs_f64(),
+        timings_s: timings,
     })
 }
 
