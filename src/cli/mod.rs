@@ -3,8 +3,14 @@
 mod audit;
 mod backup;
 mod demo;
+mod outcome;
+mod plan;
+mod planning;
 mod progress;
+mod rollback;
+mod run;
 mod table;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,16 +59,58 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the SQL a migration would run (not built yet).
-    Plan(NotYet),
-    /// Rehearse the migration on a copy (not built yet).
-    DryRun(NotYet),
-    /// Back up, rehearse, migrate and verify (not built yet).
-    Execute(NotYet),
-    /// Verify a migrated database (not built yet).
-    Verify(NotYet),
-    /// Restore the database from its backup (not built yet).
-    Rollback(NotYet),
+    /// Print the exact SQL a migration would run, without running it.
+    Plan {
+        #[command(flatten)]
+        plan: planning::PlanArgs,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rehearse the migration on a copy of a backup and verify the copy.
+    DryRun {
+        #[command(flatten)]
+        plan: planning::PlanArgs,
+        /// Keep the rehearsed copy as <db>.dry-run-<time>.
+        #[arg(long)]
+        keep_copy: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Back up, rehearse, migrate in one transaction, and verify.
+    Execute {
+        #[command(flatten)]
+        plan: planning::PlanArgs,
+        /// Confirm that the database is to be changed.
+        #[arg(long)]
+        yes: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a migrated database against what its journal recorded.
+    Verify {
+        /// The database.
+        db: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore the database from its backup (the migrated file is kept aside).
+    Rollback {
+        /// The database.
+        db: PathBuf,
+        /// The backup to restore (default: the one the last execute made).
+        #[arg(long, value_name = "FILE")]
+        backup: Option<PathBuf>,
+        /// Confirm that the database is to be replaced.
+        #[arg(long)]
+        yes: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What the tenant migration adds.
@@ -77,13 +125,6 @@ pub struct TenantArgs {
     /// Leave a table out (repeat for more).
     #[arg(long = "exclude", value_name = "TABLE")]
     pub exclude: Vec<String>,
-}
-
-/// Arguments of a subcommand that a later version builds.
-#[derive(Debug, Args)]
-pub struct NotYet {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<String>,
 }
 
 /// A mistake in how cutover was called (exit 2).
@@ -104,7 +145,18 @@ impl Cli {
 
     /// Whether the caller asked for JSON, so errors are reported as JSON too.
     pub fn wants_json(&self) -> bool {
-        matches!(self.command, Some(Command::Audit { json: true, .. } | Command::Backup { json: true, .. }))
+        matches!(
+            self.command,
+            Some(
+                Command::Audit { json: true, .. }
+                    | Command::Backup { json: true, .. }
+                    | Command::Plan { json: true, .. }
+                    | Command::DryRun { json: true, .. }
+                    | Command::Execute { json: true, .. }
+                    | Command::Verify { json: true, .. }
+                    | Command::Rollback { json: true, .. }
+            )
+        )
     }
 }
 
@@ -118,19 +170,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Demo { dir }) => demo::run(dir),
         Some(Command::Audit { db, tenant, json }) => audit::run(&db, tenant, json),
         Some(Command::Backup { db, backup_dir, json }) => backup::run(&db, backup_dir, json),
-        Some(Command::Plan(_)) => not_yet("plan"),
-        Some(Command::DryRun(_)) => not_yet("dry-run"),
-        Some(Command::Execute(_)) => not_yet("execute"),
-        Some(Command::Verify(_)) => not_yet("verify"),
-        Some(Command::Rollback(_)) => not_yet("rollback"),
+        Some(Command::Plan { plan, json }) => plan::run(&plan, json),
+        Some(Command::DryRun { plan, keep_copy, json }) => run::dry_run(&plan, keep_copy, json),
+        Some(Command::Execute { plan, yes, json }) => run::execute(&plan, yes, json),
+        Some(Command::Verify { db, json }) => verify::run(&db, json),
+        Some(Command::Rollback { db, backup, yes, json }) => rollback::run(&db, backup, yes, json),
     }
 }
 
-fn not_yet(name: &str) -> Result<ExitCode> {
-    Err(UsageError(format!(
-        "`cutover {name}` is not built yet in this version; `cutover audit` and `cutover backup` are"
-    ))
-    .into())
+/// Prints a phase's outcome and gives its exit code: 0 when it passed, 1 when a check failed.
+pub fn emit(outcome: outcome::Outcome, json: bool) -> Result<ExitCode> {
+    if json {
+        print_json(&outcome)?;
+    } else {
+        print!("{}", outcome.render());
+    }
+    Ok(if outcome.ok { ExitCode::SUCCESS } else { ExitCode::from(cutover::engine::ExitKind::Stopped as u8) })
 }
 
 /// Prints a value as one pretty JSON object on stdout.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing;
 use crate::engine::progress::Progress;
-use crate::engine::{durable, inuse, open, paths, preflight};
+use crate::engine::{durable, inuse, journal, open, paths, preflight};
 
 /// Where and how to make the backup.
 #[derive(Debug, Clone, Default)]
@@ -156,6 +156,10 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
             };
         }
     };
+    journal::append(
+        db,
+        journal::Event::Backup { path: path.clone(), sha256: backup_sha256.clone(), bytes: copied.bytes },
+    )?;
     Ok(BackupReport {
         database: db.to_path_buf(),
         path,

@@ -77,6 +77,28 @@ pub enum Error {
     #[error("there is no table named \"{name}\" in the database — run `cutover audit` to see the table names")]
     UnknownTable { name: String },
 
+    /// A script statement the engine will not run (it would fight the engine's transaction).
+    #[error("script line {line}: {statement} — refused: {why}")]
+    ScriptRefused { line: usize, statement: String, why: String },
+
+    /// A statement of the plan failed; the transaction was rolled back.
+    #[error(
+        "statement {index} (line {line}) failed: {message}\n    {statement}\nThe transaction was rolled back: nothing changed{where_}."
+    )]
+    StatementFailed { index: usize, line: usize, statement: String, message: String, where_: String },
+
+    /// The technician stopped the run; the transaction was rolled back.
+    #[error("stopped by you: the transaction was rolled back, nothing changed{0}")]
+    Cancelled(String),
+
+    /// A phase's precondition is not met (no passed dry run, no matching backup, …).
+    #[error("{0}")]
+    NotReady(String),
+
+    /// A verification found a failing check.
+    #[error("verification FAILED: {0}")]
+    VerificationFailed(String),
+
     /// An argument value the engine cannot use.
     #[error("{0}")]
     InvalidArgument(String),
@@ -102,9 +124,16 @@ impl Error {
             | Error::Truncated { .. }
             | Error::Corrupt { .. }
             | Error::UnknownTable { .. }
+            | Error::ScriptRefused { .. }
             | Error::InvalidArgument(_) => ExitKind::BadInput,
             Error::InUse { .. } | Error::Locked { .. } => ExitKind::InUse,
-            Error::DiskSpace { .. } | Error::BackupMismatch { .. } | Error::Io { .. } => ExitKind::Stopped,
+            Error::DiskSpace { .. }
+            | Error::BackupMismatch { .. }
+            | Error::Io { .. }
+            | Error::StatementFailed { .. }
+            | Error::Cancelled(_)
+            | Error::NotReady(_)
+            | Error::VerificationFailed(_) => ExitKind::Stopped,
             Error::Sqlite { source, .. } => sqlite_exit_kind(source),
         }
     }

@@ -42,6 +42,13 @@ pub fn hash_reader(src: &mut impl Read, expected: u64, progress: &mut dyn FnMut(
     stream(src, expected, &mut |_| Ok(()), progress)
 }
 
+/// Hashes a whole file as the file system serves it (cached pages included).
+pub fn hash_file(path: &std::path::Path) -> io::Result<StreamHash> {
+    let mut file = File::open(path)?;
+    let total = file.metadata()?.len();
+    hash_reader(&mut file, total, &mut |_, _| {})
+}
+
 /// Hashes a byte slice; used for small texts such as plans.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -3,18 +3,26 @@
 //! Each phase is a synchronous function that pushes [`Progress`] to a callback and returns a
 //! report; the CLI prints the progress, the wizard forwards it to its screen.
 
+pub mod apply;
 pub mod audit;
 pub mod backup;
 pub mod demo;
+pub mod dryrun;
 pub mod durable;
 pub mod error;
+pub mod execute;
 pub mod hashing;
 pub mod inuse;
+pub mod journal;
 pub mod open;
 pub mod paths;
+pub mod plan;
 pub mod preflight;
 pub mod progress;
+pub mod reports;
+pub mod rollback;
 pub mod sql;
+pub mod verify;
 
 pub use error::{Error, ExitKind, Result};
 pub use progress::Progress;

@@ -23,4 +23,20 @@ pub enum Progress {
         /// How many tables there are.
         total: usize,
     },
+    /// A statement of the plan started.
+    Statement {
+        /// Its position, from 1.
+        index: usize,
+        /// How many statements the plan has.
+        total: usize,
+        /// Its line in the plan.
+        line: usize,
+        /// Its first line of SQL.
+        sql: String,
+    },
+    /// A verification check started.
+    Check {
+        /// The check's name.
+        name: String,
+    },
 }

@@ -1,0 +1,210 @@
+//! `cutover dry-run` and `cutover execute`: the pipeline headless, with reports and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use color_eyre::Result;
+use cutover::engine::apply::Cancel;
+use cutover::engine::audit::AuditReport;
+use cutover::engine::backup::{self, BackupOptions};
+use cutover::engine::dryrun::{self, BackupRef, DryRunOptions, DryRunReport};
+use cutover::engine::execute::{self, Rehearsal};
+use cutover::engine::plan::Plan;
+use cutover::engine::{hashing, inuse, journal, reports};
+
+use crate::cli::outcome::{Outcome, PhaseTimings};
+use crate::cli::planning::{self, PlanArgs};
+use crate::cli::progress::StderrProgress;
+use crate::cli::{UsageError, emit};
+
+/// Rehearses the plan on a copy of a backup (reusing the newest backup when it still equals
+/// the database, making one otherwise), and verifies the copy.
+pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode> {
+    let mut out = StderrProgress::new();
+    let (plan, audit) = planning::build(args, &mut out)?;
+    warn(&plan, json);
+    if plan.statements.is_empty() {
+        return emit(nothing_to_do("dry_run", &args.db, &plan), json);
+    }
+    let mut timings = PhaseTimings::default();
+    let started = std::time::Instant::now();
+    let backup = reuse_or_backup(&args.db, &mut out)?;
+    timings.backup = Some(started.elapsed().as_secs_f64());
+    let dry = dryrun::run(&args.db, &backup, &plan, &DryRunOptions { keep_copy }, &Cancel::new(), &mut |p| out.show(p));
+    out.finish();
+    let dry = dry?;
+    timings.dry_run = Some(dry.seconds);
+    let mut written = write_common_reports(&args.db, audit.as_ref())?;
+    written.push(reports::write(&args.db, "dry-run.md", &reports::dry_run_markdown(&args.db, &plan, &dry))?);
+    written.push(reports::write(&args.db, "report.json", &report_json(&plan, Some(&dry), None)?)?);
+    let summary = if dry.ok {
+        format!(
+            "Dry run PASSED on a copy of {}: plan {} ({} statements); the database was not changed",
+            args.db.display(),
+            plan.short_hash(),
+            plan.statements.len()
+        )
+    } else {
+        format!("Dry run FAILED on a copy of {}: the database was not changed; execute stays locked", args.db.display())
+    };
+    let mut outcome = rehearsal_outcome("dry_run", &args.db, &plan, &dry, summary, timings, written);
+    if let Some(kept) = &dry.kept_copy {
+        outcome.warnings.push(format!("the rehearsed copy was kept as {}", kept.display()));
+    }
+    emit(outcome, json)
+}
+
+/// Backup, dry run, execute and verify in one go; needs `--yes`.
+pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
+    if !yes {
+        return Err(UsageError(
+            "execute changes the database: add --yes to confirm (run `cutover dry-run` first to see what it does)"
+                .into(),
+        )
+        .into());
+    }
+    let mut out = StderrProgress::new();
+    let (plan, audit) = planning::build(args, &mut out)?;
+    warn(&plan, json);
+    if plan.statements.is_empty() {
+        return emit(nothing_to_do("execute", &args.db, &plan), json);
+    }
+    inuse::ensure_not_in_use(&args.db)?;
+    let mut timings = PhaseTimings::default();
+    let made = backup::run(&args.db, &BackupOptions::default(), &mut |p| out.show(p));
+    out.finish();
+    let made = made?;
+    timings.backup = Some(made.seconds);
+    let backup = BackupRef { path: made.path.clone(), sha256: made.sha256.clone() };
+
+    let cancel = Cancel::new();
+    let dry = dryrun::run(&args.db, &backup, &plan, &DryRunOptions::default(), &cancel, &mut |p| out.show(p));
+    out.finish();
+    let dry = dry?;
+    timings.dry_run = Some(dry.seconds);
+    let mut written = write_common_reports(&args.db, audit.as_ref())?;
+    written.push(reports::write(&args.db, "dry-run.md", &reports::dry_run_markdown(&args.db, &plan, &dry))?);
+    if !dry.ok {
+        written.push(reports::write(&args.db, "report.json", &report_json(&plan, Some(&dry), None)?)?);
+        let summary = format!("Dry run FAILED on the copy: {} was NOT changed", args.db.display());
+        return emit(rehearsal_outcome("execute", &args.db, &plan, &dry, summary, timings, written), json);
+    }
+
+    let done = execute::run(&args.db, &plan, &backup, &Rehearsal::from(&dry), &cancel, &mut |p| out.show(p));
+    out.finish();
+    let done = done?;
+    timings.execute = Some(done.seconds - done.verification.seconds);
+    timings.verify = Some(done.verification.seconds);
+    written.push(reports::write(&args.db, "execution.md", &reports::execution_markdown(&args.db, &plan, &done))?);
+    written.push(reports::write(&args.db, "report.json", &report_json(&plan, Some(&dry), Some(&done))?)?);
+    let summary = if done.verification.ok {
+        format!("{} is migrated and verified: {}", args.db.display(), done.verification.summary())
+    } else {
+        format!(
+            "{} was migrated but verification FAILED ({}): roll back with `cutover rollback {} --yes`",
+            args.db.display(),
+            done.verification.summary(),
+            args.db.display()
+        )
+    };
+    let outcome = Outcome {
+        ok: done.verification.ok,
+        phase: "execute",
+        database: args.db.clone(),
+        plan_sha256: Some(plan.sha256.clone()),
+        backup: Some(backup),
+        timings_s: timings,
+        result_sha256: Some(done.result_sha256.clone()),
+        identical: Some(done.identical),
+        statements: done.statements.clone(),
+        warnings: planning::warnings(&plan),
+        reports: written,
+        summary,
+        ..Outcome::default()
+    }
+    .with_checks(&done.verification);
+    emit(outcome, json)
+}
+
+fn warn(plan: &Plan, json: bool) {
+    if !json {
+        for w in planning::warnings(plan) {
+            eprintln!("{w}");
+        }
+    }
+}
+
+fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
+    Outcome {
+        ok: true,
+        phase,
+        database: db.to_path_buf(),
+        plan_sha256: Some(plan.sha256.clone()),
+        nothing_to_do: true,
+        summary: format!("Nothing to do: every table of {} already has the change or is left out", db.display()),
+        ..Outcome::default()
+    }
+}
+
+fn rehearsal_outcome(
+    phase: &'static str,
+    db: &Path,
+    plan: &Plan,
+    dry: &DryRunReport,
+    summary: String,
+    timings: PhaseTimings,
+    reports: Vec<PathBuf>,
+) -> Outcome {
+    Outcome {
+        ok: dry.ok,
+        phase,
+        database: db.to_path_buf(),
+        plan_sha256: Some(plan.sha256.clone()),
+        backup: Some(dry.backup.clone()),
+        timings_s: timings,
+        result_sha256: Some(dry.result_sha256.clone()),
+        statements: dry.statements.clone(),
+        warnings: planning::warnings(plan),
+        reports,
+        summary,
+        ..Outcome::default()
+    }
+    .with_checks(&dry.verification)
+}
+
+/// The newest recorded backup when the database still hashes to it; a new backup otherwise.
+fn reuse_or_backup(db: &Path, out: &mut StderrProgress) -> Result<BackupRef> {
+    let standing = journal::standing(&journal::read(db)?);
+    // A WAL with frames means the main file alone is not the database: back up afresh.
+    let wal_empty = std::fs::metadata(cutover::engine::paths::side_file(db, "-wal")).map_or(true, |m| m.len() == 0);
+    if let Some((path, sha256)) = standing.backup
+        && wal_empty
+        && path.is_file()
+        && hashing::hash_file(db).is_ok_and(|h| h.sha256 == sha256)
+    {
+        return Ok(BackupRef { path, sha256 });
+    }
+    let made = backup::run(db, &BackupOptions::default(), &mut |p| out.show(p));
+    out.finish();
+    let made = made?;
+    Ok(BackupRef { path: made.path, sha256: made.sha256 })
+}
+
+fn write_common_reports(db: &Path, audit: Option<&AuditReport>) -> Result<Vec<PathBuf>> {
+    Ok(match audit {
+        Some(a) => vec![reports::write(db, "audit.md", &reports::audit_markdown(a))?],
+        None => Vec::new(),
+    })
+}
+
+fn report_json(plan: &Plan, dry: Option<&DryRunReport>, done: Option<&execute::ExecuteReport>) -> Result<String> {
+    let value = serde_json::json!({
+        "cutover": env!("CARGO_PKG_VERSION"),
+        "sqlite": rusqlite::version(),
+        "written_at": chrono::Local::now().to_rfc3339(),
+        "plan": plan,
+        "dry_run": dry,
+        "execute": done,
+    });
+    Ok(serde_json::to_string_pretty(&value)?)
+}

@@ -1,0 +1,238 @@
+//! Dry run: the plan rehearsed on a scratch copy of the backup, then fully verified. The
+//! original is never opened for writing.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::apply::{self, Cancel, StatementRun};
+use crate::engine::error::{Error, Result};
+use crate::engine::hashing;
+use crate::engine::journal::{self, Event};
+use crate::engine::plan::Plan;
+use crate::engine::progress::Progress;
+use crate::engine::verify::snapshot::{self, Snapshot};
+use crate::engine::verify::{self, Scope, Verification, VerifyRequest};
+use crate::engine::{open, paths};
+
+/// The backup a phase starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupRef {
+    /// The backup file.
+    pub path: PathBuf,
+    /// Its proven SHA-256.
+    pub sha256: String,
+}
+
+/// Dry-run settings.
+#[derive(Debug, Clone, Default)]
+pub struct DryRunOptions {
+    /// Keep the rehearsed copy (as `<db>.dry-run-<time>`) instead of deleting it.
+    pub keep_copy: bool,
+}
+
+/// Seconds per step of a dry run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DryRunTimings {
+    /// Copying the backup to the scratch file.
+    pub copy: f64,
+    /// Reading the "before" state.
+    pub snapshot: f64,
+    /// Running the plan.
+    pub apply: f64,
+    /// Verifying the result.
+    pub verify: f64,
+}
+
+/// A finished rehearsal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DryRunReport {
+    /// The plan passed on the copy: it ran and no check failed.
+    pub ok: bool,
+    /// The plan's hash.
+    pub plan_sha256: String,
+    /// The backup the copy was made from.
+    pub backup: BackupRef,
+    /// SHA-256 of the copy after the commit: production must reach the same.
+    pub result_sha256: String,
+    /// The statements as they ran.
+    pub statements: Vec<StatementRun>,
+    /// The checks on the copy.
+    pub verification: Verification,
+    /// The state before the plan.
+    pub before: Snapshot,
+    /// The kept copy, with `keep_copy`.
+    pub kept_copy: Option<PathBuf>,
+    /// Where the time went.
+    pub timings_s: DryRunTimings,
+    /// Seconds in all.
+    pub seconds: f64,
+}
+
+/// Rehearses `plan` on a copy of `backup` made beside `db`, verifies it, and records the
+/// outcome in the journal. A failing statement is an error naming it; the copy is deleted.
+pub fn run(
+    db: &Path,
+    backup: &BackupRef,
+    plan: &Plan,
+    options: &DryRunOptions,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<DryRunReport> {
+    let started = Instant::now();
+    let mut timings = DryRunTimings::default();
+    let mut lap = Instant::now();
+    let mut split = || {
+        let secs = lap.elapsed().as_secs_f64();
+        lap = Instant::now();
+        secs
+    };
+    let dir = paths::parent_dir(db);
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!(".{}.rehearsal-", paths::file_name(db)))
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(format!("creating the rehearsal copy in {}", dir.display()), e))?;
+    let copy = scratch.path().to_path_buf();
+
+    progress(Progress::Step("copying the backup to a scratch file".into()));
+    copy_checked(backup, &copy, progress)?;
+    timings.copy = split();
+
+    progress(Progress::Step("reading every table before the change".into()));
+    let before = snapshot::capture(&copy, 2, progress)?;
+    timings.snapshot = split();
+
+    let outcome = rehearse(&copy, plan, cancel, progress);
+    timings.apply = split();
+    let (runs, result_sha256) = match outcome {
+        Ok(v) => v,
+        Err(e) => {
+            cleanup(&copy);
+            record(db, plan, backup, None, None, Some(e.to_string()))?;
+            return Err(e);
+        }
+    };
+
+    progress(Progress::Step("verifying the rehearsal copy".into()));
+    let request = VerifyRequest { db: &copy, plan, before: &before, runs: &runs, identical: None, scope: Scope::Full };
+    let verification = verify::run(&request, progress);
+    timings.verify = split();
+    let kept_copy = if options.keep_copy { Some(keep(scratch, db)?) } else { None };
+    if kept_copy.is_none() {
+        cleanup(&copy);
+    }
+    let verification = verification?;
+    let ok = verification.ok;
+    let error =
+        (!ok).then(|| format!("checks failed on the copy: {}", verification.names(verify::Status::Fail).join(", ")));
+    record(db, plan, backup, Some(&result_sha256), Some(&before), error)?;
+    Ok(DryRunReport {
+        ok,
+        plan_sha256: plan.sha256.clone(),
+        backup: backup.clone(),
+        result_sha256,
+        statements: runs,
+        verification,
+        before,
+        kept_copy,
+        timings_s: timings,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Copies the backup to the scratch file, proving on the way that it still hashes as recorded.
+fn copy_checked(backup: &BackupRef, copy: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+    let mut src = File::open(&backup.path).map_err(|e| {
+        Error::NotReady(format!("the backup {} cannot be read ({e}) — make a new backup", backup.path.display()))
+    })?;
+    let total = src.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut dst = File::create(copy).map_err(|e| Error::io(format!("creating {}", copy.display()), e))?;
+    let h = hashing::copy_hashing(&mut src, &mut dst, total, &mut |done, total| {
+        progress(Progress::Bytes { stage: "copying the backup", done, total })
+    })
+    .map_err(|e| Error::io("copying the backup to the rehearsal copy", e))?;
+    if h.sha256 != backup.sha256 {
+        return Err(Error::NotReady(format!(
+            "the backup {} no longer matches its recorded hash — it changed on disk; make a new backup",
+            backup.path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the plan on the copy exactly as execute will on production, and hashes the result.
+fn rehearse(
+    copy: &Path,
+    plan: &Plan,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Vec<StatementRun>, String)> {
+    let mut conn = open::read_write(copy)?;
+    prepare_for_plan(&conn)?;
+    let runs = apply::apply(&mut conn, plan, cancel, " on the rehearsal copy", &mut || Ok(()), progress)?;
+    finish_after_commit(&conn)?;
+    drop(conn);
+    let hash = hashing::hash_file(copy).map_err(|e| Error::io("hashing the rehearsal copy", e))?;
+    Ok((runs, hash.sha256))
+}
+
+/// Connection settings shared by rehearsal and production, so both run the plan the same way.
+pub fn prepare_for_plan(conn: &rusqlite::Connection) -> Result<()> {
+    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| Error::sqlite("setting synchronous=FULL", e))?;
+    Ok(())
+}
+
+/// After the commit: fold a WAL into the main file, so the main file alone is the result.
+pub fn finish_after_commit(conn: &rusqlite::Connection) -> Result<()> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| Error::sqlite("reading the journal mode", e))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(|e| Error::sqlite("checkpointing after the commit", e))?;
+        if busy != 0 {
+            return Err(Error::NotReady("the WAL could not be checkpointed after the commit (another reader?)".into()));
+        }
+    }
+    Ok(())
+}
+
+fn record(
+    db: &Path,
+    plan: &Plan,
+    backup: &BackupRef,
+    result: Option<&str>,
+    before: Option<&Snapshot>,
+    error: Option<String>,
+) -> Result<()> {
+    journal::append(
+        db,
+        Event::DryRun {
+            ok: error.is_none(),
+            plan: Box::new(plan.clone()),
+            source_sha256: backup.sha256.clone(),
+            result_sha256: result.map(str::to_string),
+            before: before.map(|b| Box::new(b.clone())),
+            error,
+        },
+    )
+}
+
+fn keep(scratch: tempfile::NamedTempFile, db: &Path) -> Result<PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let target = paths::side_file(db, &format!(".dry-run-{stamp}"));
+    scratch
+        .persist_noclobber(&target)
+        .map_err(|e| Error::io(format!("keeping the copy as {}", target.display()), e.error))?;
+    Ok(target)
+}
+
+fn cleanup(copy: &Path) {
+    // The temp file itself goes with its handle; SQLite's side files of the copy go here.
+    for side in paths::SIDE_SUFFIXES {
+        let _ = std::fs::remove_file(paths::side_file(copy, side));
+    }
+}

@@ -1,0 +1,229 @@
+//! Execute: the plan on production, in one exclusive, durable transaction, allowed only with a
+//! backup equal to the file and a passed dry run of the same plan from the same bytes.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::apply::{self, Cancel, StatementRun};
+use crate::engine::dryrun::{self, BackupRef};
+use crate::engine::error::{Error, Result, is_busy};
+use crate::engine::hashing;
+use crate::engine::journal::{self, Event};
+use crate::engine::plan::Plan;
+use crate::engine::progress::Progress;
+use crate::engine::verify::snapshot::Snapshot;
+use crate::engine::verify::{self, Identical, Scope, Verification, VerifyRequest};
+use crate::engine::{inuse, open};
+
+/// What a passed dry run proves, as execute needs it.
+#[derive(Debug, Clone)]
+pub struct Rehearsal {
+    /// The plan's hash.
+    pub plan_sha256: String,
+    /// The bytes it started from.
+    pub source_sha256: String,
+    /// The copy's SHA-256 after its commit.
+    pub result_sha256: String,
+    /// The state before the plan.
+    pub before: Snapshot,
+}
+
+impl From<&dryrun::DryRunReport> for Rehearsal {
+    fn from(d: &dryrun::DryRunReport) -> Self {
+        Rehearsal {
+            plan_sha256: d.plan_sha256.clone(),
+            source_sha256: d.backup.sha256.clone(),
+            result_sha256: d.result_sha256.clone(),
+            before: d.before.clone(),
+        }
+    }
+}
+
+impl From<journal::PassedDryRun> for Rehearsal {
+    fn from(d: journal::PassedDryRun) -> Self {
+        Rehearsal {
+            plan_sha256: d.plan.sha256,
+            source_sha256: d.source_sha256,
+            result_sha256: d.result_sha256,
+            before: d.before,
+        }
+    }
+}
+
+/// Seconds per step of an execute.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExecuteTimings {
+    /// Proving the file still equals the backup.
+    pub check: f64,
+    /// Running the plan and committing.
+    pub apply: f64,
+    /// Hashing the result.
+    pub hash: f64,
+    /// Verifying.
+    pub verify: f64,
+}
+
+/// A committed execute and its verification.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecuteReport {
+    /// The plan's hash.
+    pub plan_sha256: String,
+    /// The backup to roll back to.
+    pub backup: BackupRef,
+    /// The statements as they ran.
+    pub statements: Vec<StatementRun>,
+    /// Production's SHA-256 after the commit.
+    pub result_sha256: String,
+    /// Whether it equals the rehearsal's (proof by identical outcome).
+    pub identical: bool,
+    /// The checks on production.
+    pub verification: Verification,
+    /// Where the time went.
+    pub timings_s: ExecuteTimings,
+    /// Seconds in all.
+    pub seconds: f64,
+}
+
+/// Runs `plan` on production. Refuses unless `rehearsal` passed this plan starting from the
+/// bytes of `backup`, and the file still hashes to the backup's SHA-256 under the lock.
+pub fn run(
+    db: &Path,
+    plan: &Plan,
+    backup: &BackupRef,
+    rehearsal: &Rehearsal,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExecuteReport> {
+    let started = Instant::now();
+    if rehearsal.plan_sha256 != plan.sha256 {
+        return Err(Error::NotReady(format!(
+            "no passed dry run of this plan ({}) — run the dry run first",
+            plan.short_hash()
+        )));
+    }
+    if rehearsal.source_sha256 != backup.sha256 {
+        return Err(Error::NotReady(
+            "the dry run started from other bytes than this backup — run the dry run again".into(),
+        ));
+    }
+    if !backup.path.is_file() {
+        return Err(Error::NotReady(format!("the backup {} is gone — make a new backup", backup.path.display())));
+    }
+    inuse::ensure_not_in_use(db)?;
+    let mut timings = ExecuteTimings::default();
+
+    let mut conn = open::read_write(db)?;
+    let locked = |e: rusqlite::Error| {
+        if is_busy(&e) {
+            Error::Locked { path: db.to_path_buf(), pid: None }
+        } else {
+            Error::sqlite("preparing the database", e)
+        }
+    };
+    dryrun::prepare_for_plan(&conn)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(locked)?;
+    if mode.eq_ignore_ascii_case("wal") {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(locked)?;
+        if busy != 0 {
+            return Err(Error::Locked { path: db.to_path_buf(), pid: None });
+        }
+    }
+    // Opened before the transaction and closed after the connection: closing a descriptor of
+    // the database would drop SQLite's locks (see `inuse`).
+    let mut file = File::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
+    journal::append(
+        db,
+        Event::ExecuteStarted {
+            plan_sha256: plan.sha256.clone(),
+            backup_path: backup.path.clone(),
+            backup_sha256: backup.sha256.clone(),
+        },
+    )?;
+    let mut check_secs = 0.0;
+    let mut prove_unchanged = || -> Result<()> {
+        let check_started = Instant::now();
+        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let now = hashing::hash_reader(&mut file, total, &mut |_, _| {})
+            .map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
+        if now.sha256 != backup.sha256 {
+            return Err(Error::NotReady(format!(
+                "{} changed since the backup (its SHA-256 is no longer the backup's) — make a new backup and dry run",
+                db.display()
+            )));
+        }
+        check_secs = check_started.elapsed().as_secs_f64();
+        Ok(())
+    };
+    progress(Progress::Step("locking and proving the database still equals the backup".into()));
+    let applied = apply::apply(&mut conn, plan, cancel, " on production", &mut prove_unchanged, progress);
+    timings.check = check_secs;
+    let runs = match applied {
+        Ok(runs) => runs,
+        Err(e) => {
+            drop(conn);
+            drop(file);
+            journal::append(db, Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: e.to_string() })?;
+            return Err(e);
+        }
+    };
+    timings.apply = started.elapsed().as_secs_f64() - timings.check;
+    dryrun::finish_after_commit(&conn)?;
+    drop(conn);
+    drop(file);
+
+    let hash_started = Instant::now();
+    progress(Progress::Step("hashing the result".into()));
+    let result = hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
+    timings.hash = hash_started.elapsed().as_secs_f64();
+    journal::append(
+        db,
+        Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.sha256.clone() },
+    )?;
+
+    let verify_started = Instant::now();
+    let identical =
+        Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: result.sha256.clone() };
+    let matched = identical.rehearsal_sha256 == identical.actual_sha256;
+    progress(Progress::Step(if matched {
+        "MATCH with the rehearsal: running the cheap checks".into()
+    } else {
+        "no match with the rehearsal: running every check on production".into()
+    }));
+    let verification = verify_production(db, plan, &rehearsal.before, &runs, identical, progress)?;
+    timings.verify = verify_started.elapsed().as_secs_f64();
+    Ok(ExecuteReport {
+        plan_sha256: plan.sha256.clone(),
+        backup: backup.clone(),
+        statements: runs,
+        result_sha256: result.sha256,
+        identical: matched,
+        verification,
+        timings_s: timings,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Verifies production after a commit and records the outcome.
+pub fn verify_production(
+    db: &Path,
+    plan: &Plan,
+    before: &Snapshot,
+    runs: &[StatementRun],
+    identical: Identical,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Verification> {
+    let request = VerifyRequest { db, plan, before, runs, identical: Some(identical), scope: Scope::Cheap };
+    let verification = verify::run(&request, progress)?;
+    journal::append(
+        db,
+        Event::Verified {
+            plan_sha256: plan.sha256.clone(),
+            ok: verification.ok,
+            failed: verification.names(verify::Status::Fail),
+        },
+    )?;
+    Ok(verification)
+}

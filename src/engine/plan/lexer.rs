@@ -1,0 +1,116 @@
+//! A small SQL lexer: enough to find a statement's keywords outside strings, quoted names and
+//! comments, at parenthesis depth zero. Statement boundaries come from SQLite itself
+//! (`sqlite3_complete`, see `script`); this only reads what a statement is.
+
+/// A keyword or bare word of a statement, upper-cased, with its parenthesis depth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// The word in upper case.
+    pub text: String,
+    /// How many parentheses enclose it.
+    pub depth: usize,
+}
+
+/// The bare words of `sql` (keywords and unquoted names), skipping strings, quoted
+/// identifiers, numbers' punctuation and comments.
+pub fn words(sql: &str) -> Vec<Word> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block(bytes, i),
+            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i, c),
+            b'[' => i = skip_quoted(bytes, i, b']'),
+            b'(' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                out.push(Word { text: sql[start..i].to_ascii_uppercase(), depth });
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Byte offset of the first character that is not whitespace or part of a comment.
+pub fn first_token_offset(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block(bytes, i),
+            _ => return i,
+        }
+    }
+    bytes.len()
+}
+
+fn skip_line(bytes: &[u8], i: usize) -> usize {
+    bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p + 1)
+}
+
+fn skip_block(bytes: &[u8], i: usize) -> usize {
+    bytes[i + 2..].windows(2).position(|w| w == b"*/").map_or(bytes.len(), |p| i + 2 + p + 2)
+}
+
+/// Skips a quoted run; a doubled closing quote inside it stands for the quote itself.
+fn skip_quoted(bytes: &[u8], i: usize, close: u8) -> usize {
+    let mut j = i + 1;
+    while j < bytes.len() {
+        if bytes[j] == close {
+            if close != b']' && bytes.get(j + 1) == Some(&close) {
+                j += 2;
+                continue;
+            }
+            return j + 1;
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str) -> Vec<String> {
+        words(sql).into_iter().map(|w| w.text).collect()
+    }
+
+    #[test]
+    fn strings_names_and_comments_are_not_words() {
+        assert_eq!(texts("UPDATE \"where\" SET a = 'WHERE' -- WHERE\n/* WHERE */"), ["UPDATE", "SET", "A"]);
+        assert_eq!(texts("select [delete] from `drop`"), ["SELECT", "FROM"]);
+    }
+
+    #[test]
+    fn depth_follows_parentheses() {
+        let w = words("UPDATE t SET a = (SELECT b FROM u WHERE c)");
+        let wh = w.iter().find(|w| w.text == "WHERE").unwrap();
+        assert_eq!(wh.depth, 1);
+    }
+
+    #[test]
+    fn first_token_skips_comments() {
+        let sql = "  -- note\n /* x */ SELECT 1";
+        assert_eq!(&sql[first_token_offset(sql)..], "SELECT 1");
+    }
+}
