@@ -125,5 +125,9 @@ fn usage_mistakes_exit_2() {
         .args(["execute", "x.db", "--tenant", "acme", "--yes"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not built yet"));
+        .stderr(predicate::str::contains("no such file"));
+    cutover().args(["execute", "x.db", "--yes"]).assert().code(2);
+    cutover().args(["execute", "x.db", "--tenant", "a", "--script", "s.sql", "--yes"]).assert().code(2);
+    cutover().args(["execute", "x.db", "--tenant", "a"]).assert().code(2).stderr(predicate::str::contains("--yes"));
+    cutover().args(["rollback", "x.db"]).assert().code(2).stderr(predicate::str::contains("--yes"));
 }

@@ -179,8 +179,13 @@ fn rehearse(
 }
 
 /// Connection settings shared by rehearsal and production, so both run the plan the same way.
+///
+/// Foreign keys are not enforced while the plan runs, as in the sqlite3 shell a script is
+/// usually tried in (the bundled SQLite would otherwise enforce them, and cascade); the
+/// verification's `foreign_key_check` fails any violation the plan introduces.
 pub fn prepare_for_plan(conn: &rusqlite::Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "FULL").map_err(|e| Error::sqlite("setting synchronous=FULL", e))?;
+    conn.pragma_update(None, "foreign_keys", false).map_err(|e| Error::sqlite("setting foreign_keys=OFF", e))?;
     Ok(())
 }
 

@@ -205,6 +205,11 @@ pub fn schema_diff(
         });
     }
     for t in &spec.tables {
+        if let Some(index) = &t.index
+            && !after.iter().any(|o| o.kind == "index" && &o.name == index)
+        {
+            findings.push(finding(index, Status::Fail, format!("the planned index on {} is missing", t.table)));
+        }
         if t.add_column && !changed.iter().any(|o| o.name == t.table && o.kind == "table") {
             findings.push(finding(&t.table, Status::Fail, "the planned column was not added"));
         }

@@ -153,20 +153,16 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     }
     let scope = if matched { req.scope } else { Scope::Full };
     let conn = open::inspect(req.db)?;
-    let fail = |what: &str| {
-        let what = what.to_string();
-        move |e: rusqlite::Error| Error::sqlite(format!("verifying ({what})"), e)
-    };
     if let Some(spec) = req.plan.tenant() {
         progress(Progress::Check { name: "column_present".into() });
-        checks.push(tenant::column_present(&conn, spec).map_err(fail("column_present"))?);
+        checks.push(guard("column_present", tenant::column_present(&conn, spec)));
     }
     if !req.runs.iter().all(|r| r.expect.is_none()) {
         checks.push(checks::expectations(req.runs));
     }
     if scope == Scope::Cheap {
         progress(Progress::Check { name: "quick_check".into() });
-        checks.push(checks::quick_check(&conn).map_err(fail("quick_check"))?);
+        checks.push(guard("quick_check", checks::quick_check(&conn)));
         return Ok(finish(scope, checks, started));
     }
 
@@ -175,7 +171,7 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     progress(Progress::Check { name: "integrity_check, content_digest".into() });
     let before = req.before;
     let columns = |name: &str| before.table(name).map(|t| t.columns.clone());
-    let after_schema = snapshot::schema(&conn).map_err(fail("schema"))?;
+    let after_schema = snapshot::schema(&conn).map_err(|e| Error::sqlite("verifying (reading the schema)", e))?;
     let jobs: Vec<(String, bool)> = after_schema
         .iter()
         .filter(|o| o.kind == "table")
@@ -184,7 +180,7 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     let (integrity, after_tables) = std::thread::scope(|scope| {
         let integrity = scope.spawn(|| -> Result<Check> {
             let c = open::inspect(req.db)?;
-            checks::integrity_check(&c).map_err(fail("integrity_check"))
+            Ok(guard("integrity_check", checks::integrity_check(&c)))
         });
         let tables = snapshot::digest_all(req.db, &jobs, Some(&columns), 1, &mut |_| {});
         let integrity = integrity.join().unwrap_or_else(|_| Err(Error::NotReady("the integrity check stopped".into())));
@@ -193,20 +189,30 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     let after_tables = after_tables?;
 
     if let Some(spec) = req.plan.tenant() {
-        checks.push(tenant::column_definition(&conn, spec).map_err(fail("column_definition"))?);
-        let (no_nulls, distribution) = tenant::distribution(&conn, spec).map_err(fail("tenant_distribution"))?;
-        checks.push(no_nulls);
-        checks.push(distribution);
-        checks.push(tenant::index_used(&conn, spec).map_err(fail("index_used"))?);
+        checks.push(guard("column_definition", tenant::column_definition(&conn, spec)));
+        match tenant::distribution(&conn, spec) {
+            Ok((no_nulls, distribution)) => checks.extend([no_nulls, distribution]),
+            Err(e) => {
+                let detail = format!("the check could not run: {e}");
+                checks.push(Check::single("no_nulls", Status::Fail, detail.clone()));
+                checks.push(Check::single("tenant_distribution", Status::Fail, detail));
+            }
+        }
+        checks.push(guard("index_used", tenant::index_used(&conn, spec)));
     }
     let strict = req.plan.tenant().is_some();
     checks.push(checks::row_counts(before, &after_tables, strict));
     checks.push(checks::content_digest(before, &after_tables, strict));
-    checks.push(checks::foreign_keys(&conn, before).map_err(fail("foreign_key_check"))?);
+    checks.push(guard("foreign_keys", checks::foreign_keys(&conn, before)));
     checks.push(integrity?);
-    checks.push(checks::schema_diff(&conn, before, &after_schema, req.plan).map_err(fail("schema"))?);
+    checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan)));
     checks.push(checks::views_compile(&conn, &after_schema));
     Ok(finish(scope, checks, started))
+}
+
+/// A check that could not even run fails, with SQLite's message as its detail.
+fn guard(name: &str, result: rusqlite::Result<Check>) -> Check {
+    result.unwrap_or_else(|e| Check::single(name, Status::Fail, format!("the check could not run: {e}")))
 }
 
 fn finish(scope: Scope, checks: Vec<Check>, started: Instant) -> Verification {

@@ -81,6 +81,11 @@ pub fn distribution(conn: &Connection, spec: &TenantSpec) -> rusqlite::Result<(C
     let mut nulls = Vec::new();
     let mut dist = Vec::new();
     for t in spec.tables.iter().filter(|t| t.add_column) {
+        if !has_column(conn, &t.table, &spec.column)? {
+            nulls.push(finding(&t.table, Status::Fail, "the column is missing"));
+            dist.push(finding(&t.table, Status::Fail, "the column is missing"));
+            continue;
+        }
         let q = format!(
             "SELECT {c}, count(*) FROM main.{t} GROUP BY {c} ORDER BY count(*) DESC LIMIT 6",
             c = sql::ident(&spec.column),
@@ -121,6 +126,15 @@ pub fn distribution(conn: &Connection, spec: &TenantSpec) -> rusqlite::Result<(C
         _ => format!("rows with another value in: {}", failing(f).join(", ")),
     });
     Ok((no_nulls, distribution))
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM pragma_table_xinfo(?1, 'main') WHERE lower(name) = lower(?2)",
+        params![table, column],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
 }
 
 fn value_text(v: rusqlite::types::Value) -> Option<String> {
