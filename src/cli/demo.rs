@@ -1,5 +1,5 @@
-//! `cutover demo` and `cutover [DB]`: the sample database and the overview shown until the
-//! wizard lands.
+//! `cutover demo` and `cutover [DB]`: the sample database, the wizard, and the overview shown
+//! where there is no terminal.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,9 +23,38 @@ pub fn run(dir: Option<PathBuf>) -> Result<ExitCode> {
     };
     let db = demo::create(&dir)?;
     println!("Built the demo point-of-sale database: {}\n", db.display());
-    overview(&db)?;
+    let code = open(&db, None)?;
     println!("\nThe demo database stays in {}", dir.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
+}
+
+/// Opens the wizard on `db` when a person is at a terminal; otherwise prints the overview.
+pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!("(no terminal: showing the overview instead of the wizard)");
+        return overview(db);
+    }
+    cutover::engine::preflight::check_file(db)?;
+    let app = cutover::tui::run(db.to_path_buf(), script).wrap_err("running the wizard")?;
+    let unverified =
+        app.execute.is_some() && app.rolled_back.is_none() && !app.verification.as_ref().is_some_and(|v| v.ok);
+    match (&app.rolled_back, &app.execute, unverified) {
+        (Some(r), _, _) => {
+            println!("{} was rolled back: its SHA-256 matches the backup ({}).", db.display(), r.verdict)
+        }
+        (None, Some(_), false) => println!("{} is migrated and verified.", db.display()),
+        (None, Some(_), true) => println!(
+            "{} was changed but its verification did not pass: `cutover rollback {} --yes` restores it.",
+            db.display(),
+            shell_quote(db)
+        ),
+        (None, None, _) => println!("{} was not changed.", db.display()),
+    }
+    if let Some(dir) = app.reports.first().and_then(|p| p.parent()) {
+        println!("Reports: {}", dir.display());
+    }
+    Ok(if unverified { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Shows what the wizard's first screens will: preflight and audit.
@@ -37,8 +66,7 @@ pub fn overview(db: &Path) -> Result<ExitCode> {
     println!();
     print!("{}", render_audit(&report));
     println!(
-        "\nThe interactive wizard is coming in the next version. Until then:\n  \
-         cutover audit {0}    cutover backup {0}",
+        "\nRun `cutover {0}` in a terminal for the wizard, or `cutover dry-run {0} --tenant <value>`.",
         shell_quote(db)
     );
     Ok(ExitCode::SUCCESS)
@@ -56,13 +84,26 @@ pub fn list_here() -> Result<ExitCode> {
     found.sort();
     if found.is_empty() {
         println!("No SQLite database in this folder. Give a path (cutover pos.db) or try `cutover demo`.");
-    } else {
-        println!("SQLite databases here:");
-        for p in &found {
-            println!("  cutover {}", shell_quote(p));
-        }
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    println!("SQLite databases here:");
+    for (i, p) in found.iter().enumerate() {
+        println!("  {}  {}", i + 1, p.display());
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        println!("Open one with: cutover <file>");
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("Open which one? Type its number and Enter (just Enter to leave): ");
+    use std::io::Write;
+    std::io::stdout().flush().wrap_err("writing to the terminal")?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).wrap_err("reading the answer")?;
+    match answer.trim().parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| found.get(i)) {
+        Some(db) => open(db, None),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn shell_quote(path: &Path) -> String {

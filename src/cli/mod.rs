@@ -25,6 +25,10 @@ pub struct Cli {
     /// The database to open in the wizard (no database: list the SQLite files here).
     pub db: Option<PathBuf>,
 
+    /// Run this .sql script in the wizard instead of the tenant migration.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -32,7 +36,7 @@ pub struct Cli {
 /// The subcommands; each phase of the wizard can also run headless.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Make a sample point-of-sale database and open it.
+    /// Make a sample point-of-sale database and open the wizard on it.
     Demo {
         /// Folder for the demo database (default: a new folder in the system temp dir).
         #[arg(long)]
@@ -164,7 +168,7 @@ impl Cli {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => match cli.db {
-            Some(db) => demo::overview(&db),
+            Some(db) => demo::open(&db, cli.script),
             None => demo::list_here(),
         },
         Some(Command::Demo { dir }) => demo::run(dir),

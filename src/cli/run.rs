@@ -198,13 +198,5 @@ fn write_common_reports(db: &Path, audit: Option<&AuditReport>) -> Result<Vec<Pa
 }
 
 fn report_json(plan: &Plan, dry: Option<&DryRunReport>, done: Option<&execute::ExecuteReport>) -> Result<String> {
-    let value = serde_json::json!({
-        "cutover": env!("CARGO_PKG_VERSION"),
-        "sqlite": rusqlite::version(),
-        "written_at": chrono::Local::now().to_rfc3339(),
-        "plan": plan,
-        "dry_run": dry,
-        "execute": done,
-    });
-    Ok(serde_json::to_string_pretty(&value)?)
+    Ok(reports::json(plan, dry, done)?)
 }

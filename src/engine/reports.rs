@@ -212,3 +212,16 @@ pub fn execution_markdown(db: &Path, plan: &Plan, r: &ExecuteReport) -> String {
     );
     s
 }
+
+/// The run as JSON: the plan, the rehearsal and the execution, for tools and engineers.
+pub fn json(plan: &Plan, dry: Option<&DryRunReport>, done: Option<&ExecuteReport>) -> Result<String> {
+    let value = serde_json::json!({
+        "cutover": env!("CARGO_PKG_VERSION"),
+        "sqlite": rusqlite::version(),
+        "written_at": chrono::Local::now().to_rfc3339(),
+        "plan": plan,
+        "dry_run": dry,
+        "execute": done,
+    });
+    serde_json::to_string_pretty(&value).map_err(|e| Error::io("writing report.json", std::io::Error::other(e)))
+}

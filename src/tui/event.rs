@@ -1,0 +1,49 @@
+//! Events the wizard reacts to, all on one channel: keys, resizes, ticks, and the worker's
+//! progress and results.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind};
+
+use crate::engine::{Error, Progress};
+use crate::tui::worker::{JobKind, Outcome};
+
+/// One thing that happened.
+#[derive(Debug)]
+pub enum Event {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// The terminal changed size.
+    Resize,
+    /// Time passed (to refresh elapsed times).
+    Tick,
+    /// The running job reported progress.
+    Progress(Progress),
+    /// The running job finished.
+    Done(JobKind, Result<Outcome, Error>),
+}
+
+/// Reads the terminal on its own thread until `stop` is set, sending keys and a tick every
+/// quarter second.
+pub fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            let ready = event::poll(Duration::from_millis(250)).unwrap_or(false);
+            let sent = if ready {
+                match event::read() {
+                    Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => tx.send(Event::Key(k)),
+                    Ok(TermEvent::Resize(..)) => tx.send(Event::Resize),
+                    _ => Ok(()),
+                }
+            } else {
+                tx.send(Event::Tick)
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+}

@@ -1,0 +1,238 @@
+//! The wizard's state machine driven by synthetic key events through every step to the
+//! dashboard and a rollback, with the real engine jobs run on the test's thread.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{Journal, make_db};
+use cutover::engine::hashing::sha256_hex;
+use cutover::tui::app::{App, Effect, Focus, Modal, Step};
+use cutover::tui::event::Event;
+use cutover::tui::keys::Action;
+use cutover::tui::theme::Theme;
+use cutover::tui::worker;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Runs every effect to completion: jobs on this thread, their results fed back as events.
+fn settle(app: &mut App, mut effects: Vec<Effect>) {
+    while let Some(effect) = effects.pop() {
+        if let Effect::Start(job, cancel) = effect {
+            let kind = job.kind();
+            let mut progress = Vec::new();
+            let result = worker::run_now(job, &cancel, &mut |p| progress.push(p));
+            for p in progress {
+                effects.extend(app.handle(Event::Progress(p)));
+            }
+            effects.extend(app.handle(Event::Done(kind, result)));
+        }
+    }
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    let effects = app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    settle(app, effects);
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+pub fn shop(dir: &Path) -> std::path::PathBuf {
+    make_db(
+        dir,
+        "shop.db",
+        Journal::Wal,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
+         INSERT INTO items (sku, name) VALUES ('A1', 'bolt'), ('B2', 'nut');
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+         CREATE VIEW v_items AS SELECT name FROM items;",
+    )
+}
+
+fn opened(db: &Path) -> App {
+    let mut app = App::new(db.to_path_buf(), None, Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    app
+}
+
+#[test]
+fn keys_walk_every_step_to_verify_and_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let original = sha256_hex(&fs::read(&db).unwrap());
+    let mut app = opened(&db);
+    assert_eq!(app.step, Step::Preflight);
+    assert!(app.preflight.as_ref().is_some_and(|p| !p.in_use()));
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Backup);
+    press(&mut app, KeyCode::Enter);
+    let backup = app.backup.clone().expect("the backup was made");
+    assert_eq!(backup.sha256, original);
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Audit);
+    assert_eq!(app.tenant.text, "acme", "the registry's only tenant is pre-filled");
+
+    // Filter, then leave `notes` out with space.
+    press(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.focus, Focus::Filter);
+    type_text(&mut app, "not");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.visible_tables().len(), 1);
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.excluded.contains("notes"));
+    press(&mut app, KeyCode::Esc); // nothing typed: Esc goes back a step, never quits
+    assert_eq!(app.step, Step::Backup);
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Audit);
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Plan);
+    let plan = app.plan.clone().expect("plan built");
+    assert!(plan.statements.iter().all(|s| !s.sql.contains("\"notes\"")), "notes was left out");
+    assert!(plan.statements.iter().any(|s| s.sql.contains("ALTER TABLE \"items\"")));
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::DryRun);
+    assert!(app.dry_run.as_ref().is_some_and(|d| d.ok), "the dry run passed");
+    assert_eq!(sha256_hex(&fs::read(&db).unwrap()), original, "the dry run did not touch the database");
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Execute);
+    assert!(matches!(app.modal, Some(Modal::TypeToExecute { .. })));
+    type_text(&mut app, "acm");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.execute.is_none(), "a wrong confirmation does not execute");
+    type_text(&mut app, "e");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Verify);
+    assert!(app.verification.as_ref().is_some_and(|v| v.ok));
+    assert_ne!(sha256_hex(&fs::read(&db).unwrap()), original, "executed");
+
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit, "after a verified execute, q quits at once");
+    app.quit = false;
+
+    press(&mut app, KeyCode::Char('r'));
+    assert!(matches!(app.modal, Some(Modal::ConfirmRollback { .. })));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.modal.is_none());
+    assert_ne!(sha256_hex(&fs::read(&db).unwrap()), original, "n keeps the migration");
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    let rolled = app.rolled_back.clone().expect("rolled back");
+    assert_eq!(rolled.restored_sha256, original);
+    assert_eq!(sha256_hex(&fs::read(&db).unwrap()), original, "the original bytes are back");
+    assert!(matches!(app.modal, Some(Modal::Info { .. })));
+}
+
+#[test]
+fn execute_before_a_passed_dry_run_is_impossible() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = opened(&db);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Enter);
+    }
+    assert_eq!(app.step, Step::Audit);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Plan);
+    // Jumping straight to execute: there is no rehearsal, so no confirmation and no job.
+    app.step = Step::Execute;
+    assert_eq!(app.continue_label(), None);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.modal.is_none() && app.execute.is_none());
+    // A rehearsal of another plan does not count either.
+    app.step = Step::Plan;
+    press(&mut app, KeyCode::Enter);
+    assert!(app.rehearsal().is_some());
+    app.plan.as_mut().unwrap().sha256 = "another plan".into();
+    assert!(app.rehearsal().is_none(), "a dry run only unlocks the plan it rehearsed");
+}
+
+#[test]
+fn rollback_without_a_backup_is_impossible() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = opened(&db);
+    app.step = Step::Verify;
+    let effects = app.update(Action::Rollback);
+    assert!(effects.is_empty());
+    assert!(app.modal.is_none(), "no confirmation is offered without a backup");
+    assert!(app.notice.as_deref().unwrap().contains("no backup"));
+}
+
+#[test]
+fn esc_never_quits_and_q_asks_while_work_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = App::new(db, None, Theme::new(false));
+    let effects = app.start(); // the preflight job is now "running"
+    assert_eq!(effects.len(), 1);
+    for _ in 0..5 {
+        app.handle(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert!(!app.quit);
+    }
+    app.handle(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)));
+    assert!(!app.quit);
+    assert_eq!(app.modal, Some(Modal::ConfirmStop));
+    app.handle(Event::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)));
+    assert!(app.job.as_ref().unwrap().cancel.is_set(), "y asks the job to stop safely");
+    app.handle(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert!(!app.quit, "Ctrl-C during work never quits at once");
+}
+
+#[test]
+fn a_database_in_use_is_shown_and_blocks_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let holder = common::Holder::start(&db, common::Hold::Idle);
+    let mut app = opened(&db);
+    assert!(app.preflight.as_ref().unwrap().in_use());
+    assert_eq!(app.continue_label(), Some("re-check"));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Preflight, "Enter re-checks instead of moving on");
+    drop(holder);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Backup);
+}
+
+#[test]
+fn the_journal_offers_to_resume_after_an_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let original = sha256_hex(&fs::read(&db).unwrap());
+    assert_cmd::Command::cargo_bin("cutover")
+        .unwrap()
+        .args(["execute", "--tenant", "acme", "--yes"])
+        .arg(&db)
+        .assert()
+        .success();
+    let mut app = opened(&db);
+    assert!(
+        matches!(app.modal, Some(Modal::Resume { .. })),
+        "a migrated database offers verify / roll back / start over"
+    );
+    press(&mut app, KeyCode::Char('v'));
+    assert_eq!(app.step, Step::Verify);
+    assert!(app.verification.as_ref().is_some_and(|v| v.ok));
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.rolled_back.is_some());
+    assert_eq!(sha256_hex(&fs::read(&db).unwrap()), original);
+
+    // Rolled back: nothing left to resume.
+    let app = opened(&db);
+    assert!(app.modal.is_none());
+}

@@ -1,0 +1,183 @@
+//! Every screen of the wizard at 80×24, rendered to a test backend and snapshotted (hashes,
+//! times, paths and dates filtered out), including the error panel and the dialogs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{Journal, make_db};
+use cutover::tui::app::{App, Effect, Step};
+use cutover::tui::event::Event;
+use cutover::tui::theme::Theme;
+use cutover::tui::{ui, worker};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn settle(app: &mut App, mut effects: Vec<Effect>) {
+    while let Some(effect) = effects.pop() {
+        if let Effect::Start(job, cancel) = effect {
+            let kind = job.kind();
+            let result = worker::run_now(job, &cancel, &mut |_| {});
+            effects.extend(app.handle(Event::Done(kind, result)));
+        }
+    }
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    let effects = app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    settle(app, effects);
+}
+
+/// The screen as text, one line per row.
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| ui::render(app, f)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+macro_rules! snap {
+    ($name:expr, $app:expr) => {
+        insta::with_settings!({
+            filters => vec![
+                (r"/[^\s]*/\.tmp[A-Za-z0-9]+", "[DIR]"),
+                (r"[0-9a-f]{64}", "[SHA256]"),
+                (r"\b[0-9a-f]{12,16}\b", "[HASH]"),
+                (r"\d{8}-\d{6}", "[STAMP]"),
+                (r"\d+\.\d+ s\b", "[T] s"),
+                (r"\d+(\.\d)? (GiB|MiB|KiB|TiB) free", "[FREE] free"),
+                (r"SQLite( +)\d+\.\d+\.\d+", "SQLite$1[VERSION]"),
+            ],
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, screen(&$app));
+        });
+    };
+}
+
+fn shop(dir: &Path) -> std::path::PathBuf {
+    make_db(
+        dir,
+        "shop.db",
+        Journal::Rollback,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE _migrations (version INTEGER PRIMARY KEY, name TEXT UNIQUE);
+         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
+         INSERT INTO items (sku, name) VALUES ('A1', 'bolt'), ('B2', 'nut');
+         CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+         CREATE VIRTUAL TABLE docs USING fts5(body);
+         CREATE VIEW v_items AS SELECT name FROM items;
+         CREATE TRIGGER trg AFTER INSERT ON items BEGIN UPDATE kv SET v = NEW.name WHERE k = 'last'; END;",
+    )
+}
+
+#[test]
+fn every_screen_at_80_by_24() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = App::new(db, None, Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    snap!("01_preflight", app);
+    press(&mut app, KeyCode::Enter);
+    snap!("02_backup_ready", app);
+    press(&mut app, KeyCode::Enter);
+    snap!("03_backup_match", app);
+    press(&mut app, KeyCode::Enter);
+    snap!("04_audit", app);
+    press(&mut app, KeyCode::Char('?'));
+    snap!("05_help", app);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Enter);
+    snap!("06_plan", app);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::DryRun);
+    snap!("07_dry_run_passed", app);
+    press(&mut app, KeyCode::Enter);
+    snap!("08_confirm_execute", app);
+    for c in "acme".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, Step::Verify);
+    snap!("09_verify", app);
+    press(&mut app, KeyCode::Enter);
+    snap!("10_verify_drill_down", app);
+    press(&mut app, KeyCode::Char('r'));
+    snap!("11_confirm_rollback", app);
+    press(&mut app, KeyCode::Char('y'));
+    snap!("12_rolled_back", app);
+}
+
+#[test]
+fn error_panel_for_a_failing_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let script = dir.path().join("change.sql");
+    fs::write(&script, "UPDATE items SET name = 'x' WHERE id = 1;\nINSERT INTO missing VALUES (1);\n").unwrap();
+    let mut app = App::new(db, Some(script), Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Enter);
+    }
+    assert_eq!(app.step, Step::DryRun);
+    snap!("20_error_panel", app);
+}
+
+#[test]
+fn stop_dialog_while_work_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = App::new(db, None, Theme::new(false));
+    let _running = app.start();
+    app.handle(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)));
+    let text = screen(&app);
+    assert!(text.contains("Work is running. Stop it safely?"), "{text}");
+    assert!(text.contains("y stop"), "{text}");
+}
+
+#[test]
+fn no_color_still_says_it_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = App::new(db, None, Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| ui::render(&app, f)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let colored =
+        buffer.content.iter().any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
+    assert!(!colored, "NO_COLOR: no cell may carry a colour");
+    assert!(screen(&app).contains("MATCH"));
+}
+
+#[test]
+fn every_screen_fits_larger_and_resized_terminals() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = App::new(db, None, Theme::new(true));
+    let effects = app.start();
+    settle(&mut app, effects);
+    for _ in 0..5 {
+        for (w, h) in [(80, 24), (120, 40), (200, 60), (81, 25)] {
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| ui::render(&app, f)).unwrap();
+        }
+        press(&mut app, KeyCode::Enter);
+    }
+}
