@@ -15,13 +15,22 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(report) => {
             let code = exit_code(&report);
-            let message: Vec<String> = report.chain().map(|e| e.to_string()).collect();
-            let message = message.join(": ");
+            // Engine errors already name their cause; add a cause only when it says more.
+            let mut message = String::new();
+            for cause in report.chain().map(|e| e.to_string()) {
+                if message.is_empty() {
+                    message = cause;
+                } else if !message.contains(&cause) {
+                    message = format!("{message}: {cause}");
+                }
+            }
+            // Writes that fail here have nowhere left to be reported; the exit code still says it.
+            use std::io::Write;
             if json {
                 let out = serde_json::json!({ "ok": false, "error": message, "exit_code": code });
-                println!("{out}");
+                let _ = writeln!(std::io::stdout().lock(), "{out}");
             }
-            eprintln!("cutover: {message}");
+            let _ = writeln!(std::io::stderr().lock(), "cutover: {message}");
             ExitCode::from(code)
         }
     }

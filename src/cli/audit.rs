@@ -1,5 +1,6 @@
 //! `cutover audit`: the table list as an aligned table or one JSON object.
 
+use crate::cli::{out, outln};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -27,20 +28,20 @@ pub fn run(db: &Path, args: TenantArgs, json: bool) -> Result<ExitCode> {
     if json {
         print_json(&AuditOutput { ok: true, preflight: &pre, audit: &report })?;
     } else {
-        print!("{}", render_preflight(&pre));
-        println!();
-        print!("{}", render_audit(&report));
+        out(render_preflight(&pre))?;
+        outln("")?;
+        out(render_audit(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Preflight then audit, with progress on stderr.
 pub fn preflight_and_audit(db: &Path, args: TenantArgs) -> Result<(PreflightReport, AuditReport)> {
-    let mut out = StderrProgress::new();
+    let mut progress = StderrProgress::new();
     let pre = preflight::run(db)?;
     let options = AuditOptions { column: args.column, tenant: args.tenant, exclude: args.exclude };
-    let report = audit::run(db, &options, &mut |p| out.show(p));
-    out.finish();
+    let report = audit::run(db, &options, &mut |p| progress.show(p));
+    progress.finish();
     Ok((pre, report?))
 }
 

@@ -1,5 +1,6 @@
 //! `cutover backup`: a proven copy of the database, reported as text or JSON.
 
+use crate::cli::out;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -22,16 +23,16 @@ struct BackupOutput<'a> {
 /// Checks the database (preflight, including SQLite's quick_check), makes the backup and
 /// prints both hashes. A damaged database is refused before anything is written.
 pub fn run(db: &Path, dir: Option<PathBuf>, json: bool) -> Result<ExitCode> {
-    let mut out = StderrProgress::new();
-    out.show(Progress::Step(format!("checking {} (quick_check)", db.display())));
+    let mut progress = StderrProgress::new();
+    progress.show(Progress::Step(format!("checking {} (quick_check)", db.display())));
     preflight::run(db)?;
-    let report = backup::run(db, &BackupOptions { dir }, &mut |p| out.show(p));
-    out.finish();
+    let report = backup::run(db, &BackupOptions { dir }, &mut |p| progress.show(p));
+    progress.finish();
     let report = report?;
     if json {
         print_json(&BackupOutput { ok: true, backup: &report })?;
     } else {
-        print!("{}", render(&report));
+        out(render(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }

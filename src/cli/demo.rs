@@ -1,6 +1,7 @@
 //! `cutover demo` and `cutover [DB]`: the sample database, the wizard, and the overview shown
 //! where there is no terminal.
 
+use crate::cli::{note, out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -22,9 +23,9 @@ pub fn run(dir: Option<PathBuf>) -> Result<ExitCode> {
             .keep(),
     };
     let db = demo::create(&dir)?;
-    println!("Built the demo point-of-sale database: {}\n", db.display());
+    outln(format!("Built the demo point-of-sale database: {}\n", db.display()))?;
     let code = open(&db, None)?;
-    println!("\nThe demo database stays in {}", dir.display());
+    outln(format!("\nThe demo database stays in {}", dir.display()))?;
     Ok(code)
 }
 
@@ -32,7 +33,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<ExitCode> {
 pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
-        eprintln!("(no terminal: showing the overview instead of the wizard)");
+        note("(no terminal: showing the overview instead of the wizard)");
         return overview(db);
     }
     cutover::engine::preflight::check_file(db)?;
@@ -41,18 +42,18 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
         app.execute.is_some() && app.rolled_back.is_none() && !app.verification.as_ref().is_some_and(|v| v.ok);
     match (&app.rolled_back, &app.execute, unverified) {
         (Some(r), _, _) => {
-            println!("{} was rolled back: its SHA-256 matches the backup ({}).", db.display(), r.verdict)
+            outln(format!("{} was rolled back: its SHA-256 matches the backup ({}).", db.display(), r.verdict))?
         }
-        (None, Some(_), false) => println!("{} is migrated and verified.", db.display()),
-        (None, Some(_), true) => println!(
+        (None, Some(_), false) => outln(format!("{} is migrated and verified.", db.display()))?,
+        (None, Some(_), true) => outln(format!(
             "{} was changed but its verification did not pass: `cutover rollback {} --yes` restores it.",
             db.display(),
             shell_quote(db)
-        ),
-        (None, None, _) => println!("{} was not changed.", db.display()),
+        ))?,
+        (None, None, _) => outln(format!("{} was not changed.", db.display()))?,
     }
     if let Some(dir) = app.reports.first().and_then(|p| p.parent()) {
-        println!("Reports: {}", dir.display());
+        outln(format!("Reports: {}", dir.display()))?;
     }
     Ok(if unverified { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -62,13 +63,13 @@ pub fn overview(db: &Path) -> Result<ExitCode> {
     let args =
         TenantArgs { column: cutover::engine::audit::DEFAULT_COLUMN.to_string(), tenant: None, exclude: Vec::new() };
     let (pre, report) = preflight_and_audit(db, args)?;
-    print!("{}", render_preflight(&pre));
-    println!();
-    print!("{}", render_audit(&report));
-    println!(
+    out(render_preflight(&pre))?;
+    outln("")?;
+    out(render_audit(&report))?;
+    outln(format!(
         "\nRun `cutover {0}` in a terminal for the wizard, or `cutover dry-run {0} --tenant <value>`.",
         shell_quote(db)
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -83,19 +84,19 @@ pub fn list_here() -> Result<ExitCode> {
     }
     found.sort();
     if found.is_empty() {
-        println!("No SQLite database in this folder. Give a path (cutover pos.db) or try `cutover demo`.");
+        outln("No SQLite database in this folder. Give a path (cutover pos.db) or try `cutover demo`.")?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("SQLite databases here:");
+    outln("SQLite databases here:")?;
     for (i, p) in found.iter().enumerate() {
-        println!("  {}  {}", i + 1, p.display());
+        outln(format!("  {}  {}", i + 1, p.display()))?;
     }
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
-        println!("Open one with: cutover <file>");
+        outln("Open one with: cutover <file>")?;
         return Ok(ExitCode::SUCCESS);
     }
-    print!("Open which one? Type its number and Enter (just Enter to leave): ");
+    out("Open which one? Type its number and Enter (just Enter to leave): ")?;
     use std::io::Write;
     std::io::stdout().flush().wrap_err("writing to the terminal")?;
     let mut answer = String::new();

@@ -187,15 +187,36 @@ pub fn emit(outcome: outcome::Outcome, json: bool) -> Result<ExitCode> {
     if json {
         print_json(&outcome)?;
     } else {
-        print!("{}", outcome.render());
+        out(outcome.render())?;
     }
     Ok(if outcome.ok { ExitCode::SUCCESS } else { ExitCode::from(cutover::engine::ExitKind::Stopped as u8) })
+}
+
+/// Writes to stdout. A failed write (a closed pipe, a full disk behind a redirect) is an error
+/// with an exit code, never a panic.
+pub fn out(text: impl AsRef<str>) -> Result<()> {
+    use color_eyre::eyre::WrapErr;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_ref().as_bytes()).and_then(|()| stdout.flush()).wrap_err("writing the output")?;
+    Ok(())
+}
+
+/// Writes a line to stdout.
+pub fn outln(text: impl AsRef<str>) -> Result<()> {
+    out(format!("{}\n", text.as_ref()))
+}
+
+/// Writes a line to stderr; if even that fails there is nowhere left to say so.
+pub fn note(text: impl AsRef<str>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
 }
 
 /// Prints a value as one pretty JSON object on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     use color_eyre::eyre::WrapErr;
     let text = serde_json::to_string_pretty(value).wrap_err("writing JSON")?;
-    println!("{text}");
+    outln(text)?;
     Ok(())
 }

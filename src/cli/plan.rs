@@ -1,5 +1,6 @@
 //! `cutover plan`: print the exact SQL a migration would run, without running it.
 
+use crate::cli::{note, out};
 use std::process::ExitCode;
 
 use color_eyre::Result;
@@ -10,18 +11,18 @@ use crate::cli::progress::StderrProgress;
 
 /// Builds the plan and prints it as SQL (or JSON).
 pub fn run(args: &PlanArgs, json: bool) -> Result<ExitCode> {
-    let mut out = StderrProgress::new();
-    let (plan, _) = planning::build(args, &mut out)?;
+    let mut progress = StderrProgress::new();
+    let (plan, _) = planning::build(args, &mut progress)?;
     if json {
         print_json(&serde_json::json!({ "ok": true, "plan": plan }))?;
         return Ok(ExitCode::SUCCESS);
     }
     for w in planning::warnings(&plan) {
-        eprintln!("{w}");
+        note(w);
     }
     if plan.statements.is_empty() {
-        eprintln!("nothing to do: no table needs the change");
+        note("nothing to do: no table needs the change");
     }
-    print!("{}", planning::render_sql(&args.db, &plan));
+    out(planning::render_sql(&args.db, &plan))?;
     Ok(ExitCode::SUCCESS)
 }

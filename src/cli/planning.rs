@@ -39,7 +39,7 @@ pub struct PlanArgs {
 }
 
 /// Checks the database (preflight with quick_check) and builds the plan the arguments ask for.
-pub fn build(args: &PlanArgs, out: &mut StderrProgress) -> Result<(Plan, Option<AuditReport>)> {
+pub fn build(args: &PlanArgs, progress: &mut StderrProgress) -> Result<(Plan, Option<AuditReport>)> {
     preflight::run(&args.db)?;
     if let Some(script) = &args.script {
         if !args.exclude.is_empty() || args.no_index || args.column != audit::DEFAULT_COLUMN {
@@ -53,8 +53,8 @@ pub fn build(args: &PlanArgs, out: &mut StderrProgress) -> Result<(Plan, Option<
     let tenant = args.tenant.clone().unwrap_or_default();
     let options =
         AuditOptions { column: args.column.clone(), tenant: Some(tenant.clone()), exclude: args.exclude.clone() };
-    let report = audit::run(&args.db, &options, &mut |p| out.show(p));
-    out.finish();
+    let report = audit::run(&args.db, &options, &mut |p| progress.show(p));
+    progress.finish();
     let report = report?;
     let conn = open::inspect(&args.db)?;
     let request = TenantRequest { tenant, column_type: args.column_type.clone(), index: !args.no_index };

@@ -46,7 +46,7 @@ impl StderrProgress {
     /// Clears a half-drawn counter line before other output.
     pub fn finish(&mut self) {
         if self.dirty {
-            eprint!("\r\x1b[K");
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
             self.dirty = false;
         }
     }

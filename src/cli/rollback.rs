@@ -44,9 +44,9 @@ pub fn run(db: &Path, backup: Option<PathBuf>, yes: bool, json: bool) -> Result<
             }
         }
     };
-    let mut out = StderrProgress::new();
-    let report = rollback::run(db, &path, &sha256, &mut |p| out.show(p));
-    out.finish();
+    let mut progress = StderrProgress::new();
+    let report = rollback::run(db, &path, &sha256, &mut |p| progress.show(p));
+    progress.finish();
     let report = report?;
     let kept = report
         .migrated_path

@@ -1,5 +1,6 @@
 //! `cutover dry-run` and `cutover execute`: the pipeline headless, with reports and exit codes.
 
+use crate::cli::note;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,18 +21,19 @@ use crate::cli::{UsageError, emit};
 /// Rehearses the plan on a copy of a backup (reusing the newest backup when it still equals
 /// the database, making one otherwise), and verifies the copy.
 pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode> {
-    let mut out = StderrProgress::new();
-    let (plan, audit) = planning::build(args, &mut out)?;
+    let mut progress = StderrProgress::new();
+    let (plan, audit) = planning::build(args, &mut progress)?;
     warn(&plan, json);
     if plan.statements.is_empty() {
         return emit(nothing_to_do("dry_run", &args.db, &plan), json);
     }
     let mut timings = PhaseTimings::default();
     let started = std::time::Instant::now();
-    let backup = reuse_or_backup(&args.db, &mut out)?;
+    let backup = reuse_or_backup(&args.db, &mut progress)?;
     timings.backup = Some(started.elapsed().as_secs_f64());
-    let dry = dryrun::run(&args.db, &backup, &plan, &DryRunOptions { keep_copy }, &Cancel::new(), &mut |p| out.show(p));
-    out.finish();
+    let dry =
+        dryrun::run(&args.db, &backup, &plan, &DryRunOptions { keep_copy }, &Cancel::new(), &mut |p| progress.show(p));
+    progress.finish();
     let dry = dry?;
     timings.dry_run = Some(dry.seconds);
     let mut written = write_common_reports(&args.db, audit.as_ref())?;
@@ -63,23 +65,23 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         )
         .into());
     }
-    let mut out = StderrProgress::new();
-    let (plan, audit) = planning::build(args, &mut out)?;
+    let mut progress = StderrProgress::new();
+    let (plan, audit) = planning::build(args, &mut progress)?;
     warn(&plan, json);
     if plan.statements.is_empty() {
         return emit(nothing_to_do("execute", &args.db, &plan), json);
     }
     inuse::ensure_not_in_use(&args.db)?;
     let mut timings = PhaseTimings::default();
-    let made = backup::run(&args.db, &BackupOptions::default(), &mut |p| out.show(p));
-    out.finish();
+    let made = backup::run(&args.db, &BackupOptions::default(), &mut |p| progress.show(p));
+    progress.finish();
     let made = made?;
     timings.backup = Some(made.seconds);
     let backup = BackupRef { path: made.path.clone(), sha256: made.sha256.clone() };
 
     let cancel = Cancel::new();
-    let dry = dryrun::run(&args.db, &backup, &plan, &DryRunOptions::default(), &cancel, &mut |p| out.show(p));
-    out.finish();
+    let dry = dryrun::run(&args.db, &backup, &plan, &DryRunOptions::default(), &cancel, &mut |p| progress.show(p));
+    progress.finish();
     let dry = dry?;
     timings.dry_run = Some(dry.seconds);
     let mut written = write_common_reports(&args.db, audit.as_ref())?;
@@ -90,8 +92,8 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         return emit(rehearsal_outcome("execute", &args.db, &plan, &dry, summary, timings, written), json);
     }
 
-    let done = execute::run(&args.db, &plan, &backup, &Rehearsal::from(&dry), &cancel, &mut |p| out.show(p));
-    out.finish();
+    let done = execute::run(&args.db, &plan, &backup, &Rehearsal::from(&dry), &cancel, &mut |p| progress.show(p));
+    progress.finish();
     let done = done?;
     timings.execute = Some(done.seconds - done.verification.seconds);
     timings.verify = Some(done.verification.seconds);
@@ -129,7 +131,7 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
 fn warn(plan: &Plan, json: bool) {
     if !json {
         for w in planning::warnings(plan) {
-            eprintln!("{w}");
+            note(w);
         }
     }
 }
@@ -173,7 +175,7 @@ fn rehearsal_outcome(
 }
 
 /// The newest recorded backup when the database still hashes to it; a new backup otherwise.
-fn reuse_or_backup(db: &Path, out: &mut StderrProgress) -> Result<BackupRef> {
+fn reuse_or_backup(db: &Path, progress: &mut StderrProgress) -> Result<BackupRef> {
     let standing = journal::standing(&journal::read(db)?);
     // A WAL with frames means the main file alone is not the database: back up afresh.
     let wal_empty = std::fs::metadata(cutover::engine::paths::side_file(db, "-wal")).map_or(true, |m| m.len() == 0);
@@ -184,8 +186,8 @@ fn reuse_or_backup(db: &Path, out: &mut StderrProgress) -> Result<BackupRef> {
     {
         return Ok(BackupRef { path, sha256 });
     }
-    let made = backup::run(db, &BackupOptions::default(), &mut |p| out.show(p));
-    out.finish();
+    let made = backup::run(db, &BackupOptions::default(), &mut |p| progress.show(p));
+    progress.finish();
     let made = made?;
     Ok(BackupRef { path: made.path, sha256: made.sha256 })
 }

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use color_eyre::Result;
 use cutover::engine::execute;
+use cutover::engine::status::{self, Settled};
 use cutover::engine::verify::Identical;
-use cutover::engine::{Error, hashing, journal, preflight, reports};
+use cutover::engine::{Error, hashing, preflight, reports};
 
 use crate::cli::emit;
 use crate::cli::outcome::{Outcome, PhaseTimings};
@@ -15,8 +16,15 @@ use crate::cli::progress::StderrProgress;
 /// Verifies the database after the newest execute recorded in its journal.
 pub fn run(db: &Path, json: bool) -> Result<ExitCode> {
     preflight::check_file(db)?;
-    let standing = journal::standing(&journal::read(db)?);
-    let Some(exec) = standing.execute.filter(|x| x.committed.is_some()) else {
+    let (standing, settled) = status::reconcile(db)?;
+    if settled == Some(Settled::Unchanged) {
+        return Err(Error::NotReady(format!(
+            "the last execute on {} was interrupted before its commit: SQLite rolled it back and the database equals its backup — nothing to verify",
+            db.display()
+        ))
+        .into());
+    }
+    let Some(exec) = standing.execute.filter(|x| x.committed.is_some() || settled == Some(Settled::Unknown)) else {
         return Err(Error::NotReady(format!(
             "nothing to verify: the journal records no committed execute for {}",
             db.display()
@@ -35,13 +43,14 @@ pub fn run(db: &Path, json: bool) -> Result<ExitCode> {
             Error::NotReady("the journal has no passed dry run of the executed plan to compare with".into()).into()
         );
     };
-    let mut out = StderrProgress::new();
+    let mut progress = StderrProgress::new();
     let started = std::time::Instant::now();
     let actual = hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
     let matched = actual.sha256 == dry.result_sha256;
     let identical = Identical { rehearsal_sha256: dry.result_sha256.clone(), actual_sha256: actual.sha256.clone() };
-    let verification = execute::verify_production(db, &dry.plan, &dry.before, &[], identical, &mut |p| out.show(p));
-    out.finish();
+    let verification =
+        execute::verify_production(db, &dry.plan, &dry.before, &[], identical, &mut |p| progress.show(p));
+    progress.finish();
     let verification = verification?;
     let mut markdown = format!("# Verification of {}\n\n", db.display());
     for c in &verification.checks {

@@ -93,7 +93,7 @@ pub fn run(
     let scratch = tempfile::Builder::new()
         .prefix(&format!(".{}.rehearsal-", paths::file_name(db)))
         .tempfile_in(&dir)
-        .map_err(|e| Error::io(format!("creating the rehearsal copy in {}", dir.display()), e))?;
+        .map_err(|e| Error::writing(&dir, format!("creating the rehearsal copy in {}", dir.display()), e))?;
     let copy = scratch.path().to_path_buf();
 
     progress(Progress::Step("copying the backup to a scratch file".into()));

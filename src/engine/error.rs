@@ -52,6 +52,11 @@ pub enum Error {
     )]
     Corrupt { path: PathBuf, detail: String },
 
+    /// The database or its folder cannot be written (permissions, a read-only mount, an
+    /// immutable file).
+    #[error("{} cannot be written ({why}) — cutover must write beside and into the database; check its permissions and the mount", show(.path))]
+    ReadOnly { path: PathBuf, why: String },
+
     /// Another process holds the database (or its WAL) open.
     #[error("{} is open in {}: stop the application first", show(.path), holders_text(.holders))]
     InUse { path: PathBuf, holders: Vec<Holder> },
@@ -125,6 +130,7 @@ impl Error {
             | Error::Corrupt { .. }
             | Error::UnknownTable { .. }
             | Error::ScriptRefused { .. }
+            | Error::ReadOnly { .. }
             | Error::InvalidArgument(_) => ExitKind::BadInput,
             Error::InUse { .. } | Error::Locked { .. } => ExitKind::InUse,
             Error::DiskSpace { .. }
@@ -141,6 +147,18 @@ impl Error {
     /// Wraps an I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }
+    }
+
+    /// An I/O error creating or writing a file at `path`: a permission or read-only problem is
+    /// bad input the technician can fix; anything else stops the run.
+    pub fn writing(path: &Path, context: impl Into<String>, source: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        match source.kind() {
+            K::PermissionDenied | K::ReadOnlyFilesystem => {
+                Error::ReadOnly { path: path.to_path_buf(), why: source.to_string() }
+            }
+            _ => Error::io(context, source),
+        }
     }
 
     /// Wraps a SQLite error with what was being done.

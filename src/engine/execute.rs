@@ -165,8 +165,7 @@ pub fn run(
         Err(e) => {
             drop(conn);
             drop(file);
-            journal::append(db, Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: e.to_string() })?;
-            return Err(e);
+            return Err(settle_failure(db, plan, backup, rehearsal, e));
         }
     };
     timings.apply = started.elapsed().as_secs_f64() - timings.check;
@@ -206,6 +205,36 @@ pub fn run(
         timings_s: timings,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// After a failed run, looks at the file itself: an I/O error at commit time can leave a
+/// commit that SQLite reported as failed but that is durable (or the reverse), so "nothing
+/// changed" is only said when the file equals the backup again.
+fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehearsal, error: Error) -> Error {
+    let record = |event| journal::append(db, event);
+    if matches!(error, Error::NotReady(_) | Error::Locked { .. } | Error::InUse { .. }) {
+        // Refused before any statement ran: nothing was written.
+        let _ = record(Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: error.to_string() });
+        return error;
+    }
+    let settled = crate::engine::status::settle_and_hash(db);
+    match settled {
+        Ok(sha) if sha == backup.sha256 => {
+            let _ = record(Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: error.to_string() });
+            error
+        }
+        Ok(sha) if sha == rehearsal.result_sha256 => {
+            let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: sha });
+            Error::NotReady(format!(
+                "SQLite reported \"{error}\", yet the change is on disk in full (the file equals the rehearsal's result): run `cutover verify {}` to confirm, or roll back",
+                db.display()
+            ))
+        }
+        _ => Error::NotReady(format!(
+            "{error} — and the file now equals neither the backup nor the rehearsal's result: do not start the application; run `cutover verify {0}` or `cutover rollback {0} --yes`",
+            db.display()
+        )),
+    }
 }
 
 /// Verifies production after a commit and records the outcome.

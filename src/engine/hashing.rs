@@ -60,9 +60,11 @@ fn stream(
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<StreamHash> {
+    // Small files get small buffers: filling three 4 MiB buffers would cost more than the file.
+    let chunk = usize::try_from(expected).unwrap_or(CHUNK).clamp(64 << 10, CHUNK);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..IN_FLIGHT {
-        free_tx.send(Vec::with_capacity(CHUNK)).map_err(|_| broken())?;
+        free_tx.send(Vec::with_capacity(chunk)).map_err(|_| broken())?;
     }
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
     thread::scope(|scope| {
@@ -79,7 +81,7 @@ fn stream(
         let outcome = (|| -> io::Result<()> {
             loop {
                 let mut buf = free_rx.recv().map_err(|_| broken())?;
-                let n = read_full(src, &mut buf)?;
+                let n = read_full(src, &mut buf, chunk)?;
                 if n == 0 {
                     return Ok(());
                 }
@@ -95,11 +97,11 @@ fn stream(
     })
 }
 
-/// Fills `buf` (up to `CHUNK` bytes) from `src`, stopping early only at end of input.
-fn read_full(src: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<usize> {
-    buf.resize(CHUNK, 0);
+/// Fills `buf` (up to `chunk` bytes) from `src`, stopping early only at end of input.
+fn read_full(src: &mut impl Read, buf: &mut Vec<u8>, chunk: usize) -> io::Result<usize> {
+    buf.resize(chunk, 0);
     let mut filled = 0;
-    while filled < CHUNK {
+    while filled < chunk {
         match src.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,

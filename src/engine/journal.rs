@@ -108,7 +108,7 @@ pub fn path(db: &Path) -> PathBuf {
 pub fn ensure_records_dir(db: &Path) -> Result<PathBuf> {
     let dir = records_dir(db);
     if !dir.is_dir() {
-        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        fs::create_dir_all(&dir).map_err(|e| Error::writing(&dir, format!("creating {}", dir.display()), e))?;
         durable::fsync_dir(&paths::parent_dir(db)).map_err(|e| Error::io("flushing the database's folder", e))?;
     }
     Ok(dir)
@@ -127,7 +127,7 @@ pub fn append(db: &Path, event: Event) -> Result<()> {
         .create(true)
         .append(true)
         .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        .map_err(|e| Error::writing(&path, format!("opening {}", path.display()), e))?;
     file.write_all(line.as_bytes()).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     file.sync_all().map_err(|e| Error::io(format!("flushing {} (fsync)", path.display()), e))?;
     if created {

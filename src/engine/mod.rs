@@ -22,6 +22,7 @@ pub mod progress;
 pub mod reports;
 pub mod rollback;
 pub mod sql;
+pub mod status;
 pub mod verify;
 
 pub use error::{Error, ExitKind, Result};

@@ -15,8 +15,17 @@ const INSPECT_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// Opens an existing database for reading and writing; it never waits for another's lock.
 pub fn read_write(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| Error::sqlite(format!("opening {}", path.display()), e))?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        if is_permission(&e) {
+            Error::ReadOnly { path: path.to_path_buf(), why: e.to_string() }
+        } else {
+            Error::sqlite(format!("opening {}", path.display()), e)
+        }
+    })?;
+    // SQLite opens a file it may not write read-only without saying so; writing needs to know.
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(Error::ReadOnly { path: path.to_path_buf(), why: "it opens read-only".into() });
+    }
     conn.busy_timeout(std::time::Duration::ZERO).map_err(|e| Error::sqlite("setting the busy timeout", e))?;
     Ok(conn)
 }
@@ -30,7 +39,7 @@ pub fn read_write(path: &Path) -> Result<Connection> {
 pub fn inspect(path: &Path) -> Result<Connection> {
     let conn = match read_write(path) {
         Ok(c) => c,
-        Err(Error::Sqlite { source, .. }) if is_permission(&source) => {
+        Err(Error::ReadOnly { .. }) => {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             Connection::open_with_flags(path, flags)
                 .map_err(|e| Error::sqlite(format!("opening {} read-only", path.display()), e))?

@@ -138,7 +138,7 @@ impl App {
     fn offer_resume(&mut self, standing: crate::engine::journal::Standing) {
         let Some(x) = &standing.execute else { return };
         let status = match (&x.committed, standing.verified) {
-            (None, _) => "an execute was interrupted before it finished (SQLite rolls an unfinished transaction back, so the database is most likely unchanged)".to_string(),
+            (None, _) => "an execute was interrupted and the file equals neither the backup nor the rehearsal's result: verify it before anything else".to_string(),
             (Some(_), Some(true)) => "it was migrated and verified".to_string(),
             (Some(_), Some(false)) => "it was migrated but its verification FAILED".to_string(),
             (Some(_), None) => "it was migrated but not yet verified".to_string(),

@@ -158,7 +158,12 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
     match job {
         Job::Preflight { db } => {
             let report = preflight::run(&db)?;
-            let standing = journal::read(&db).map(|e| journal::standing(&e)).ok();
+            // Settle an interrupted execute from the file itself when nobody holds it.
+            let standing = if report.in_use() {
+                journal::read(&db).map(|e| journal::standing(&e)).ok()
+            } else {
+                crate::engine::status::reconcile(&db).map(|(s, _)| s).ok()
+            };
             let resume = standing.filter(|s| s.execute.as_ref().is_some_and(|x| !x.rolled_back) && !s.rolled_back);
             Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new)))
         }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod state;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -48,6 +50,18 @@ INSERT INTO has_col_case (Tenant_ID) VALUES (NULL);
 INSERT INTO child (parent) VALUES (1), (2);
 ANALYZE;
 "#;
+
+/// A temp folder in memory (`/dev/shm`) when there is one: suites that run the binary hundreds
+/// of times would otherwise spend their time in fsync.
+pub fn fast_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().unwrap()
+}
 
 /// SQLite journal modes the tests run in.
 #[derive(Debug, Clone, Copy)]

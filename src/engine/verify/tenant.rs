@@ -1,7 +1,7 @@
 //! Checks specific to the generated tenant plan: the column, its definition, its values and
 //! its index.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::plan::TenantSpec;
 use crate::engine::sql;
@@ -25,7 +25,7 @@ pub fn column_present(conn: &Connection, spec: &TenantSpec) -> rusqlite::Result<
                 params![t.table, spec.column],
                 |r| r.get(0),
             )
-            .ok();
+            .optional()?;
         findings.push(match found {
             Some(name) => finding(&t.table, Status::Pass, format!("has {name}")),
             None => finding(&t.table, Status::Fail, format!("has no {} column", spec.column)),
@@ -47,7 +47,7 @@ pub fn column_definition(conn: &Connection, spec: &TenantSpec) -> rusqlite::Resu
                 params![t.table, spec.column],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .ok();
+            .optional()?;
         let Some((decl, not_null, default)) = row else {
             findings.push(finding(&t.table, Status::Fail, "the column is missing"));
             continue;
