@@ -131,3 +131,146 @@ fn usage_mistakes_exit_2() {
     cutover().args(["execute", "x.db", "--tenant", "a"]).assert().code(2).stderr(predicate::str::contains("--yes"));
     cutover().args(["rollback", "x.db"]).assert().code(2).stderr(predicate::str::contains("--yes"));
 }
+
+#[test]
+fn every_command_rejects_every_bad_input_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = bad_inputs(dir.path());
+    let before = snapshot(dir.path());
+    let commands: [&[&str]; 5] = [
+        &["plan", "--tenant", "acme"],
+        &["dry-run", "--tenant", "acme"],
+        &["execute", "--tenant", "acme", "--yes"],
+        &["verify"],
+        &["rollback", "--yes"],
+    ];
+    let mut tried = 0;
+    for case in &cases {
+        for args in commands {
+            let out = cutover().args(args).arg(&case.path).assert().get_output().clone();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let code = out.status.code();
+            // verify and rollback read the journal first; with no journal they say so (exit 1/2).
+            if args[0] == "verify" || args[0] == "rollback" {
+                assert!(matches!(code, Some(1 | 2)), "{} {args:?}: {code:?} {stderr}", case.name);
+            } else {
+                assert_eq!(code, Some(2), "{} {args:?}: {stderr}", case.name);
+                assert!(stderr.contains(case.message), "{} {args:?}: {stderr}", case.name);
+            }
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            tried += 1;
+        }
+        assert_eq!(snapshot(dir.path()), before, "{}: files changed", case.name);
+    }
+    common::state::report(&format!("bad input: {tried} command/input pairs tried"));
+}
+
+#[test]
+fn a_read_only_database_file_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let immutable = std::process::Command::new("chattr").arg("+i").arg(&db).output().is_ok_and(|o| o.status.success());
+    if !immutable {
+        common::state::report("read-only file test SKIPPED: chattr +i is not permitted here");
+        return;
+    }
+    let before = fs::read(&db).unwrap();
+    cutover().arg("audit").arg(&db).assert().success();
+    for args in [vec!["backup"], vec!["execute", "--tenant", "acme", "--yes"]] {
+        cutover().args(&args).arg(&db).assert().code(2).stderr(predicate::str::contains("cannot be written"));
+    }
+    std::process::Command::new("chattr").arg("-i").arg(&db).output().unwrap();
+    assert_eq!(fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn a_read_only_folder_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let bind = |args: &[&str]| std::process::Command::new("mount").args(args).arg(dir.path()).arg(dir.path()).output();
+    let mounted = bind(&["--bind"]).is_ok_and(|o| o.status.success())
+        && std::process::Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir.path())
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !mounted {
+        common::state::report("read-only folder test SKIPPED: bind mounts are not permitted here");
+        return;
+    }
+    let before = snapshot(dir.path());
+    cutover().arg("audit").arg(&db).assert().success();
+    for args in [vec!["backup"], vec!["execute", "--tenant", "acme", "--yes"]] {
+        cutover().args(&args).arg(&db).assert().code(2).stderr(predicate::str::contains("cannot be written"));
+    }
+    assert_eq!(snapshot(dir.path()), before);
+    std::process::Command::new("umount").arg(dir.path()).output().unwrap();
+}
+
+#[test]
+fn paths_with_spaces_and_unicode_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("Shop No 5 — Müller ☕");
+    fs::create_dir(&folder).unwrap();
+    let db = make_db(&folder, "pos data ü.db", Journal::Wal, common::HOSTILE_SCHEMA);
+    let original = fs::read(&db).unwrap();
+    cutover().args(["execute", "--tenant", "acme", "--yes"]).arg(&db).assert().success();
+    cutover().args(["verify"]).arg(&db).assert().success();
+    cutover().args(["rollback", "--yes"]).arg(&db).assert().success();
+    assert_eq!(fs::read(&db).unwrap(), original);
+}
+
+#[test]
+fn awkward_tenant_values_are_stored_exactly() {
+    let mut tried = 0;
+    for tenant in
+        ["it's \"quoted\"", "back\\slash\\", "two\nlines\r\n", "emoji 🚗🔧", "   spaces   ", "'; DROP TABLE kv; --"]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let db = hostile_db(dir.path(), Journal::Rollback);
+        cutover().args(["execute", "--tenant", tenant, "--yes"]).arg(&db).assert().success();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let got: Vec<String> = conn
+            .prepare("SELECT DISTINCT tenant_id FROM kv")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, vec![tenant.to_string()], "{tenant:?}");
+        let kv_rows: i64 = conn.query_row("SELECT count(*) FROM kv", [], |r| r.get(0)).unwrap();
+        assert_eq!(kv_rows, 2);
+        tried += 1;
+    }
+    common::state::report(&format!("awkward tenant values: {tried} stored exactly"));
+}
+
+#[test]
+fn a_huge_script_runs_and_invalid_sql_is_named_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let huge = dir.path().join("huge.sql");
+    let mut text = String::from("CREATE TABLE import_log (id INTEGER PRIMARY KEY, note TEXT);\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("INSERT INTO import_log (note) VALUES ('row {i}; with a semicolon -- and dashes');\n"));
+    }
+    text.push_str("SELECT count(*) FROM import_log; -- expect: 20000\n");
+    fs::write(&huge, &text).unwrap();
+    cutover().args(["dry-run", "--script"]).arg(&huge).arg(&db).assert().success();
+
+    let invalid = dir.path().join("invalid.sql");
+    fs::write(&invalid, "UPDATE kv SET v = 'x' WHERE k = 'k1';\n\nUPDAT kv SET v = 1;\n").unwrap();
+    let before = fs::read(&db).unwrap();
+    cutover()
+        .args(["execute", "--yes", "--script"])
+        .arg(&invalid)
+        .arg(&db)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("statement 2 (line 3)").and(predicate::str::contains("syntax error")));
+    assert_eq!(fs::read(&db).unwrap(), before);
+    let not_text = dir.path().join("binary.sql");
+    fs::write(&not_text, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    cutover().args(["plan", "--script"]).arg(&not_text).arg(&db).assert().code(2);
+    cutover().args(["plan", "--script"]).arg(dir.path().join("missing.sql")).arg(&db).assert().code(2);
+}

@@ -40,7 +40,15 @@ pub struct PlanArgs {
 
 /// Checks the database (preflight with quick_check) and builds the plan the arguments ask for.
 pub fn build(args: &PlanArgs, progress: &mut StderrProgress) -> Result<(Plan, Option<AuditReport>)> {
-    preflight::run(&args.db)?;
+    build_checked(args, progress).map(|(plan, audit, _)| (plan, audit))
+}
+
+/// Like [`build`], also returning the preflight facts.
+pub fn build_checked(
+    args: &PlanArgs,
+    progress: &mut StderrProgress,
+) -> Result<(Plan, Option<AuditReport>, preflight::PreflightReport)> {
+    let pre = preflight::run(&args.db)?;
     if let Some(script) = &args.script {
         if !args.exclude.is_empty() || args.no_index || args.column != audit::DEFAULT_COLUMN {
             return Err(UsageError(
@@ -48,7 +56,7 @@ pub fn build(args: &PlanArgs, progress: &mut StderrProgress) -> Result<(Plan, Op
             )
             .into());
         }
-        return Ok((Plan::from_script(script)?, None));
+        return Ok((Plan::from_script(script)?, None, pre));
     }
     let tenant = args.tenant.clone().unwrap_or_default();
     let options =
@@ -59,7 +67,7 @@ pub fn build(args: &PlanArgs, progress: &mut StderrProgress) -> Result<(Plan, Op
     let conn = open::inspect(&args.db)?;
     let request = TenantRequest { tenant, column_type: args.column_type.clone(), index: !args.no_index };
     let plan = tenant::generate(&conn, &report, &request)?;
-    Ok((plan, Some(report)))
+    Ok((plan, Some(report), pre))
 }
 
 /// The plan as a SQL script with its identity, notices and warnings as comments.

@@ -66,12 +66,22 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         .into());
     }
     let mut progress = StderrProgress::new();
-    let (plan, audit) = planning::build(args, &mut progress)?;
+    let (plan, audit, pre) = planning::build_checked(args, &mut progress)?;
     warn(&plan, json);
     if plan.statements.is_empty() {
         return emit(nothing_to_do("execute", &args.db, &plan), json);
     }
     inuse::ensure_not_in_use(&args.db)?;
+    // Refuse before writing anything when the backup, the rehearsal copy and the new index
+    // cannot all fit.
+    if !pre.enough_disk {
+        return Err(cutover::engine::Error::DiskSpace {
+            dir: cutover::engine::paths::parent_dir(&args.db),
+            needed: pre.needed_disk,
+            available: pre.free_disk,
+        }
+        .into());
+    }
     let mut timings = PhaseTimings::default();
     let made = backup::run(&args.db, &BackupOptions::default(), &mut |p| progress.show(p));
     progress.finish();

@@ -108,7 +108,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     let size = source.metadata().map_err(|e| Error::io(format!("reading {}", db.display()), e))?.len();
     let available =
         durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", dir.display()), e))?;
-    let needed = size + MARGIN;
+    let needed = size + margin(size);
     if available < needed {
         return Err(Error::DiskSpace { dir, needed, available });
     }
@@ -186,8 +186,11 @@ pub fn rehash(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<hashing
     .map_err(|e| Error::io(format!("re-reading {}", path.display()), e))
 }
 
-/// Room left over beyond the copy itself, so the file system is never filled to the last block.
-const MARGIN: u64 = 16 << 20;
+/// Room left over beyond the copy itself, so the file system is never filled to the last block:
+/// 2% of the copy, at least 1 MiB and at most 64 MiB.
+fn margin(size: u64) -> u64 {
+    (size / 50).clamp(1 << 20, 64 << 20)
+}
 
 fn check_backup_dir(dir: &Path) -> Result<()> {
     match fs::metadata(dir) {
