@@ -1,20 +1,24 @@
 //! SHA-256 over file streams: a copy that hashes what it copies, and a re-read that hashes a file.
 //!
-//! Hashing runs on its own thread while this thread reads (and writes), so a copy costs one
-//! read of the source and about as long as the slower of the two, not their sum. sha2 picks the
+//! Hashing and writing run on their own threads while this thread reads, so a copy costs one
+//! read of the source and about as long as the slower of hashing and writing, not their sum. sha2 picks the
 //! CPU's SHA instructions at run time where the processor has them.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use sha2::{Digest, Sha256};
 
 /// Bytes handed between the reading and the hashing thread at a time.
 const CHUNK: usize = 4 << 20;
-/// Chunks in flight: enough to keep both threads busy, small enough to keep memory flat.
-const IN_FLIGHT: usize = 3;
+/// Chunks in flight: enough to keep reader, hasher and writer busy, small enough to keep
+/// memory flat (24 MiB at most).
+const IN_FLIGHT: usize = 6;
+/// How far the copy may run ahead of the disk before writeback is started.
+const WRITEBACK_EVERY: u64 = 64 << 20;
 
 /// A finished hash of a byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,12 +38,12 @@ pub fn copy_hashing(
     expected: u64,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<StreamHash> {
-    stream(src, expected, &mut |chunk| dst.write_all(chunk), progress)
+    stream(src, expected, Some(dst), progress)
 }
 
 /// Hashes everything `src` yields.
 pub fn hash_reader(src: &mut impl Read, expected: u64, progress: &mut dyn FnMut(u64, u64)) -> io::Result<StreamHash> {
-    stream(src, expected, &mut |_| Ok(()), progress)
+    stream(src, expected, None, progress)
 }
 
 /// Hashes a whole file as the file system serves it (cached pages included).
@@ -54,45 +58,89 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Reads `src` on this thread; each chunk goes to a hashing thread and, when copying, to a
+/// writing thread at the same time, so a copy takes about as long as the slower of hashing and
+/// writing. A buffer returns to the pool when both are done with it.
 fn stream(
     src: &mut impl Read,
     expected: u64,
-    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    dst: Option<&mut File>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<StreamHash> {
-    // Small files get small buffers: filling three 4 MiB buffers would cost more than the file.
+    // Small files get small buffers: filling big ones would cost more than the file.
     let chunk = usize::try_from(expected).unwrap_or(CHUNK).clamp(64 << 10, CHUNK);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..IN_FLIGHT {
         free_tx.send(Vec::with_capacity(chunk)).map_err(|_| broken())?;
     }
-    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+    let (hash_tx, hash_rx) = mpsc::sync_channel::<Arc<Vec<u8>>>(IN_FLIGHT);
+    let (write_tx, write_rx) = mpsc::sync_channel::<Arc<Vec<u8>>>(IN_FLIGHT);
+    let write_failed = AtomicBool::new(false);
+    let copying = dst.is_some();
     thread::scope(|scope| {
+        let recycle = free_tx.clone();
         let hasher = scope.spawn(move || {
             let mut sha = Sha256::new();
-            for chunk in full_rx {
-                sha.update(&chunk);
-                // The reader may have stopped early; a closed pool is fine then.
-                let _ = free_tx.send(chunk);
+            for chunk in hash_rx {
+                sha.update(chunk.as_slice());
+                if let Some(buf) = Arc::into_inner(chunk) {
+                    // The reader may have stopped early; a closed pool is fine then.
+                    let _ = recycle.send(buf);
+                }
             }
             hex(&sha.finalize())
         });
+        let failed = &write_failed;
+        let writer = dst.map(|dst| {
+            let recycle = free_tx.clone();
+            scope.spawn(move || -> io::Result<()> {
+                let mut result = Ok(());
+                let (mut written, mut flushed) = (0u64, 0u64);
+                for chunk in write_rx {
+                    if result.is_ok() {
+                        result = dst.write_all(&chunk);
+                        written += chunk.len() as u64;
+                        // Writeback starts behind the copy, so the fsync after it has little left.
+                        if written - flushed >= WRITEBACK_EVERY {
+                            crate::engine::durable::start_writeback(dst, flushed, written - flushed);
+                            flushed = written;
+                        }
+                        if result.is_err() {
+                            failed.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    if let Some(buf) = Arc::into_inner(chunk) {
+                        let _ = recycle.send(buf);
+                    }
+                }
+                result
+            })
+        });
+        drop(free_tx);
         let mut done = 0u64;
         let outcome = (|| -> io::Result<()> {
-            loop {
+            while !write_failed.load(Ordering::SeqCst) {
                 let mut buf = free_rx.recv().map_err(|_| broken())?;
                 let n = read_full(src, &mut buf, chunk)?;
                 if n == 0 {
                     return Ok(());
                 }
-                sink(&buf)?;
                 done += n as u64;
-                full_tx.send(buf).map_err(|_| broken())?;
+                let shared = Arc::new(buf);
+                if copying {
+                    write_tx.send(shared.clone()).map_err(|_| broken())?;
+                }
+                hash_tx.send(shared).map_err(|_| broken())?;
                 progress(done, expected);
             }
+            Ok(())
         })();
-        drop(full_tx);
+        drop(hash_tx);
+        drop(write_tx);
         let sha256 = hasher.join().map_err(|_| broken())?;
+        if let Some(writer) = writer {
+            writer.join().map_err(|_| broken())??;
+        }
         outcome.map(|()| StreamHash { sha256, bytes: done })
     })
 }
