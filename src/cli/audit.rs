@@ -65,12 +65,7 @@ pub fn render_preflight(p: &PreflightReport) -> String {
         human_bytes(p.needed_disk)
     ));
     if p.in_use() {
-        let who: Vec<String> = p.holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect();
-        let who = if who.is_empty() {
-            p.locked_by.map(|pid| format!("pid {pid}")).unwrap_or_default()
-        } else {
-            who.join(", ")
-        };
+        let who = p.who();
         s.push_str(&format!("In use     YES, by {who}: stop the application before backup or execute\n"));
     } else {
         s.push_str("In use     no other process has the file open\n");

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 /// Bytes handed between the reading and the hashing thread at a time.
 const CHUNK: usize = 4 << 20;
 /// Chunks in flight: enough to keep reader, hasher and writer busy, small enough to keep
-/// memory flat (24 MiB at most).
-const IN_FLIGHT: usize = 6;
+/// memory flat (16 MiB at most).
+const IN_FLIGHT: usize = 4;
 /// How far the copy may run ahead of the disk before writeback is started.
 const WRITEBACK_EVERY: u64 = 64 << 20;
 

@@ -59,6 +59,14 @@ impl PreflightReport {
     pub fn in_use(&self) -> bool {
         !self.holders.is_empty() || self.locked_by.is_some()
     }
+
+    /// Who holds the database, as a person reads it: `pid 4123 (pos-server), pid 77 (python3)`.
+    pub fn who(&self) -> String {
+        if self.holders.is_empty() {
+            return self.locked_by.map(|pid| format!("pid {pid}")).unwrap_or_default();
+        }
+        self.holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// Checks that need no SQLite: the path exists, is a regular non-empty file with the SQLite

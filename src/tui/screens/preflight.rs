@@ -36,12 +36,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ]),
     ];
     if p.in_use() {
-        let who: Vec<String> = p.holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect();
-        let who = if who.is_empty() {
-            p.locked_by.map(|pid| format!("pid {pid}")).unwrap_or_default()
-        } else {
-            who.join(", ")
-        };
+        let who = p.who();
         lines.push(Line::from(vec![
             Span::styled(format!("{:<14}", "In use"), t.dim()),
             Span::styled(format!("YES, by {who}"), t.bad()),
