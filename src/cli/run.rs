@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use color_eyre::Result;
 use cutover::engine::apply::Cancel;
-use cutover::engine::audit::AuditReport;
 use cutover::engine::backup::{self, BackupOptions};
 use cutover::engine::dryrun::{self, BackupRef, DryRunOptions, DryRunReport};
 use cutover::engine::execute::{self, Rehearsal};
@@ -36,9 +35,7 @@ pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode>
     progress.finish();
     let dry = dry?;
     timings.dry_run = Some(dry.seconds);
-    let mut written = write_common_reports(&args.db, audit.as_ref())?;
-    written.push(reports::write(&args.db, "dry-run.md", &reports::dry_run_markdown(&args.db, &plan, &dry))?);
-    written.push(reports::write(&args.db, "report.json", &report_json(&plan, Some(&dry), None)?)?);
+    let written = reports::write_rehearsal(&args.db, &plan, audit.as_ref(), &dry)?;
     let summary = if dry.ok {
         format!(
             "Dry run PASSED on a copy of {}: plan {} ({} statements); the database was not changed",
@@ -94,10 +91,8 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     progress.finish();
     let dry = dry?;
     timings.dry_run = Some(dry.seconds);
-    let mut written = write_common_reports(&args.db, audit.as_ref())?;
-    written.push(reports::write(&args.db, "dry-run.md", &reports::dry_run_markdown(&args.db, &plan, &dry))?);
+    let mut written = reports::write_rehearsal(&args.db, &plan, audit.as_ref(), &dry)?;
     if !dry.ok {
-        written.push(reports::write(&args.db, "report.json", &report_json(&plan, Some(&dry), None)?)?);
         let summary = format!("Dry run FAILED on the copy: {} was NOT changed", args.db.display());
         return emit(rehearsal_outcome("execute", &args.db, &plan, &dry, summary, timings, written), json);
     }
@@ -107,8 +102,11 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     let done = done?;
     timings.execute = Some(done.seconds - done.verification.seconds);
     timings.verify = Some(done.verification.seconds);
-    written.push(reports::write(&args.db, "execution.md", &reports::execution_markdown(&args.db, &plan, &done))?);
-    written.push(reports::write(&args.db, "report.json", &report_json(&plan, Some(&dry), Some(&done))?)?);
+    for path in reports::write_execution(&args.db, &plan, &dry, &done)? {
+        if !written.contains(&path) {
+            written.push(path);
+        }
+    }
     let summary = if done.verification.ok {
         format!("{} is migrated and verified: {}", args.db.display(), done.verification.summary())
     } else {
@@ -200,15 +198,4 @@ fn reuse_or_backup(db: &Path, progress: &mut StderrProgress) -> Result<BackupRef
     progress.finish();
     let made = made?;
     Ok(BackupRef { path: made.path, sha256: made.sha256 })
-}
-
-fn write_common_reports(db: &Path, audit: Option<&AuditReport>) -> Result<Vec<PathBuf>> {
-    Ok(match audit {
-        Some(a) => vec![reports::write(db, "audit.md", &reports::audit_markdown(a))?],
-        None => Vec::new(),
-    })
-}
-
-fn report_json(plan: &Plan, dry: Option<&DryRunReport>, done: Option<&execute::ExecuteReport>) -> Result<String> {
-    Ok(reports::json(plan, dry, done)?)
 }

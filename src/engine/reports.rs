@@ -225,3 +225,28 @@ pub fn json(plan: &Plan, dry: Option<&DryRunReport>, done: Option<&ExecuteReport
     });
     serde_json::to_string_pretty(&value).map_err(|e| Error::io("writing report.json", std::io::Error::other(e)))
 }
+
+/// Writes what a rehearsal leaves for people: `audit.md` (tenant plans), `dry-run.md` and
+/// `report.json`. Returns the files written.
+pub fn write_rehearsal(
+    db: &Path,
+    plan: &Plan,
+    audit: Option<&AuditReport>,
+    dry: &DryRunReport,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    if let Some(a) = audit {
+        written.push(write(db, "audit.md", &audit_markdown(a))?);
+    }
+    written.push(write(db, "dry-run.md", &dry_run_markdown(db, plan, dry))?);
+    written.push(write(db, "report.json", &json(plan, Some(dry), None)?)?);
+    Ok(written)
+}
+
+/// Writes what an execution leaves: `execution.md` and `report.json` (rehearsal included).
+pub fn write_execution(db: &Path, plan: &Plan, dry: &DryRunReport, done: &ExecuteReport) -> Result<Vec<PathBuf>> {
+    Ok(vec![
+        write(db, "execution.md", &execution_markdown(db, plan, done))?,
+        write(db, "report.json", &json(plan, Some(dry), Some(done))?)?,
+    ])
+}

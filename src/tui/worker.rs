@@ -188,20 +188,12 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
         Job::Script { path } => Ok(Outcome::Plan(Box::new(Plan::from_script(&path)?), None)),
         Job::DryRun { db, backup, plan, audit } => {
             let dry = dryrun::run(&db, &backup, &plan, &DryRunOptions::default(), cancel, progress)?;
-            let mut written = Vec::new();
-            if let Some(a) = &audit {
-                written.push(reports::write(&db, "audit.md", &reports::audit_markdown(a))?);
-            }
-            written.push(reports::write(&db, "dry-run.md", &reports::dry_run_markdown(&db, &plan, &dry))?);
-            written.push(reports::write(&db, "report.json", &reports::json(&plan, Some(&dry), None)?)?);
+            let written = reports::write_rehearsal(&db, &plan, audit.as_deref(), &dry)?;
             Ok(Outcome::DryRun(Box::new(dry), written))
         }
         Job::Execute { db, backup, plan, rehearsal, dry } => {
             let done = execute::run(&db, &plan, &backup, &rehearsal, cancel, progress)?;
-            let written = vec![
-                reports::write(&db, "execution.md", &reports::execution_markdown(&db, &plan, &done))?,
-                reports::write(&db, "report.json", &reports::json(&plan, Some(&dry), Some(&done))?)?,
-            ];
+            let written = reports::write_execution(&db, &plan, &dry, &done)?;
             Ok(Outcome::Execute(Box::new(done), written))
         }
         Job::Verify { db, dry } => {
