@@ -15,6 +15,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(report) => {
             let code = exit_code(&report);
+            let details =
+                report.chain().find_map(|c| c.downcast_ref::<engine::Error>()).and_then(engine::Error::details);
             // Engine errors already name their cause; add a cause only when it says more.
             let mut message = String::new();
             for cause in report.chain().map(|e| e.to_string()) {
@@ -27,7 +29,10 @@ fn main() -> ExitCode {
             // Writes that fail here have nowhere left to be reported; the exit code still says it.
             use std::io::Write;
             if json {
-                let out = serde_json::json!({ "ok": false, "error": message, "exit_code": code });
+                let mut out = serde_json::json!({ "ok": false, "error": message, "exit_code": code });
+                if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (details, out.as_object_mut()) {
+                    obj.extend(extra);
+                }
                 let _ = writeln!(std::io::stdout().lock(), "{out}");
             }
             let _ = writeln!(std::io::stderr().lock(), "cutover: {message}");

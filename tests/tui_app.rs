@@ -236,3 +236,90 @@ fn the_journal_offers_to_resume_after_an_execute() {
     let app = opened(&db);
     assert!(app.modal.is_none());
 }
+
+/// A sale written by the shop's application after the execute, which closes cleanly.
+fn a_sale(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("INSERT INTO items (sku, name) VALUES ('Z9', 'sold after the cutover')", []).unwrap();
+}
+
+fn executed_shop(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
+    let db = shop(dir);
+    let original = fs::read(&db).unwrap();
+    assert_cmd::Command::cargo_bin("cutover")
+        .unwrap()
+        .args(["execute", "--tenant", "acme", "--yes"])
+        .arg(&db)
+        .assert()
+        .success();
+    (db, original)
+}
+
+#[test]
+fn a_rollback_that_would_discard_new_sales_needs_the_typed_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, original) = executed_shop(dir.path());
+    a_sale(&db);
+    let after_sale = fs::read(&db).unwrap();
+    let mut app = opened(&db);
+    assert!(matches!(app.modal, Some(Modal::Resume { .. })));
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    let Some(Modal::TypeToDiscard { lines, .. }) = &app.modal else {
+        panic!("the rollback must stop and say what it would discard: {:?}", app.modal);
+    };
+    assert!(lines.iter().any(|l| l.contains("items: 1 row added")), "{lines:?}");
+    assert_eq!(app.focus, Focus::Confirm);
+    assert!(app.rolled_back.is_none());
+    assert_eq!(fs::read(&db).unwrap(), after_sale, "nothing changed yet");
+
+    type_text(&mut app, "disc");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.rolled_back.is_none(), "a wrong word restores nothing");
+    assert_eq!(fs::read(&db).unwrap(), after_sale);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none() && app.rolled_back.is_none(), "Esc keeps the database as it is");
+
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    type_text(&mut app, "discard");
+    press(&mut app, KeyCode::Enter);
+    let rolled = app.rolled_back.clone().expect("restored once the word was typed");
+    assert!(rolled.discarded.as_ref().is_some_and(|c| c.summary().contains("items: 1 row added")));
+    assert_eq!(fs::read(&db).unwrap(), original);
+}
+
+#[test]
+fn verify_after_the_shop_traded_says_changed_since_the_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = executed_shop(dir.path());
+    a_sale(&db);
+    let mut app = opened(&db);
+    press(&mut app, KeyCode::Char('v'));
+    assert_eq!(app.step, Step::Verify);
+    let changed = app.changed_since.clone().expect("the wizard says the file changed since the execute");
+    assert!(changed.contains("items: 1 row added"), "{changed}");
+    assert!(app.verification.as_ref().is_some_and(|v| v.ok), "the migration itself is intact");
+}
+
+#[test]
+fn processes_that_cannot_be_looked_into_need_the_technicians_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = opened(&db);
+    // As a user without the rights to look into another user's process would see it.
+    app.preflight.as_mut().unwrap().unseen =
+        vec![cutover::engine::inuse::Unseen { pid: 812, name: "pos-server".into(), user: "pos".into() }];
+    assert!(app.awaits_stop_confirmation());
+    assert_eq!(app.continue_label(), Some("re-check"), "Enter only checks again");
+    let effects = app.update(Action::Continue);
+    assert!(matches!(effects.as_slice(), [Effect::Start(worker::Job::Preflight { confirmed_stopped: false, .. }, _)]));
+    app.job = None;
+    app.update(Action::ConfirmStopped);
+    assert!(
+        matches!(app.modal, Some(Modal::ConfirmStopped { ref unseen }) if unseen.contains("pid 812 (pos-server, user pos)"))
+    );
+    let effects = app.update(Action::Yes);
+    assert!(app.confirmed_stopped);
+    assert!(matches!(effects.as_slice(), [Effect::Start(worker::Job::Preflight { confirmed_stopped: true, .. }, _)]));
+}

@@ -216,6 +216,7 @@ fn main() {
                     runs: &[],
                     identical: None,
                     scope: Scope::Full,
+                    changed: None,
                 };
                 let v = verify::run(&req, &mut |_| {}).unwrap();
                 assert!(v.ok, "verification failed: {:?}", v.names(verify::Status::Fail));

@@ -17,6 +17,9 @@ use crate::cli::{TenantArgs, print_json};
 #[derive(Serialize)]
 struct AuditOutput<'a> {
     ok: bool,
+    /// Set when the database had not shut down cleanly and SQLite recovered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovered: Option<&'a cutover::engine::recovery::Recovery>,
     preflight: &'a PreflightReport,
     #[serde(flatten)]
     audit: &'a AuditReport,
@@ -26,7 +29,7 @@ struct AuditOutput<'a> {
 pub fn run(db: &Path, args: TenantArgs, json: bool) -> Result<ExitCode> {
     let (pre, report) = preflight_and_audit(db, args)?;
     if json {
-        print_json(&AuditOutput { ok: true, preflight: &pre, audit: &report })?;
+        print_json(&AuditOutput { ok: true, recovered: pre.recovered.as_ref(), preflight: &pre, audit: &report })?;
     } else {
         out(render_preflight(&pre))?;
         outln("")?;
@@ -38,7 +41,11 @@ pub fn run(db: &Path, args: TenantArgs, json: bool) -> Result<ExitCode> {
 /// Preflight then audit, with progress on stderr.
 pub fn preflight_and_audit(db: &Path, args: TenantArgs) -> Result<(PreflightReport, AuditReport)> {
     let mut progress = StderrProgress::new();
-    let pre = preflight::run(db)?;
+    let pre = preflight::run_with(db, &mut |p| progress.show(p))?;
+    progress.finish();
+    if let Some(r) = &pre.recovered {
+        crate::cli::note(format!("notice: {}", r.notice(db)));
+    }
     let options = AuditOptions { column: args.column, tenant: args.tenant, exclude: args.exclude };
     let report = audit::run(db, &options, &mut |p| progress.show(p));
     progress.finish();
@@ -67,8 +74,19 @@ pub fn render_preflight(p: &PreflightReport) -> String {
     if p.in_use() {
         let who = p.who();
         s.push_str(&format!("In use     YES, by {who}: stop the application before backup or execute\n"));
+    } else if p.uncertain() {
+        s.push_str(&format!(
+            "In use     UNKNOWN: cutover cannot see inside {} — run as root to check, or confirm with --confirm-stopped\n",
+            p.unseen_text()
+        ));
     } else {
         s.push_str("In use     no other process has the file open\n");
+    }
+    if let Some(why) = &p.restore_blocker {
+        s.push_str(&format!("Rollback   NOT POSSIBLE: {why}\n"));
+    }
+    if let Some(r) = &p.recovered {
+        s.push_str(&format!("Recovered  {}\n", r.notice(&p.path)));
     }
     s
 }

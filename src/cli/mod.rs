@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
 
+    /// Vouch that the shop's application is stopped, for processes cutover may not look into
+    /// (other users'); run as root instead to have them checked.
+    #[arg(long, global = true)]
+    pub confirm_stopped: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -108,6 +113,14 @@ pub enum Command {
         /// The backup to restore (default: the one the last execute made).
         #[arg(long, value_name = "FILE")]
         backup: Option<PathBuf>,
+        /// Restore even though the shop wrote to the database since the execute; what is
+        /// discarded is listed and kept in the replaced file.
+        #[arg(long)]
+        discard_changes: bool,
+        /// Restore a backup although the journal records no execute to undo (a second
+        /// rollback, or a bare backup).
+        #[arg(long)]
+        force: bool,
         /// Confirm that the database is to be replaced.
         #[arg(long)]
         yes: bool,
@@ -164,22 +177,52 @@ impl Cli {
     }
 }
 
-/// Runs what the command line asked for.
+/// Runs what the command line asked for. The database path is resolved to the real file
+/// once, here, before any phase looks at it.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    if cli.confirm_stopped {
+        cutover::engine::inuse::confirm_stopped();
+    }
     match cli.command {
         None => match cli.db {
-            Some(db) => demo::open(&db, cli.script),
+            Some(db) => demo::open(&resolve(&db)?, cli.script),
             None => demo::list_here(),
         },
         Some(Command::Demo { dir }) => demo::run(dir),
-        Some(Command::Audit { db, tenant, json }) => audit::run(&db, tenant, json),
-        Some(Command::Backup { db, backup_dir, json }) => backup::run(&db, backup_dir, json),
-        Some(Command::Plan { plan, json }) => plan::run(&plan, json),
-        Some(Command::DryRun { plan, keep_copy, json }) => run::dry_run(&plan, keep_copy, json),
-        Some(Command::Execute { plan, yes, json }) => run::execute(&plan, yes, json),
-        Some(Command::Verify { db, json }) => verify::run(&db, json),
-        Some(Command::Rollback { db, backup, yes, json }) => rollback::run(&db, backup, yes, json),
+        Some(Command::Audit { db, tenant, json }) => audit::run(&resolve(&db)?, tenant, json),
+        Some(Command::Backup { db, backup_dir, json }) => backup::run(&resolve(&db)?, backup_dir, json),
+        Some(Command::Plan { mut plan, json }) => {
+            plan.db = resolve(&plan.db)?;
+            plan::run(&plan, json)
+        }
+        Some(Command::DryRun { mut plan, keep_copy, json }) => {
+            plan.db = resolve(&plan.db)?;
+            run::dry_run(&plan, keep_copy, json)
+        }
+        Some(Command::Execute { mut plan, yes, json }) => {
+            plan.db = resolve(&plan.db)?;
+            run::execute(&plan, yes, json)
+        }
+        Some(Command::Verify { db, json }) => verify::run(&resolve(&db)?, json),
+        Some(Command::Rollback { db, backup, discard_changes, force, yes, json }) => {
+            let asked = rollback::Asked { backup, discard_changes, force, yes };
+            rollback::run(&resolve(&db)?, asked, json)
+        }
     }
+}
+
+/// The real database file behind what was typed, with a note when it is reached through a
+/// link, and any notice its journal needs.
+fn resolve(typed: &std::path::Path) -> Result<PathBuf> {
+    let real = cutover::engine::paths::resolve(typed)?;
+    let link = std::fs::symlink_metadata(typed).is_ok_and(|m| m.file_type().is_symlink());
+    if link {
+        note(format!("note: {} is a link to {}: working on that file", typed.display(), real.display()));
+    }
+    if let Some(notice) = cutover::engine::journal::torn_tail(&real) {
+        note(notice);
+    }
+    Ok(real)
 }
 
 /// Prints a phase's outcome and gives its exit code: 0 when it passed, 1 when a check failed.

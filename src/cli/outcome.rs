@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use cutover::engine::apply::StatementRun;
+use cutover::engine::changes::Changes;
 use cutover::engine::dryrun::BackupRef;
 use cutover::engine::verify::{Check, Verification};
 use serde::Serialize;
@@ -37,6 +38,7 @@ pub struct Outcome {
     /// `dry_run`, `execute`, `verify` or `rollback`.
     pub phase: &'static str,
     /// The database.
+    #[serde(with = "cutover::engine::ospath")]
     pub database: PathBuf,
     /// The plan's SHA-256.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,8 +63,14 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Reports written.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", with = "cutover::engine::ospath::list")]
     pub reports: Vec<PathBuf>,
+    /// What the shop wrote since the execute (verify), table by table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+    /// What a rollback discarded, as the technician asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<Changes>,
     /// The plan had nothing to do.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub nothing_to_do: bool,

@@ -1,58 +1,66 @@
-//! `cutover rollback`: restore the database from its recorded backup.
+//! `cutover rollback`: restore the database from the backup of its last execute — refused
+//! while the shop's new work would be lost, unless the technician says to discard it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
 use cutover::engine::dryrun::BackupRef;
-use cutover::engine::{journal, rollback};
+use cutover::engine::rollback::{self, request};
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
 use crate::cli::progress::StderrProgress;
-use crate::cli::{UsageError, emit};
+use crate::cli::{UsageError, emit, note};
 
-/// Restores `db` from `backup`, or from the backup of the newest execute (or the newest backup).
-pub fn run(db: &Path, backup: Option<PathBuf>, yes: bool, json: bool) -> Result<ExitCode> {
-    if !yes {
+/// What the command line asked of the rollback.
+pub struct Asked {
+    /// A backup named with --backup.
+    pub backup: Option<PathBuf>,
+    /// --discard-changes.
+    pub discard_changes: bool,
+    /// --force.
+    pub force: bool,
+    /// --yes.
+    pub yes: bool,
+}
+
+/// Restores `db` from the backup of its last execute (or the one named, when forced).
+pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
+    if !asked.yes {
         return Err(UsageError("rollback replaces the database with its backup: add --yes to confirm".into()).into());
     }
-    let entries = journal::read(db)?;
-    let (path, sha256) = match backup {
-        Some(path) => match journal::recorded_backup(&entries, &path) {
-            Some(sha) => (path, sha),
-            None => {
-                return Err(UsageError(format!(
-                    "{} is not a backup cutover recorded for {} — only recorded, hash-proven backups are restored",
-                    path.display(),
-                    db.display()
-                ))
-                .into());
-            }
-        },
-        None => {
-            let standing = journal::standing(&entries);
-            match (standing.execute, standing.backup) {
-                (Some(x), _) => (x.backup_path, x.backup_sha256),
-                (None, Some(b)) => b,
-                (None, None) => {
-                    return Err(UsageError(format!(
-                        "the journal records no backup of {} — nothing to roll back to",
-                        db.display()
-                    ))
-                    .into());
-                }
-            }
-        }
-    };
+    let backup = asked.backup.as_deref().map(cutover::engine::paths::resolve).transpose()?;
+    let request = rollback::from_journal(
+        db,
+        request::Asked { backup: backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes },
+    )?;
     let mut progress = StderrProgress::new();
-    let report = rollback::run(db, &path, &sha256, &mut |p| progress.show(p));
+    let report = rollback::run(&request, &mut |p| progress.show(p));
     progress.finish();
     let report = report?;
+    if let Some(r) = &report.recovered {
+        note(r.notice(db));
+    }
     let kept = report
         .migrated_path
         .as_ref()
-        .map(|p| format!("; the migrated database is kept as {}", p.display()))
+        .map(|p| format!("; the database it replaced is kept as {}", p.display()))
         .unwrap_or_default();
+    let mut summary = format!(
+        "{} restored: its SHA-256 {} the backup's — {}{kept}",
+        db.display(),
+        if report.restored_sha256 == report.backup_sha256 { "equals" } else { "DIFFERS FROM" },
+        report.verdict
+    );
+    if let Some(c) = &report.discarded {
+        summary.push_str(&format!(
+            "\nAs you asked, these changes made since the execute were discarded (they stay in the kept file): {}",
+            c.summary()
+        ));
+    }
+    if let Some(n) = &report.note {
+        summary.push_str(&format!("\n{n}"));
+    }
     let outcome = Outcome {
         ok: true,
         phase: "rollback",
@@ -60,12 +68,8 @@ pub fn run(db: &Path, backup: Option<PathBuf>, yes: bool, json: bool) -> Result<
         backup: Some(BackupRef { path: report.backup_path.clone(), sha256: report.backup_sha256.clone() }),
         result_sha256: Some(report.restored_sha256.clone()),
         timings_s: PhaseTimings { rollback: Some(report.seconds), ..PhaseTimings::default() },
-        summary: format!(
-            "{} restored: its SHA-256 {} the backup's — {}{kept}",
-            db.display(),
-            if report.restored_sha256 == report.backup_sha256 { "equals" } else { "DIFFERS FROM" },
-            report.verdict
-        ),
+        discarded: report.discarded.clone(),
+        summary,
         ..Outcome::default()
     };
     emit(outcome, json)

@@ -69,6 +69,10 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         return emit(nothing_to_do("execute", &args.db, &plan), json);
     }
     inuse::ensure_not_in_use(&args.db)?;
+    // A rollback must be possible before anything is written.
+    if let Some(why) = pre.restore_blocker.clone() {
+        return Err(cutover::engine::Error::CannotRestore { path: args.db.clone(), why }.into());
+    }
     // Refuse before writing anything when the backup, the rehearsal copy and the new index
     // cannot all fit.
     if !pre.enough_disk {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing;
 use crate::engine::progress::Progress;
-use crate::engine::{durable, inuse, journal, open, paths, preflight};
+use crate::engine::{durable, journal, open, paths, preflight};
 
 /// Where and how to make the backup.
 #[derive(Debug, Clone, Default)]
@@ -23,8 +23,10 @@ pub struct BackupOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupReport {
     /// The database that was backed up.
+    #[serde(with = "crate::engine::ospath")]
     pub database: PathBuf,
-    /// The backup file.
+    /// The backup file, by its full path.
+    #[serde(with = "crate::engine::ospath")]
     pub path: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
@@ -68,10 +70,17 @@ pub struct BackupTimings {
 /// is deleted and never offered.
 pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress)) -> Result<BackupReport> {
     let started = Instant::now();
+    let db = &paths::resolve(db)?;
     preflight::check_file(db)?;
-    let dir = options.dir.clone().unwrap_or_else(|| paths::parent_dir(db));
+    let dir = match &options.dir {
+        Some(d) => {
+            check_backup_dir(d)?;
+            fs::canonicalize(d).map_err(|e| Error::io(format!("resolving {}", d.display()), e))?
+        }
+        None => paths::parent_dir(db),
+    };
     check_backup_dir(&dir)?;
-    inuse::ensure_not_in_use(db)?;
+    preflight::ready_to_write(db, progress)?;
 
     let mut timings = BackupTimings::default();
     let mut lap = Instant::now();
@@ -113,9 +122,8 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         return Err(Error::DiskSpace { dir, needed, available });
     }
 
-    let name = paths::file_name(db);
     let mut partial = tempfile::Builder::new()
-        .prefix(&format!(".{name}.backup-"))
+        .prefix(&paths::hidden_name(db, ".backup-"))
         .suffix(".partial")
         .tempfile_in(&dir)
         .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
@@ -138,7 +146,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     }
 
     let created = chrono::Local::now();
-    let path = persist(partial, &dir, &name, &created.format("%Y%m%d-%H%M%S").to_string())?;
+    let path = persist(partial, &dir, db, &created.format("%Y%m%d-%H%M%S").to_string())?;
     durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
 
     timings.sync = split();
@@ -207,12 +215,10 @@ fn check_backup_dir(dir: &Path) -> Result<()> {
 }
 
 /// Gives the synced partial file its final name without ever replacing an existing file.
-fn persist(mut partial: tempfile::NamedTempFile, dir: &Path, name: &str, stamp: &str) -> Result<PathBuf> {
+fn persist(mut partial: tempfile::NamedTempFile, dir: &Path, db: &Path, stamp: &str) -> Result<PathBuf> {
     for attempt in 1..=100 {
-        let file =
-            if attempt == 1 { format!("{name}.backup-{stamp}") } else { format!("{name}.backup-{stamp}-{attempt}") };
-        // Keep a relative database's backup path relative, without a leading "./".
-        let candidate = if dir == Path::new(".") { PathBuf::from(file) } else { dir.join(file) };
+        let suffix = if attempt == 1 { format!(".backup-{stamp}") } else { format!(".backup-{stamp}-{attempt}") };
+        let candidate = dir.join(paths::name_with(db, &suffix));
         match partial.persist_noclobber(&candidate) {
             Ok(_) => return Ok(candidate),
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => partial = e.file,

@@ -21,6 +21,7 @@ use crate::engine::{open, paths};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupRef {
     /// The backup file.
+    #[serde(with = "crate::engine::ospath")]
     pub path: PathBuf,
     /// Its proven SHA-256.
     pub sha256: String,
@@ -64,6 +65,7 @@ pub struct DryRunReport {
     /// The state before the plan.
     pub before: Snapshot,
     /// The kept copy, with `keep_copy`.
+    #[serde(with = "crate::engine::ospath::option")]
     pub kept_copy: Option<PathBuf>,
     /// Where the time went.
     pub timings_s: DryRunTimings,
@@ -91,7 +93,7 @@ pub fn run(
     };
     let dir = paths::parent_dir(db);
     let scratch = tempfile::Builder::new()
-        .prefix(&format!(".{}.rehearsal-", paths::file_name(db)))
+        .prefix(&paths::hidden_name(db, ".rehearsal-"))
         .tempfile_in(&dir)
         .map_err(|e| Error::writing(&dir, format!("creating the rehearsal copy in {}", dir.display()), e))?;
     let copy = scratch.path().to_path_buf();
@@ -116,7 +118,15 @@ pub fn run(
     };
 
     progress(Progress::Step("verifying the rehearsal copy".into()));
-    let request = VerifyRequest { db: &copy, plan, before: &before, runs: &runs, identical: None, scope: Scope::Full };
+    let request = VerifyRequest {
+        db: &copy,
+        plan,
+        before: &before,
+        runs: &runs,
+        identical: None,
+        scope: Scope::Full,
+        changed: None,
+    };
     let verification = verify::run(&request, progress);
     timings.verify = split();
     let kept_copy = if options.keep_copy { Some(keep(scratch, db)?) } else { None };
@@ -140,6 +150,42 @@ pub fn run(
         timings_s: timings,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The plan replayed on a scratch copy of the backup: SQLite being deterministic, its bytes are
+/// what the execute left (`sha256` says whether they equal a recorded result). The scratch
+/// file and its side files go when this is dropped.
+pub struct Replayed {
+    file: tempfile::NamedTempFile,
+    /// SHA-256 of the replayed copy.
+    pub sha256: String,
+}
+
+impl Replayed {
+    /// Where the replayed copy is.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+impl Drop for Replayed {
+    fn drop(&mut self) {
+        cleanup(self.file.path());
+    }
+}
+
+/// Rebuilds the execute's result beside `db`: the backup copied (and proven) to a scratch
+/// file, the plan run on it exactly as execute runs it.
+pub fn replay(db: &Path, backup: &BackupRef, plan: &Plan, progress: &mut dyn FnMut(Progress)) -> Result<Replayed> {
+    let dir = paths::parent_dir(db);
+    let file = tempfile::Builder::new()
+        .prefix(&paths::hidden_name(db, ".replay-"))
+        .tempfile_in(&dir)
+        .map_err(|e| Error::writing(&dir, format!("creating a scratch copy in {}", dir.display()), e))?;
+    progress(Progress::Step("rebuilding the state the execute left, from the backup".into()));
+    copy_checked(backup, file.path(), progress)?;
+    let (_, sha256) = rehearse(file.path(), plan, &Cancel::new(), progress)?;
+    Ok(Replayed { file, sha256 })
 }
 
 /// Copies the backup to the scratch file, proving on the way that it still hashes as recorded.

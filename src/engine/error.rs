@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::inuse::Holder;
+use crate::engine::changes::Changes;
+use crate::engine::inuse::{Holder, Unseen};
 
 /// What the process exit code should be for an error, as PRODUCT.md defines them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,20 @@ pub enum Error {
     #[error("{} is open in {}: stop the application first", show(.path), holders_text(.holders))]
     InUse { path: PathBuf, holders: Vec<Holder> },
 
+    /// A process opened the database while a rollback was swapping it; the rollback undid
+    /// itself, so nothing changed.
+    #[error(
+        "{} opened {} while the backup was being put in place, so the rollback was undone and nothing changed — stop the application, then run the rollback again",
+        holders_text(.holders),
+        show(.path)
+    )]
+    OpenedDuringRollback { path: PathBuf, holders: Vec<Holder> },
+
+    /// Processes that could have the database open could not be looked into, and the
+    /// technician has not confirmed that the application is stopped.
+    #[error("{}", unseen_text(.path, .unseen, .blind.as_deref()))]
+    Unseen { path: PathBuf, unseen: Vec<Unseen>, blind: Option<String> },
+
     /// Another process holds a SQLite lock, seen through the lock probe or SQLITE_BUSY.
     #[error("{} is locked by another process{}: stop the application first", show(.path), pid_text(*.pid))]
     Locked { path: PathBuf, pid: Option<i32> },
@@ -77,6 +92,35 @@ pub enum Error {
         "backup hash MISMATCH: the source hashed {source_sha256} but the copy on disk hashed {backup_sha256}; the bad copy was deleted — check the disk (dmesg) and try again"
     )]
     BackupMismatch { source_sha256: String, backup_sha256: String },
+
+    /// A restore by renaming cannot work for this file (more names than one, a file mounted on
+    /// its own), so neither the execute nor the rollback may start.
+    #[error("{}: {why}", show(.path))]
+    CannotRestore { path: PathBuf, why: String },
+
+    /// The database is not what the execute left (the shop wrote to it, or it is missing):
+    /// restoring the backup would discard that. Nothing was changed.
+    #[error("{message}")]
+    WouldDiscard { message: String, changes: Option<Changes> },
+
+    /// The journal records no execute to roll back.
+    #[error("{0}")]
+    NothingToRollBack(String),
+
+    /// A step after the commit failed: the change is in the database, unverified.
+    #[error(
+        "the change IS committed to {} (the database is migrated), but {what} failed: {cause} — run `cutover verify {}` next; do not run the migration again",
+        show(.path),
+        show(.path)
+    )]
+    AfterCommit { path: PathBuf, what: String, cause: String },
+
+    /// A step after the restore failed: the backup is in place.
+    #[error(
+        "the backup IS restored: {} equals it (MATCH), but {what} failed: {cause} — running the rollback again records it and changes nothing more",
+        show(.path)
+    )]
+    AfterRestore { path: PathBuf, what: String, cause: String },
 
     /// A table named on the command line does not exist.
     #[error("there is no table named \"{name}\" in the database — run `cutover audit` to see the table names")]
@@ -131,17 +175,43 @@ impl Error {
             | Error::UnknownTable { .. }
             | Error::ScriptRefused { .. }
             | Error::ReadOnly { .. }
+            | Error::CannotRestore { .. }
+            | Error::NothingToRollBack(_)
             | Error::InvalidArgument(_) => ExitKind::BadInput,
-            Error::InUse { .. } | Error::Locked { .. } => ExitKind::InUse,
+            Error::InUse { .. } | Error::Locked { .. } | Error::Unseen { .. } | Error::OpenedDuringRollback { .. } => {
+                ExitKind::InUse
+            }
             Error::DiskSpace { .. }
             | Error::BackupMismatch { .. }
             | Error::Io { .. }
             | Error::StatementFailed { .. }
             | Error::Cancelled(_)
             | Error::NotReady(_)
+            | Error::WouldDiscard { .. }
+            | Error::AfterCommit { .. }
+            | Error::AfterRestore { .. }
             | Error::VerificationFailed(_) => ExitKind::Stopped,
             Error::Sqlite { source, .. } => sqlite_exit_kind(source),
         }
+    }
+
+    /// Facts for a machine reading the error as JSON: the changes a rollback would discard,
+    /// that the change is committed, the processes that could not be looked into.
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Error::WouldDiscard { changes: Some(c), .. } => {
+                Some(serde_json::json!({ "changes": c.tables, "schema_changes": c.schema }))
+            }
+            Error::AfterCommit { .. } => Some(serde_json::json!({ "committed": true })),
+            Error::AfterRestore { .. } => Some(serde_json::json!({ "restored": true })),
+            Error::Unseen { unseen, blind, .. } => Some(serde_json::json!({ "unseen": unseen, "blind": blind })),
+            _ => None,
+        }
+    }
+
+    /// Whether the plan's change is in the database despite this error.
+    pub fn committed(&self) -> bool {
+        matches!(self, Error::AfterCommit { .. })
     }
 
     /// Wraps an I/O error with what was being done.
@@ -194,6 +264,27 @@ fn holders_text(holders: &[Holder]) -> String {
         return "another process".to_string();
     }
     holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect::<Vec<_>>().join(", ")
+}
+
+fn unseen_text(path: &Path, unseen: &[Unseen], blind: Option<&str>) -> String {
+    let what = match blind {
+        Some(why) => format!("{why}, so cutover cannot see whether another program has {} open", show(path)),
+        None => {
+            let named: Vec<String> =
+                unseen.iter().take(8).map(|u| format!("pid {} ({}, user {})", u.pid, u.name, u.user)).collect();
+            let more = if unseen.len() > 8 { format!(" and {} more", unseen.len() - 8) } else { String::new() };
+            format!(
+                "cutover cannot see inside {} process{} of other users that could have {} open: {}{more}",
+                unseen.len(),
+                if unseen.len() == 1 { "" } else { "es" },
+                show(path),
+                named.join(", ")
+            )
+        }
+    };
+    format!(
+        "{what} — run cutover as root (sudo) so it can check them, or, if you are sure the shop's application is stopped, confirm it with --confirm-stopped"
+    )
 }
 
 fn pid_text(pid: Option<i32>) -> String {

@@ -1,13 +1,15 @@
 //! Execute: the plan on production, in one exclusive, durable transaction, allowed only with a
 //! backup equal to the file and a passed dry run of the same plan from the same bytes.
 
-use std::fs::File;
+use std::fs::{self, File};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::apply::{self, Cancel, StatementRun};
+use crate::engine::changes::Changes;
 use crate::engine::dryrun::{self, BackupRef};
 use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing;
@@ -16,7 +18,7 @@ use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
 use crate::engine::verify::snapshot::Snapshot;
 use crate::engine::verify::{self, Identical, Scope, Verification, VerifyRequest};
-use crate::engine::{inuse, open};
+use crate::engine::{inuse, open, paths, preflight, status};
 
 /// What a passed dry run proves, as execute needs it.
 #[derive(Debug, Clone)]
@@ -88,7 +90,11 @@ pub struct ExecuteReport {
 }
 
 /// Runs `plan` on production. Refuses unless `rehearsal` passed this plan starting from the
-/// bytes of `backup`, and the file still hashes to the backup's SHA-256 under the lock.
+/// bytes of `backup`, a rollback could put the backup back, and — under the exclusive lock —
+/// the WAL is empty and the file still hashes to the backup's SHA-256.
+///
+/// Once the transaction has committed, nothing turns the run into an error that reads as
+/// "nothing changed": a later failure is [`Error::AfterCommit`], which says the change is in.
 pub fn run(
     db: &Path,
     plan: &Plan,
@@ -98,6 +104,7 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExecuteReport> {
     let started = Instant::now();
+    let db = &paths::resolve(db)?;
     if rehearsal.plan_sha256 != plan.sha256 {
         return Err(Error::NotReady(format!(
             "no passed dry run of this plan ({}) — run the dry run first",
@@ -112,6 +119,9 @@ pub fn run(
     if !backup.path.is_file() {
         return Err(Error::NotReady(format!("the backup {} is gone — make a new backup", backup.path.display())));
     }
+    if let Some(why) = preflight::restore_blocker(db, None) {
+        return Err(Error::CannotRestore { path: db.to_path_buf(), why });
+    }
     inuse::ensure_not_in_use(db)?;
     let mut timings = ExecuteTimings::default();
 
@@ -125,7 +135,8 @@ pub fn run(
     };
     dryrun::prepare_for_plan(&conn)?;
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(locked)?;
-    if mode.eq_ignore_ascii_case("wal") {
+    let wal = mode.eq_ignore_ascii_case("wal");
+    if wal {
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(locked)?;
         if busy != 0 {
             return Err(Error::Locked { path: db.to_path_buf(), pid: None });
@@ -143,14 +154,24 @@ pub fn run(
         },
     )?;
     let mut check_secs = 0.0;
+    let wal_path = paths::side_file(db, "-wal");
     let mut prove_unchanged = || -> Result<()> {
         let check_started = Instant::now();
+        // Under the exclusive lock no one can add to the WAL; a write that reached it after the
+        // checkpoint is part of what SQLite reads, and the main file's hash cannot see it.
+        if wal && fs::metadata(&wal_path).is_ok_and(|m| m.len() > 0) {
+            return Err(Error::NotReady(format!(
+                "{} changed since the backup: a write reached its WAL after the checkpoint (is the application running?) — nothing changed; stop the application, then run execute again",
+                db.display()
+            )));
+        }
+        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(format!("reading {}", db.display()), e))?;
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
         let now = hashing::hash_reader(&mut file, total, &mut |_, _| {})
             .map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
         if now.sha256 != backup.sha256 {
             return Err(Error::NotReady(format!(
-                "{} changed since the backup (its SHA-256 is no longer the backup's) — make a new backup and dry run",
+                "{} changed since the backup (its SHA-256 is no longer the backup's) — nothing changed; make a new backup and dry run",
                 db.display()
             )));
         }
@@ -169,37 +190,39 @@ pub fn run(
         }
     };
     timings.apply = started.elapsed().as_secs_f64() - timings.check;
-    // Committed: from here on nothing may turn the run into an error that hides the commit. A
-    // WAL that cannot be folded in only means the hashes will differ and every check runs.
+    // Committed: from here on every failure says so.
     let _ = dryrun::finish_after_commit(&conn);
     drop(conn);
     drop(file);
+    let after = |what: &str| {
+        let what = what.to_string();
+        move |e: Error| Error::AfterCommit { path: db.to_path_buf(), what, cause: e.to_string() }
+    };
 
     let hash_started = Instant::now();
     progress(Progress::Step("hashing the result".into()));
-    let result = hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
+    let result = status::settled_sha256(db).map_err(after("hashing the result"))?;
     timings.hash = hash_started.elapsed().as_secs_f64();
-    journal::append(
-        db,
-        Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.sha256.clone() },
-    )?;
+    journal::append(db, Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.clone() })
+        .map_err(after("recording the commit in the journal"))?;
 
     let verify_started = Instant::now();
-    let identical =
-        Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: result.sha256.clone() };
+    let actual = result.clone().unwrap_or_else(|| "(the WAL could not be folded in)".into());
+    let identical = Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: actual.clone() };
     let matched = identical.rehearsal_sha256 == identical.actual_sha256;
     progress(Progress::Step(if matched {
         "MATCH with the rehearsal: running the cheap checks".into()
     } else {
         "no match with the rehearsal: running every check on production".into()
     }));
-    let verification = verify_production(db, plan, &rehearsal.before, &runs, identical, progress)?;
+    let verification = verify_production(db, plan, &rehearsal.before, &runs, identical, None, progress)
+        .map_err(after("the verification"))?;
     timings.verify = verify_started.elapsed().as_secs_f64();
     Ok(ExecuteReport {
         plan_sha256: plan.sha256.clone(),
         backup: backup.clone(),
         statements: runs,
-        result_sha256: result.sha256,
+        result_sha256: actual,
         identical: matched,
         verification,
         timings_s: timings,
@@ -224,7 +247,7 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
             error
         }
         Ok(sha) if sha == rehearsal.result_sha256 => {
-            let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: sha });
+            let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: Some(sha) });
             Error::NotReady(format!(
                 "SQLite reported \"{error}\", yet the change is on disk in full (the file equals the rehearsal's result): run `cutover verify {}` to confirm, or roll back",
                 db.display()
@@ -237,16 +260,19 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
     }
 }
 
-/// Verifies production after a commit and records the outcome.
+/// Verifies production after a commit and records the outcome. `changed` lists what was
+/// written since the execute, when something was: those tables' counts and digests can no
+/// longer match the rehearsal and are reported as changed, not as a failed migration.
 pub fn verify_production(
     db: &Path,
     plan: &Plan,
     before: &Snapshot,
     runs: &[StatementRun],
     identical: Identical,
+    changed: Option<&Changes>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Verification> {
-    let request = VerifyRequest { db, plan, before, runs, identical: Some(identical), scope: Scope::Cheap };
+    let request = VerifyRequest { db, plan, before, runs, identical: Some(identical), scope: Scope::Cheap, changed };
     let verification = verify::run(&request, progress)?;
     journal::append(
         db,

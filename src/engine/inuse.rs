@@ -1,70 +1,108 @@
-//! Finding other processes that have the database open: a `/proc/*/fd` scan and a lock probe.
+//! Finding other processes that have the database open: a scan of every process's open files
+//! (matched by file identity, whatever name they used) and a lock probe.
 //!
 //! Both run without holding any SQLite connection of our own to the file: closing any file
 //! handle on a database drops every POSIX lock this process holds on it, so a probe that opened
-//! and closed the file while we held a connection would silently unlock us.
+//! and closed the file while we held a connection would silently unlock us. The one exception,
+//! [`holders_of`], opens nothing and may run while we hold the file.
+//!
+//! A process this one may not look into (another user's, without the rights to see it) is
+//! never counted as "not holding the file": writing phases refuse until the technician runs
+//! with those rights or confirms the application is stopped ([`confirm_stopped`]).
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use crate::engine::error::{Error, Result};
 use crate::engine::paths;
+use crate::engine::platform::{self, FileId};
+
+pub use crate::engine::platform::Unseen;
 
 /// A process (other than this one) that has the database or one of its side files open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Holder {
     /// Its process id.
     pub pid: u32,
-    /// Its command name, from `/proc/<pid>/comm`.
+    /// Its command name.
     pub name: String,
     /// Which file it holds: the database or its `-wal`, `-shm` or `-journal`.
+    #[serde(with = "crate::engine::ospath")]
     pub file: PathBuf,
 }
 
-/// Lists the other processes that hold the database or its `-wal`/`-shm`/`-journal` open.
-///
-/// Processes whose descriptors cannot be read (gone, or another user's without privilege) are
-/// skipped; the lock probe covers what this scan cannot see.
-pub fn holders(db: &Path) -> Vec<Holder> {
-    let targets: Vec<PathBuf> = paths::with_side_files(db).into_iter().filter_map(|p| canonical(&p)).collect();
-    if targets.is_empty() {
-        return Vec::new();
+/// Everything the in-use check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InUse {
+    /// Processes holding the database or a side file.
+    pub holders: Vec<Holder>,
+    /// Processes that could hold it but could not be looked into.
+    pub unseen: Vec<Unseen>,
+    /// Why no process could be looked into at all, when that is so.
+    pub blind: Option<String>,
+    /// A pid holding a SQLite lock on the file, when the lock probe found one (0: unnamed).
+    pub locked_by: Option<i32>,
+}
+
+impl InUse {
+    /// Another process has the file open or locked.
+    pub fn in_use(&self) -> bool {
+        !self.holders.is_empty() || self.locked_by.is_some()
     }
-    let me = std::process::id();
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let Ok(link) = fs::read_link(fd.path()) else {
-                continue;
-            };
-            if let Some(target) = targets.iter().find(|t| **t == link) {
-                found.push(Holder { pid, name: process_name(pid), file: target.clone() });
-                break;
-            }
-        }
+
+    /// Some process could hold the file without this scan seeing it.
+    pub fn uncertain(&self) -> bool {
+        !self.unseen.is_empty() || self.blind.is_some()
     }
-    found.sort_by_key(|h| h.pid);
-    found
+}
+
+/// Set once the technician has confirmed the application is stopped; processes that cannot
+/// be looked into are then not held against the writing phases.
+static CONFIRMED_STOPPED: AtomicBool = AtomicBool::new(false);
+
+/// Records the technician's confirmation that the shop's application is stopped, for the rest
+/// of this process: `--confirm-stopped`, or the wizard's confirmation on its first screen.
+pub fn confirm_stopped() {
+    CONFIRMED_STOPPED.store(true, Ordering::SeqCst);
+}
+
+/// Whether the technician confirmed the application is stopped.
+pub fn stopped_confirmed() -> bool {
+    CONFIRMED_STOPPED.load(Ordering::SeqCst)
+}
+
+/// Scans for processes holding the database or its `-wal`/`-shm`/`-journal`, and probes the
+/// SQLite locks. Side files are checked even when the main file is missing.
+pub fn scan(db: &Path) -> Result<InUse> {
+    let files = paths::with_side_files(db);
+    let ids: Vec<(FileId, PathBuf)> =
+        files.iter().filter_map(|p| fs::metadata(p).ok().map(|m| (platform::file_id(&m), p.clone()))).collect();
+    let access = files.iter().find_map(|p| fs::metadata(p).ok()).map(|m| platform::access_of(&m));
+    let found = platform::scan_processes(&ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(), access);
+    let holders =
+        found.holders.into_iter().map(|h| Holder { pid: h.pid, name: h.name, file: ids[h.file].1.clone() }).collect();
+    let blind = if ids.is_empty() { None } else { found.blind };
+    Ok(InUse { holders, unseen: found.unseen, blind, locked_by: lock_probe(db)? })
+}
+
+/// The processes other than this one that hold any of these exact files (by identity), for a
+/// re-check while this process holds the database: it opens nothing, so it drops no lock.
+pub fn holders_of(files: &[(FileId, PathBuf)]) -> Vec<Holder> {
+    let ids: Vec<FileId> = files.iter().map(|(id, _)| *id).collect();
+    platform::scan_processes(&ids, None)
+        .holders
+        .into_iter()
+        .map(|h| Holder { pid: h.pid, name: h.name, file: files[h.file].1.clone() })
+        .collect()
 }
 
 /// Asks the kernel whether another process holds a POSIX lock on the database or its `-shm`.
 ///
 /// Returns the pid the kernel names (0 when it cannot name one, as for a process in another pid
-/// namespace). An idle connection in rollback-journal mode holds no lock; the `/proc` scan sees it.
+/// namespace). An idle connection in rollback-journal mode holds no lock; the scan sees it.
 pub fn lock_probe(db: &Path) -> Result<Option<i32>> {
     for path in [db.to_path_buf(), paths::side_file(db, "-shm")] {
         let file = match File::open(&path) {
@@ -72,8 +110,8 @@ pub fn lock_probe(db: &Path) -> Result<Option<i32>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(format!("opening {} to probe its locks", path.display()), e)),
         };
-        if let Some(pid) =
-            conflicting_lock(&file).map_err(|e| Error::io(format!("probing the locks on {}", path.display()), e))?
+        if let Some(pid) = platform::conflicting_lock(&file)
+            .map_err(|e| Error::io(format!("probing the locks on {}", path.display()), e))?
         {
             return Ok(Some(pid));
         }
@@ -81,52 +119,34 @@ pub fn lock_probe(db: &Path) -> Result<Option<i32>> {
     Ok(None)
 }
 
-/// Refuses when any other process has the database open or locked.
+/// Refuses when any other process has the database open or locked, or when a process that
+/// could have it open cannot be looked into and the technician has not confirmed the
+/// application is stopped.
 ///
 /// Call it only while this process holds no connection to `db` (see the module note).
 pub fn ensure_not_in_use(db: &Path) -> Result<()> {
-    let found = holders(db);
-    if !found.is_empty() {
-        return Err(Error::InUse { path: db.to_path_buf(), holders: found });
+    let found = scan(db)?;
+    refuse_if_in_use(db, &found)
+}
+
+/// The refusal [`ensure_not_in_use`] makes for what a scan found.
+pub fn refuse_if_in_use(db: &Path, found: &InUse) -> Result<()> {
+    if !found.holders.is_empty() {
+        return Err(Error::InUse { path: db.to_path_buf(), holders: found.holders.clone() });
     }
-    match lock_probe(db)? {
-        None => Ok(()),
-        Some(pid) if pid > 0 => Err(Error::InUse {
-            path: db.to_path_buf(),
-            holders: vec![Holder { pid: pid as u32, name: process_name(pid as u32), file: db.to_path_buf() }],
-        }),
-        Some(_) => Err(Error::Locked { path: db.to_path_buf(), pid: None }),
+    match found.locked_by {
+        Some(pid) if pid > 0 => {
+            let pid = pid as u32;
+            return Err(Error::InUse {
+                path: db.to_path_buf(),
+                holders: vec![Holder { pid, name: platform::process_name(pid), file: db.to_path_buf() }],
+            });
+        }
+        Some(_) => return Err(Error::Locked { path: db.to_path_buf(), pid: None }),
+        None => {}
     }
-}
-
-fn canonical(path: &Path) -> Option<PathBuf> {
-    fs::canonicalize(path).ok()
-}
-
-fn process_name(pid: u32) -> String {
-    fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-#[cfg(target_os = "linux")]
-fn conflicting_lock(file: &File) -> std::io::Result<Option<i32>> {
-    use nix::fcntl::{FcntlArg, fcntl};
-    use nix::libc;
-
-    // Ask for a write lock over the whole file: any lock another process holds conflicts with it.
-    let mut query = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    fcntl(file, FcntlArg::F_GETLK(&mut query)).map_err(std::io::Error::from)?;
-    if query.l_type == libc::F_UNLCK as libc::c_short { Ok(None) } else { Ok(Some(query.l_pid)) }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn conflicting_lock(_file: &File) -> std::io::Result<Option<i32>> {
-    Ok(None)
+    if found.uncertain() && !stopped_confirmed() {
+        return Err(Error::Unseen { path: db.to_path_buf(), unseen: found.unseen.clone(), blind: found.blind.clone() });
+    }
+    Ok(())
 }

@@ -19,7 +19,8 @@ use crate::engine::verify::snapshot::Snapshot;
 pub enum Event {
     /// A backup was made and proven.
     Backup {
-        /// The backup file.
+        /// The backup file, by its full path.
+        #[serde(with = "crate::engine::ospath")]
         path: PathBuf,
         /// Its SHA-256 (both hashes matched).
         sha256: String,
@@ -46,6 +47,7 @@ pub enum Event {
         /// The plan.
         plan_sha256: String,
         /// The backup it can be rolled back to.
+        #[serde(with = "crate::engine::ospath")]
         backup_path: PathBuf,
         /// That backup's SHA-256.
         backup_sha256: String,
@@ -54,8 +56,10 @@ pub enum Event {
     ExecuteCommitted {
         /// The plan.
         plan_sha256: String,
-        /// Production's SHA-256 after the commit.
-        result_sha256: String,
+        /// Production's SHA-256 after the commit, once its WAL was folded in; `None` when it
+        /// could not be (another reader held it), so later comparisons look at the rows.
+        #[serde(default)]
+        result_sha256: Option<String>,
     },
     /// Production's transaction was rolled back: nothing changed.
     ExecuteRolledBack {
@@ -73,14 +77,40 @@ pub enum Event {
         /// The names of the failing checks.
         failed: Vec<String>,
     },
+    /// A rollback is about to swap the files: the migrated database gets this second name
+    /// first. An interrupted rollback is finished (or undone) from this record.
+    RollbackStarted {
+        /// The backup being restored.
+        #[serde(with = "crate::engine::ospath")]
+        backup_path: PathBuf,
+        /// Its SHA-256.
+        sha256: String,
+        /// The name the current database is kept under.
+        #[serde(with = "crate::engine::ospath")]
+        migrated_path: PathBuf,
+    },
     /// The database was restored from a backup.
     RolledBack {
         /// The backup restored.
+        #[serde(with = "crate::engine::ospath")]
         backup_path: PathBuf,
         /// Its SHA-256, equal to the restored file's.
         sha256: String,
         /// Where the migrated database was kept.
+        #[serde(with = "crate::engine::ospath")]
         migrated_path: PathBuf,
+        /// What the restore threw away, in words, when the technician chose to discard it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discarded: Option<String>,
+    },
+    /// The database had not been shut down cleanly (a hot journal, or a WAL with frames); a
+    /// copy as found was kept and SQLite then recovered it.
+    Recovered {
+        /// What was found, in words.
+        found: String,
+        /// The folder with the copy as found and its SHA256SUMS.
+        #[serde(with = "crate::engine::ospath")]
+        kept: PathBuf,
     },
 }
 
@@ -114,7 +144,8 @@ pub fn ensure_records_dir(db: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Appends one event and fsyncs it before returning.
+/// Appends one event and fsyncs it before returning. A torn last line left by a crash is
+/// first moved to `journal.jsonl.torn-<time>` beside it, so the new line starts clean.
 pub fn append(db: &Path, event: Event) -> Result<()> {
     ensure_records_dir(db)?;
     let entry = Entry { at: chrono::Local::now().to_rfc3339(), event };
@@ -123,6 +154,9 @@ pub fn append(db: &Path, event: Event) -> Result<()> {
     line.push('\n');
     let path = path(db);
     let created = !path.exists();
+    if !created {
+        set_aside_torn_tail(&path)?;
+    }
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -136,20 +170,61 @@ pub fn append(db: &Path, event: Event) -> Result<()> {
     Ok(())
 }
 
-/// Reads every event. A last line cut short by a crash is ignored; damage elsewhere is an error.
+/// Moves an unterminated last line to its own file (synced first), then cuts it off.
+fn set_aside_torn_tail(path: &Path) -> Result<()> {
+    let bytes = fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let keep = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    if keep == bytes.len() {
+        return Ok(());
+    }
+    let dir = paths::parent_dir(path);
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S%.3f");
+    let aside = dir.join(format!("journal.jsonl.torn-{stamp}"));
+    let io = |what: String| move |e| Error::io(what, e);
+    let mut kept = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&aside)
+        .map_err(io(format!("keeping the torn journal line as {}", aside.display())))?;
+    kept.write_all(&bytes[keep..])
+        .and_then(|()| kept.sync_all())
+        .map_err(io(format!("writing {}", aside.display())))?;
+    durable::fsync_dir(&dir).map_err(io("flushing the records folder".into()))?;
+    let journal = OpenOptions::new().write(true).open(path).map_err(io(format!("opening {}", path.display())))?;
+    journal
+        .set_len(keep as u64)
+        .and_then(|()| journal.sync_all())
+        .map_err(io(format!("trimming {}", path.display())))?;
+    tracing::warn!(aside = %aside.display(), "a torn journal line was set aside");
+    Ok(())
+}
+
+/// Reads every event. A last line cut short by a crash (incomplete, or cut inside a
+/// character) is ignored ([`torn_tail`] says so); damage elsewhere is an error.
 pub fn read(db: &Path) -> Result<Vec<Entry>> {
     let path = path(db);
-    let text = match fs::read_to_string(&path) {
+    let bytes = match fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut entries = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Entry>(line) {
+    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(i) => &bytes[..=i],
+        None => &[][..],
+    };
+    let mut entries = Vec::new();
+    for (i, line) in complete.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| e.to_string())
+            .and_then(|l| serde_json::from_str::<Entry>(l).map_err(|e| e.to_string()));
+        match parsed {
             Ok(e) => entries.push(e),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
             Err(e) => {
                 return Err(Error::NotReady(format!(
                     "{} line {} is damaged ({e}); move the file aside to start over",
@@ -160,6 +235,19 @@ pub fn read(db: &Path) -> Result<Vec<Entry>> {
         }
     }
     Ok(entries)
+}
+
+/// A notice when the journal ends in a torn line, which reads ignore and the next record sets
+/// aside.
+pub fn torn_tail(db: &Path) -> Option<String> {
+    let bytes = fs::read(path(db)).ok()?;
+    let tail = bytes.len() - bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    (tail > 0).then(|| {
+        format!(
+            "notice: the last line of {} is torn ({tail} bytes cut off by a crash while it was written); it is ignored and will be kept aside as journal.jsonl.torn-<time> at the next record",
+            path(db).display()
+        )
+    })
 }
 
 /// Where a database stands, from its journal.
@@ -173,8 +261,21 @@ pub struct Standing {
     pub execute: Option<ExecuteRecord>,
     /// The newest verification of production: ok?
     pub verified: Option<bool>,
-    /// A rollback came after the last execute.
+    /// A rollback finished after the last execute (or, with no execute, at all).
     pub rolled_back: bool,
+    /// A rollback started after the last execute and its end was never recorded.
+    pub rollback_started: Option<RollbackRecord>,
+}
+
+/// A rollback that started, as the journal holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackRecord {
+    /// The backup being restored.
+    pub backup_path: PathBuf,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// The second name the database being replaced was given.
+    pub migrated_path: PathBuf,
 }
 
 /// A dry run that passed, as the journal holds it.
@@ -199,8 +300,10 @@ pub struct ExecuteRecord {
     pub backup_path: PathBuf,
     /// That backup's hash.
     pub backup_sha256: String,
-    /// `Some(result hash)` once committed.
-    pub committed: Option<String>,
+    /// The transaction committed.
+    pub committed: bool,
+    /// The database's SHA-256 right after the commit, when it could be taken.
+    pub result_sha256: Option<String>,
     /// Rolled back (nothing changed).
     pub rolled_back: bool,
 }
@@ -221,21 +324,24 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     before: (**before).clone(),
                 });
             }
-            Event::DryRun { .. } => {}
+            Event::DryRun { .. } | Event::Recovered { .. } => {}
             Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256 } => {
                 s.execute = Some(ExecuteRecord {
                     plan_sha256: plan_sha256.clone(),
                     backup_path: backup_path.clone(),
                     backup_sha256: backup_sha256.clone(),
-                    committed: None,
+                    committed: false,
+                    result_sha256: None,
                     rolled_back: false,
                 });
                 s.verified = None;
                 s.rolled_back = false;
+                s.rollback_started = None;
             }
             Event::ExecuteCommitted { result_sha256, .. } => {
                 if let Some(x) = s.execute.as_mut() {
-                    x.committed = Some(result_sha256.clone());
+                    x.committed = true;
+                    x.result_sha256 = result_sha256.clone();
                 }
             }
             Event::ExecuteRolledBack { .. } => {
@@ -244,18 +350,50 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 }
             }
             Event::Verified { ok, .. } => s.verified = Some(*ok),
-            Event::RolledBack { .. } => s.rolled_back = true,
+            Event::RollbackStarted { backup_path, sha256, migrated_path } => {
+                s.rollback_started = Some(RollbackRecord {
+                    backup_path: backup_path.clone(),
+                    sha256: sha256.clone(),
+                    migrated_path: migrated_path.clone(),
+                });
+            }
+            Event::RolledBack { .. } => {
+                s.rolled_back = true;
+                s.rollback_started = None;
+            }
         }
     }
     s
 }
 
-/// The recorded SHA-256 of a backup file, if the journal has one.
-pub fn recorded_backup(entries: &[Entry], backup: &Path) -> Option<String> {
-    let wanted = fs::canonicalize(backup).ok();
+/// Where a recorded path is now. Paths are recorded in full; journals written before that
+/// hold paths relative to the folder cutover ran in, which was the database's own folder or
+/// its parent: those are looked for there.
+pub fn locate(db: &Path, recorded: &Path) -> PathBuf {
+    if recorded.is_absolute() {
+        return recorded.to_path_buf();
+    }
+    let dir = paths::parent_dir(db);
+    let beside = recorded.file_name().map(|n| dir.join(n));
+    [dir.join(recorded), dir.parent().map_or_else(|| dir.join(recorded), |p| p.join(recorded))]
+        .into_iter()
+        .chain(beside)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join(recorded))
+}
+
+/// The recorded backup that `backup` names, by file identity (any path to it will do, from
+/// any folder): its recorded path and SHA-256.
+pub fn recorded_backup(db: &Path, entries: &[Entry], backup: &Path) -> Option<(PathBuf, String)> {
+    let wanted = fs::metadata(backup).ok().map(|m| crate::engine::platform::file_id(&m));
+    let wanted_path = fs::canonicalize(backup).ok();
     entries.iter().rev().find_map(|e| match &e.event {
-        Event::Backup { path, sha256, .. } if fs::canonicalize(path).ok() == wanted || path == backup => {
-            Some(sha256.clone())
+        Event::Backup { path, sha256, .. } => {
+            let at = locate(db, path);
+            let same_file =
+                wanted.is_some() && fs::metadata(&at).ok().map(|m| crate::engine::platform::file_id(&m)) == wanted;
+            let same_path = wanted_path.is_some() && fs::canonicalize(&at).ok() == wanted_path;
+            (same_file || same_path).then(|| (at, sha256.clone()))
         }
         _ => None,
     })
@@ -277,5 +415,39 @@ mod tests {
         let entries = read(&db).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(standing(&entries).backup, Some(("b".into(), "ab".into())));
+        assert!(torn_tail(&db).is_some());
+        // The next record sets the torn line aside and starts on a line of its own.
+        append(&db, Event::ExecuteRolledBack { plan_sha256: "q".into(), error: "y".into() }).unwrap();
+        assert_eq!(read(&db).unwrap().len(), 3);
+        assert!(torn_tail(&db).is_none());
+        let aside: Vec<_> = fs::read_dir(records_dir(&db))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("journal.jsonl.torn-"))
+            .collect();
+        assert_eq!(fs::read(aside[0].path()).unwrap(), b"{\"at\":\"2026");
+    }
+
+    #[test]
+    fn a_line_cut_inside_a_character_is_torn_not_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("pos.db");
+        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3 }).unwrap();
+        let mut bytes = fs::read(path(&db)).unwrap();
+        bytes.extend_from_slice(b"{\"x\":\"caf\xc3");
+        fs::write(path(&db), bytes).unwrap();
+        assert_eq!(read(&db).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_line_in_the_middle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("pos.db");
+        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3 }).unwrap();
+        let mut bytes = fs::read(path(&db)).unwrap();
+        bytes.extend_from_slice(b"not json\n");
+        fs::write(path(&db), bytes).unwrap();
+        append(&db, Event::Backup { path: "c".into(), sha256: "cd".into(), bytes: 3 }).unwrap();
+        assert!(matches!(read(&db), Err(Error::NotReady(_))));
     }
 }

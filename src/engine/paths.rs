@@ -1,10 +1,53 @@
-//! Names of the files that belong to a database: side files, backups, the records folder.
+//! Names of the files that belong to a database: side files, backups, the records folder, and
+//! the one place a path the technician typed is resolved to the real file.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fs;
 use std::path::{Path, PathBuf};
+
+use crate::engine::error::{Error, Result};
 
 /// The suffixes SQLite uses for a database's side files.
 pub const SIDE_SUFFIXES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// How many symbolic links are followed before a path is called a loop.
+const MAX_LINKS: usize = 40;
+
+/// Resolves the path the technician gave to the real database file, once, at the start of a
+/// command: made absolute (so records never depend on the working folder) with every
+/// symbolic link followed, the last one included, so a phase works on the file the
+/// application really uses and never on a link to it. The file itself may be missing (a
+/// rollback may find it moved away); its folder must exist.
+pub fn resolve(typed: &Path) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("reading the current folder", e))?;
+    let mut current = if typed.is_absolute() { typed.to_path_buf() } else { cwd.join(typed) };
+    for _ in 0..MAX_LINKS {
+        let (Some(parent), Some(name)) = (current.parent(), current.file_name()) else {
+            // "/", "..", "x/.": a folder, never a database; the phases say so.
+            return Ok(fs::canonicalize(&current).unwrap_or(current));
+        };
+        let parent = match fs::canonicalize(parent) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound { path: typed.to_path_buf() });
+            }
+            Err(e) => return Err(Error::io(format!("resolving {}", typed.display()), e)),
+        };
+        let candidate = parent.join(name);
+        match fs::symlink_metadata(&candidate) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&candidate)
+                    .map_err(|e| Error::io(format!("reading the link {}", candidate.display()), e))?;
+                current = if target.is_absolute() { target } else { parent.join(target) };
+            }
+            _ => return Ok(candidate),
+        }
+    }
+    Err(Error::InvalidArgument(format!(
+        "{} is a chain of more than {MAX_LINKS} links (a loop?) — give the database file itself",
+        typed.display()
+    )))
+}
 
 /// `pos.db` + `-wal` → `pos.db-wal`, in the same folder.
 pub fn side_file(db: &Path, suffix: &str) -> PathBuf {
@@ -28,9 +71,24 @@ pub fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// The file name of `path` as text, for building names beside it.
+/// The file name of `path` as text, for messages.
 pub fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "database".to_string())
+}
+
+/// The database's own file name followed by `suffix`, exactly (not only for UTF-8 names):
+/// `pos.db` + `.backup-…`.
+pub fn name_with(db: &Path, suffix: &str) -> OsString {
+    let mut name = db.file_name().map(OsStr::to_os_string).unwrap_or_else(|| OsString::from("database"));
+    name.push(suffix);
+    name
+}
+
+/// A hidden name beside the database for work in progress: `.pos.db` + `middle`.
+pub fn hidden_name(db: &Path, middle: &str) -> OsString {
+    let mut name = OsString::from(".");
+    name.push(name_with(db, middle));
+    name
 }
 
 #[cfg(test)]
@@ -42,5 +100,24 @@ mod tests {
         assert_eq!(side_file(Path::new("/x/pos.db"), "-wal"), PathBuf::from("/x/pos.db-wal"));
         assert_eq!(with_side_files(Path::new("a b.db")).len(), 4);
         assert_eq!(parent_dir(Path::new("pos.db")), PathBuf::from("."));
+        assert_eq!(hidden_name(Path::new("/x/pos.db"), ".backup-"), OsString::from(".pos.db.backup-"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_to_the_real_file_even_when_it_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        fs::create_dir(root.join("data")).unwrap();
+        fs::create_dir(root.join("app")).unwrap();
+        fs::write(root.join("data/pos.db"), b"x").unwrap();
+        std::os::unix::fs::symlink("../data/pos.db", root.join("app/pos.db")).unwrap();
+        std::os::unix::fs::symlink(root.join("app"), root.join("shortcut")).unwrap();
+        assert_eq!(resolve(&root.join("shortcut/pos.db")).unwrap(), root.join("data/pos.db"));
+        fs::remove_file(root.join("data/pos.db")).unwrap();
+        assert_eq!(resolve(&root.join("app/pos.db")).unwrap(), root.join("data/pos.db"), "a dangling link too");
+        assert!(matches!(resolve(&root.join("nowhere/pos.db")), Err(Error::NotFound { .. })));
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        assert!(resolve(&root.join("loop")).is_err());
     }
 }

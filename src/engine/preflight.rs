@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::durable;
 use crate::engine::error::{Error, Result};
-use crate::engine::inuse::{self, Holder};
-use crate::engine::{open, paths};
+use crate::engine::inuse::{self, Holder, Unseen};
+use crate::engine::progress::Progress;
+use crate::engine::recovery::{self, Recovery};
+use crate::engine::{durable, open, paths, platform};
 
 /// The 16 bytes every SQLite database file starts with.
 pub const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -26,7 +27,8 @@ pub struct FileFacts {
 /// Everything the first screen shows about the database.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreflightReport {
-    /// The database path as given.
+    /// The database, resolved to the real file.
+    #[serde(with = "crate::engine::ospath")]
     pub path: PathBuf,
     /// Size of the main file in bytes.
     pub file_size: u64,
@@ -52,12 +54,25 @@ pub struct PreflightReport {
     pub holders: Vec<Holder>,
     /// A pid holding a SQLite lock on the file, when the lock probe found one.
     pub locked_by: Option<i32>,
+    /// Processes that could have the file open but could not be looked into.
+    pub unseen: Vec<Unseen>,
+    /// Why no process could be looked into at all, when that is so.
+    pub blind: Option<String>,
+    /// Why a rollback could not put a backup back by renaming (so execute is refused).
+    pub restore_blocker: Option<String>,
+    /// The database had not shut down cleanly and was recovered, a copy as found kept.
+    pub recovered: Option<Recovery>,
 }
 
 impl PreflightReport {
     /// True when another process has the database open or locked.
     pub fn in_use(&self) -> bool {
         !self.holders.is_empty() || self.locked_by.is_some()
+    }
+
+    /// True when some process could hold the file without cutover seeing it.
+    pub fn uncertain(&self) -> bool {
+        !self.unseen.is_empty() || self.blind.is_some()
     }
 
     /// Who holds the database, as a person reads it: `pid 4123 (pos-server), pid 77 (python3)`.
@@ -67,10 +82,25 @@ impl PreflightReport {
         }
         self.holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect::<Vec<_>>().join(", ")
     }
+
+    /// The processes cutover could not look into, as a person reads it.
+    pub fn unseen_text(&self) -> String {
+        if let Some(why) = &self.blind {
+            return why.clone();
+        }
+        let named: Vec<String> =
+            self.unseen.iter().take(6).map(|u| format!("pid {} ({}, user {})", u.pid, u.name, u.user)).collect();
+        let more = if self.unseen.len() > 6 { format!(" and {} more", self.unseen.len() - 6) } else { String::new() };
+        format!("{}{more}", named.join(", "))
+    }
 }
 
 /// Checks that need no SQLite: the path exists, is a regular non-empty file with the SQLite
 /// header, and is as long as its header says. Never creates or changes anything.
+///
+/// A database with a hot journal or a WAL holding frames is not judged by its size: a write
+/// or checkpoint cut off mid-way leaves the main file shorter than its first page says, and
+/// SQLite's recovery makes it whole. [`run`] judges it again after recovering.
 pub fn check_file(path: &Path) -> Result<FileFacts> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
@@ -107,7 +137,8 @@ pub fn check_file(path: &Path) -> Result<FileFacts> {
     // change counter (SQLite file format, section 1.3.7).
     let header_pages = (be32(92) == be32(24)).then(|| u64::from(be32(28)));
     let expected = header_pages.map(|n| n * u64::from(page_size)).unwrap_or(0);
-    if expected > size || size % u64::from(page_size) != 0 {
+    let cut_short = expected > size || size % u64::from(page_size) != 0;
+    if cut_short && recovery::pending(path).is_none() {
         let expected = expected.max(size.div_ceil(u64::from(page_size)) * u64::from(page_size));
         return Err(Error::Truncated { path: path.to_path_buf(), expected, actual: size });
     }
@@ -117,12 +148,20 @@ pub fn check_file(path: &Path) -> Result<FileFacts> {
 /// Runs every preflight check and reports what it found.
 ///
 /// Bad input (missing, not SQLite, truncated, damaged) is an error; another process using the
-/// file is reported, not refused, since only the phases that write must refuse it.
+/// file is reported, not refused, since only the phases that write must refuse it. When nobody
+/// holds the file and it did not shut down cleanly, a copy as found is kept and SQLite
+/// recovers it first ([`recovery::settle`]); the report says so.
 pub fn run(path: &Path) -> Result<PreflightReport> {
-    let facts = check_file(path)?;
+    run_with(path, &mut |_| {})
+}
+
+/// [`run`], reporting progress.
+pub fn run_with(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<PreflightReport> {
+    check_file(path)?;
     // Scan and probe before this process opens a connection (see `inuse`).
-    let holders = inuse::holders(path);
-    let locked_by = inuse::lock_probe(path)?;
+    let seen = inuse::scan(path)?;
+    let recovered = if seen.in_use() { None } else { recovery::settle(path, progress)? };
+    let facts = check_file(path)?;
     let wal_size = fs::metadata(paths::side_file(path, "-wal")).map(|m| m.len()).unwrap_or(0);
 
     let conn = open::inspect(path)?;
@@ -152,9 +191,49 @@ pub fn run(path: &Path) -> Result<PreflightReport> {
         free_disk,
         needed_disk,
         enough_disk: free_disk >= needed_disk,
-        holders,
-        locked_by,
+        holders: seen.holders,
+        locked_by: seen.locked_by,
+        unseen: seen.unseen,
+        blind: seen.blind,
+        restore_blocker: restore_blocker(path, None),
+        recovered,
     })
+}
+
+/// Makes the database ready for a phase that writes: the file checks, nobody else holding it
+/// (or the technician's confirmation for what cannot be seen), and an unclean shutdown
+/// recovered with a copy kept as found. Returns the recovery, if one was needed.
+pub fn ready_to_write(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Option<Recovery>> {
+    check_file(path)?;
+    inuse::ensure_not_in_use(path)?;
+    let recovered = recovery::settle(path, progress)?;
+    check_file(path)?;
+    Ok(recovered)
+}
+
+/// Why a backup could not be put back over this file by renaming, if it could not: the
+/// file has more names than one (hard links; `ours` is a second name cutover itself made
+/// during a rollback that was cut off), or it is mounted on its own. A rollback must always be
+/// possible, so execute refuses such a file up front.
+pub fn restore_blocker(db: &Path, ours: Option<&Path>) -> Option<String> {
+    let meta = fs::metadata(db).ok()?;
+    let links = platform::link_count(&meta);
+    let our_link =
+        ours.and_then(|p| fs::metadata(p).ok()).is_some_and(|m| platform::file_id(&m) == platform::file_id(&meta));
+    if links > 1 + u64::from(our_link) {
+        return Some(format!(
+            "the file has {links} names (hard links): a rollback puts the backup in place by renaming, which would leave the other names on the migrated data — remove the other links, or copy the database to a file of its own, then run cutover again"
+        ));
+    }
+    let dir = paths::parent_dir(db);
+    let dir_device = fs::metadata(&dir).ok().map(|m| platform::device(&m));
+    if platform::is_mount_point(db) || dir_device.is_some_and(|d| d != platform::device(&meta)) {
+        return Some(
+            "the file is mounted on its own (a bind mount, as container volumes do): a rollback could not rename a backup over it — mount its folder instead of the single file, or copy the database into a folder of its own"
+                .into(),
+        );
+    }
+    None
 }
 
 /// Disk a full run needs beside a database of `db_bytes`: the backup, the rehearsal copy and

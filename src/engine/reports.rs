@@ -244,9 +244,17 @@ pub fn write_rehearsal(
 }
 
 /// Writes what an execution leaves: `execution.md` and `report.json` (rehearsal included).
+/// It runs after the commit, so a failure says the change is in.
 pub fn write_execution(db: &Path, plan: &Plan, dry: &DryRunReport, done: &ExecuteReport) -> Result<Vec<PathBuf>> {
-    Ok(vec![
-        write(db, "execution.md", &execution_markdown(db, plan, done))?,
-        write(db, "report.json", &json(plan, Some(dry), Some(done))?)?,
-    ])
+    let written = (|| {
+        Ok(vec![
+            write(db, "execution.md", &execution_markdown(db, plan, done))?,
+            write(db, "report.json", &json(plan, Some(dry), Some(done))?)?,
+        ])
+    })();
+    written.map_err(|e: Error| Error::AfterCommit {
+        path: db.to_path_buf(),
+        what: "writing the execution report".into(),
+        cause: e.to_string(),
+    })
 }

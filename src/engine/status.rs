@@ -1,15 +1,20 @@
-//! Where a database stands after an interruption: an execute the journal saw start but not
-//! end is settled by looking at the file itself. SQLite rolls an unfinished transaction back on
-//! the next open, and a finished one gives exactly the rehearsal's bytes, so the file's SHA-256
-//! says which happened.
+//! Where a database stands after an interruption, and the one hash that may stand for it.
+//!
+//! An execute the journal saw start but not end is settled by looking at the file itself:
+//! SQLite rolls an unfinished transaction back on the next open, and a finished one gives
+//! exactly the rehearsal's bytes, so the file's SHA-256 says which happened. A rollback cut off
+//! after its swap is recognised the same way, by the backup's hash.
 
+use std::fs;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::engine::error::{Error, Result};
 use crate::engine::journal::{self, Event, Standing};
-use crate::engine::{hashing, inuse, open};
+use crate::engine::progress::Progress;
+use crate::engine::recovery::{self, Recovery};
+use crate::engine::{hashing, inuse, open, paths};
 
 /// What an interrupted execute left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,32 +28,73 @@ pub enum Settled {
     Unknown,
 }
 
-/// Reads the journal and, when an execute started but its end was never recorded, settles it
-/// from the file and records the outcome. Refuses while another process holds the database.
-pub fn reconcile(db: &Path) -> Result<(Standing, Option<Settled>)> {
+/// Where a database stands, with what had to be done to find out.
+#[derive(Debug, Clone)]
+pub struct Reconciled {
+    /// The journal folded.
+    pub standing: Standing,
+    /// How an interrupted execute was settled, when one was.
+    pub settled: Option<Settled>,
+    /// The database had not shut down cleanly and was recovered (a copy kept as found).
+    pub recovered: Option<Recovery>,
+}
+
+/// Reads the journal and, when an execute (or a rollback) started but its end was never
+/// recorded, settles it from the file and records the outcome. An unclean shutdown is
+/// recovered first, with a copy kept as found. Refuses while another process holds the
+/// database when there is something to settle.
+pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconciled> {
     let standing = journal::standing(&journal::read(db)?);
-    let Some(exec) = standing.execute.as_ref().filter(|x| x.committed.is_none() && !x.rolled_back) else {
-        return Ok((standing, None));
-    };
+    let open_execute = standing.execute.as_ref().filter(|x| !x.committed && !x.rolled_back);
+    let open_rollback = standing.rollback_started.as_ref();
+    if open_execute.is_none() && open_rollback.is_none() {
+        let recovered = if recovery::pending(db).is_some() && !inuse::scan(db)?.in_use() {
+            recovery::settle(db, progress)?
+        } else {
+            None
+        };
+        return Ok(Reconciled { standing, settled: None, recovered });
+    }
     inuse::ensure_not_in_use(db)?;
-    let sha256 = settle_and_hash(db)?;
-    let rehearsal = standing.dry_run.as_ref().filter(|d| d.plan.sha256 == exec.plan_sha256);
-    let settled = if sha256 == exec.backup_sha256 {
+    let recovered = recovery::settle(db, progress)?;
+    let sha256 = settled_sha256(db)?.ok_or_else(|| Error::Locked { path: db.to_path_buf(), pid: None })?;
+    if let Some(r) = open_rollback
+        && r.sha256 == sha256
+    {
         journal::append(
             db,
-            Event::ExecuteRolledBack {
-                plan_sha256: exec.plan_sha256.clone(),
-                error: "interrupted before its commit: SQLite rolled it back; the database equals the backup".into(),
+            Event::RolledBack {
+                backup_path: r.backup_path.clone(),
+                sha256: r.sha256.clone(),
+                migrated_path: r.migrated_path.clone(),
+                discarded: None,
             },
         )?;
-        Settled::Unchanged
-    } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
-        journal::append(db, Event::ExecuteCommitted { plan_sha256: exec.plan_sha256.clone(), result_sha256: sha256 })?;
-        Settled::Migrated
-    } else {
-        Settled::Unknown
-    };
-    Ok((journal::standing(&journal::read(db)?), Some(settled)))
+    }
+    let mut settled = None;
+    if let Some(exec) = open_execute {
+        let rehearsal = standing.dry_run.as_ref().filter(|d| d.plan.sha256 == exec.plan_sha256);
+        settled = Some(if sha256 == exec.backup_sha256 {
+            journal::append(
+                db,
+                Event::ExecuteRolledBack {
+                    plan_sha256: exec.plan_sha256.clone(),
+                    error: "interrupted before its commit: SQLite rolled it back; the database equals the backup"
+                        .into(),
+                },
+            )?;
+            Settled::Unchanged
+        } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
+            journal::append(
+                db,
+                Event::ExecuteCommitted { plan_sha256: exec.plan_sha256.clone(), result_sha256: Some(sha256) },
+            )?;
+            Settled::Migrated
+        } else {
+            Settled::Unknown
+        });
+    }
+    Ok(Reconciled { standing: journal::standing(&journal::read(db)?), settled, recovered })
 }
 
 /// Lets SQLite finish its own recovery (a hot journal is rolled back on the first read, a WAL
@@ -63,4 +109,21 @@ pub fn settle_and_hash(db: &Path) -> Result<String> {
     }
     conn.close().map_err(|(_, e)| recover(e))?;
     Ok(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?.sha256)
+}
+
+/// The SHA-256 that stands for the database as SQLite reads it: the main file's, once any WAL
+/// is folded into it. `None` when the WAL cannot be folded in (another process is reading
+/// it): then the main file alone is not the database, and no hash of it may grant a MATCH.
+pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
+    let wal = paths::side_file(db, "-wal");
+    let has_frames = |p: &Path| fs::metadata(p).is_ok_and(|m| m.len() > 0);
+    if has_frames(&wal) {
+        let conn = open::read_write(db)?;
+        let folded: Option<i64> = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).ok();
+        let _ = conn.close();
+        if folded.is_none_or(|busy| busy != 0) || has_frames(&wal) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?.sha256))
 }

@@ -21,7 +21,7 @@ use crate::tui::event::Event;
 use crate::tui::input::Input;
 use crate::tui::keys::{self, Action};
 use crate::tui::theme::Theme;
-use crate::tui::worker::{Job, JobKind, PlanChoice};
+use crate::tui::worker::{Job, JobKind};
 
 /// The wizard's steps, in order; the stepper shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,7 +60,7 @@ impl Step {
         }
     }
 
-    fn previous(self) -> Step {
+    pub(crate) fn previous(self) -> Step {
         let i = Step::ALL.iter().position(|s| *s == self).unwrap_or(0);
         Step::ALL[i.saturating_sub(1)]
     }
@@ -90,6 +90,12 @@ pub enum Modal {
     Info { title: String, lines: Vec<String> },
     /// y/N before restoring the backup.
     ConfirmRollback { backup: BackupRef },
+    /// The database changed since the execute: what a restore would throw away, and the word to
+    /// type to restore anyway (the second confirmation).
+    TypeToDiscard { lines: Vec<String>, expected: String },
+    /// y/N: the technician vouches that the application is stopped, for processes cutover
+    /// cannot look into.
+    ConfirmStopped { unseen: String },
     /// y/N before quitting with work unfinished.
     ConfirmQuit { reason: String },
     /// y/N before stopping running work.
@@ -103,7 +109,13 @@ pub enum Modal {
 impl Modal {
     /// Whether it waits for y or n.
     pub fn asks_yes_no(&self) -> bool {
-        matches!(self, Modal::ConfirmRollback { .. } | Modal::ConfirmQuit { .. } | Modal::ConfirmStop)
+        matches!(
+            self,
+            Modal::ConfirmRollback { .. }
+                | Modal::ConfirmQuit { .. }
+                | Modal::ConfirmStop
+                | Modal::ConfirmStopped { .. }
+        )
     }
 
     /// Whether it is the resume offer.
@@ -179,6 +191,10 @@ pub struct App {
     pub execute: Option<ExecuteReport>,
     /// The newest verification of production.
     pub verification: Option<Verification>,
+    /// What the shop wrote since the execute, when a later verification found changes.
+    pub changed_since: Option<String>,
+    /// The technician confirmed the application is stopped (for processes not looked into).
+    pub confirmed_stopped: bool,
     /// The backup a rollback restores.
     pub rollback_target: Option<BackupRef>,
     /// The finished rollback.
@@ -220,6 +236,8 @@ impl App {
             dry_run: None,
             execute: None,
             verification: None,
+            changed_since: None,
+            confirmed_stopped: false,
             rollback_target: None,
             rolled_back: None,
             resume: None,
@@ -233,7 +251,7 @@ impl App {
 
     /// The effects to run when the wizard opens: the preflight.
     pub fn start(&mut self) -> Vec<Effect> {
-        self.begin(Job::Preflight { db: self.db.clone() })
+        self.recheck()
     }
 
     /// Reacts to one event.
@@ -273,6 +291,7 @@ impl App {
             Action::Toggle => self.toggle_selected(),
             Action::EditTenant => self.focus = Focus::Tenant,
             Action::Rollback => self.ask_rollback(),
+            Action::ConfirmStopped => self.ask_confirm_stopped(),
             Action::Verify => return self.resume_verify(),
             Action::StartOver => self.modal = None,
             Action::Yes => return self.answer_yes(),
@@ -294,10 +313,7 @@ impl App {
             return None;
         }
         match self.step {
-            Step::Preflight => match &self.preflight {
-                Some(p) if !p.in_use() => Some("back up"),
-                _ => Some("re-check"),
-            },
+            Step::Preflight => Some(if self.preflight_clear() { "back up" } else { "re-check" }),
             Step::Backup => Some(if self.backup.is_some() { "audit" } else { "make backup" }),
             Step::Audit => self.audit.as_ref().map(|_| "plan"),
             Step::Plan => self.plan.as_ref().filter(|p| !p.statements.is_empty()).map(|_| "dry run"),
@@ -375,7 +391,7 @@ impl App {
         }
     }
 
-    fn move_to(&mut self, step: Step) {
+    pub(crate) fn move_to(&mut self, step: Step) {
         self.step = step;
         self.cursor = 0;
         self.drill = false;
@@ -394,194 +410,6 @@ impl App {
         vec![Effect::Start(job, cancel)]
     }
 
-    fn go_on(&mut self) -> Vec<Effect> {
-        match self.focus {
-            Focus::Filter => {
-                self.focus = Focus::Screen;
-                self.cursor = 0;
-                return Vec::new();
-            }
-            Focus::Tenant => {
-                self.focus = Focus::Screen;
-                return self.replan();
-            }
-            Focus::Confirm => return self.confirm_execute(),
-            Focus::Screen => {}
-        }
-        if self.job.is_some() || self.rolled_back.is_some() {
-            return Vec::new();
-        }
-        match self.step {
-            Step::Preflight => match &self.preflight {
-                Some(p) if !p.in_use() => self.move_to(Step::Backup),
-                _ => return self.begin(Job::Preflight { db: self.db.clone() }),
-            },
-            Step::Backup => {
-                if self.backup.is_none() {
-                    return self.begin(Job::Backup { db: self.db.clone() });
-                }
-                self.move_to(Step::Audit);
-                if self.audit.is_none() {
-                    return self.begin(Job::Audit { db: self.db.clone() });
-                }
-            }
-            Step::Audit if self.audit.is_some() => {
-                self.move_to(Step::Plan);
-                if self.plan.is_none() {
-                    return self.replan();
-                }
-            }
-            Step::Plan if self.plan.as_ref().is_some_and(|p| !p.statements.is_empty()) => {
-                self.move_to(Step::DryRun);
-                if self.dry_run.is_none() {
-                    return self.start_dry_run();
-                }
-            }
-            Step::DryRun => match &self.dry_run {
-                Some(d) if d.ok => {
-                    self.move_to(Step::Execute);
-                    self.ask_execute();
-                }
-                Some(_) => {}
-                None => return self.start_dry_run(),
-            },
-            Step::Execute => {
-                if self.execute.is_some() {
-                    self.move_to(Step::Verify);
-                } else {
-                    self.ask_execute();
-                }
-            }
-            Step::Verify => self.drill = !self.drill,
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn back(&mut self) {
-        if self.modal.take().is_some() {
-            if self.focus == Focus::Confirm {
-                self.focus = Focus::Screen;
-            }
-            return;
-        }
-        match self.focus {
-            Focus::Filter => {
-                self.filter = Input::default();
-                self.focus = Focus::Screen;
-                return;
-            }
-            Focus::Tenant | Focus::Confirm => {
-                self.focus = Focus::Screen;
-                return;
-            }
-            Focus::Screen => {}
-        }
-        // Once production has changed, the earlier steps are history: stay on the results.
-        if self.job.is_none() && self.execute.is_none() && self.verification.is_none() {
-            let to = self.step.previous();
-            self.move_to(to);
-        }
-    }
-
-    fn replan(&mut self) -> Vec<Effect> {
-        self.dry_run = None;
-        if let Some(script) = &self.script {
-            return self.begin(Job::Script { path: script.clone() });
-        }
-        if self.tenant.text.is_empty() {
-            self.notice = Some("type the tenant value: press t".into());
-            self.plan = None;
-            return Vec::new();
-        }
-        let column = self.audit.as_ref().map_or_else(|| "tenant_id".to_string(), |a| a.column.clone());
-        let choice = PlanChoice {
-            tenant: self.tenant.text.clone(),
-            column,
-            excluded: self.excluded.iter().cloned().collect(),
-            included: self.included.iter().cloned().collect(),
-        };
-        self.begin(Job::Plan { db: self.db.clone(), choice })
-    }
-
-    fn start_dry_run(&mut self) -> Vec<Effect> {
-        let (Some(backup), Some(plan)) = (&self.backup, &self.plan) else {
-            self.notice = Some("a backup and a plan are needed first".into());
-            return Vec::new();
-        };
-        let job = Job::DryRun {
-            db: self.db.clone(),
-            backup: BackupRef { path: backup.path.clone(), sha256: backup.sha256.clone() },
-            plan: Box::new(plan.clone()),
-            audit: self.audit.clone().filter(|_| self.script.is_none()).map(Box::new),
-        };
-        self.begin(job)
-    }
-
-    fn ask_execute(&mut self) {
-        if self.rehearsal().is_some() && self.execute.is_none() {
-            self.confirm = Input::default();
-            self.focus = Focus::Confirm;
-            self.modal = Some(Modal::TypeToExecute { expected: self.confirmation_text() });
-        }
-    }
-
-    fn confirm_execute(&mut self) -> Vec<Effect> {
-        let expected = self.confirmation_text();
-        if self.confirm.text != expected {
-            self.notice = Some(format!("that does not match: type {expected} exactly"));
-            return Vec::new();
-        }
-        self.focus = Focus::Screen;
-        self.modal = None;
-        // The one gate to production: a passed rehearsal of this very plan and a backup.
-        let (Some(rehearsal), Some(plan), Some(backup), Some(dry)) =
-            (self.rehearsal(), &self.plan, &self.backup, &self.dry_run)
-        else {
-            self.notice = Some("execute needs a passed dry run of this plan".into());
-            return Vec::new();
-        };
-        let backup = BackupRef { path: backup.path.clone(), sha256: backup.sha256.clone() };
-        self.rollback_target = Some(backup.clone());
-        let job = Job::Execute {
-            db: self.db.clone(),
-            backup,
-            plan: Box::new(plan.clone()),
-            rehearsal: Box::new(rehearsal),
-            dry: Box::new(dry.clone()),
-        };
-        self.begin(job)
-    }
-
-    fn toggle_selected(&mut self) {
-        let Some((name, decision, reason)) = self.visible_tables().get(self.cursor).map(|t| {
-            let (d, r) = self.effective(t);
-            (t.name.clone(), d, r)
-        }) else {
-            return;
-        };
-        match decision {
-            Decision::Migrate => {
-                if !self.included.remove(&name) {
-                    self.excluded.insert(name.clone());
-                }
-                self.notice = Some(format!("{name} is out of the migration"));
-            }
-            Decision::Excluded => {
-                if !self.excluded.remove(&name) {
-                    self.included.insert(name.clone());
-                }
-                self.notice = Some(format!("{name} is in the migration"));
-            }
-            Decision::Skip => {
-                self.notice = Some(format!("{name} cannot take part: {reason}"));
-                return;
-            }
-        }
-        self.plan = None;
-        self.dry_run = None;
-    }
-
     fn typed(&mut self, c: char) {
         match self.focus {
             Focus::Filter => {
@@ -591,73 +419,6 @@ impl App {
             Focus::Tenant => self.tenant.push(c),
             Focus::Confirm => self.confirm.push(c),
             Focus::Screen => {}
-        }
-    }
-
-    fn ask_rollback(&mut self) {
-        match (&self.rollback_target, &self.job) {
-            (Some(b), None) if self.rolled_back.is_none() => {
-                self.modal = Some(Modal::ConfirmRollback { backup: b.clone() });
-            }
-            _ => self.notice = Some("there is no backup to roll back to".into()),
-        }
-    }
-
-    fn resume_verify(&mut self) -> Vec<Effect> {
-        self.modal = None;
-        let Some(standing) = &self.resume else { return Vec::new() };
-        let Some(dry) = standing.dry_run.clone() else {
-            self.notice = Some("the journal has no passed dry run to verify against".into());
-            return Vec::new();
-        };
-        self.move_to(Step::Verify);
-        self.begin(Job::Verify { db: self.db.clone(), dry: Box::new(dry) })
-    }
-
-    fn ask_quit(&mut self) -> Vec<Effect> {
-        if matches!(self.modal, Some(Modal::Info { .. } | Modal::Error { .. } | Modal::Help)) {
-            self.modal = None;
-        }
-        if let Some(job) = &self.job {
-            if !job.stopping {
-                self.modal = Some(Modal::ConfirmStop);
-            }
-            return Vec::new();
-        }
-        let unverified =
-            self.execute.is_some() && self.rolled_back.is_none() && !self.verification.as_ref().is_some_and(|v| v.ok);
-        if unverified && !matches!(self.modal, Some(Modal::ConfirmQuit { .. })) {
-            self.modal = Some(Modal::ConfirmQuit {
-                reason: "the database was changed and its verification did not pass".into(),
-            });
-            return Vec::new();
-        }
-        self.quit = true;
-        vec![Effect::Quit]
-    }
-
-    fn answer_yes(&mut self) -> Vec<Effect> {
-        match self.modal.take() {
-            Some(Modal::ConfirmRollback { backup }) => {
-                self.move_to(Step::Verify);
-                self.begin(Job::Rollback { db: self.db.clone(), backup })
-            }
-            Some(Modal::ConfirmQuit { .. }) => {
-                self.quit = true;
-                vec![Effect::Quit]
-            }
-            Some(Modal::ConfirmStop) => {
-                if let Some(job) = self.job.as_mut() {
-                    job.cancel.set();
-                    job.stopping = true;
-                    self.notice = Some("stopping safely: waiting for the transaction to roll back or commit…".into());
-                }
-                Vec::new()
-            }
-            other => {
-                self.modal = other;
-                Vec::new()
-            }
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Action {
     EditTenant,
     /// Roll back to the backup.
     Rollback,
+    /// Vouch that the application is stopped (processes cutover cannot look into).
+    ConfirmStopped,
     /// Verify again (after a resume).
     Verify,
     /// Start over (after a resume).
@@ -100,6 +102,9 @@ fn can_roll_back(app: &App) -> bool {
         && app.rollback_target.is_some()
         && app.rolled_back.is_none()
 }
+fn vouching(app: &App) -> bool {
+    navigating(app) && app.job.is_none() && app.awaits_stop_confirmation()
+}
 fn modal_closed(app: &App) -> bool {
     app.modal.is_none() && !typing(app)
 }
@@ -146,6 +151,13 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::PageDown, KeyCode::Char('l'), KeyCode::Right],
         action: Action::PageDown,
         when: in_list,
+    },
+    Binding {
+        label: "c",
+        hint: "app is stopped",
+        keys: &[KeyCode::Char('c')],
+        action: Action::ConfirmStopped,
+        when: vouching,
     },
     Binding { label: "/", hint: "filter", keys: &[KeyCode::Char('/')], action: Action::Filter, when: on_audit },
     Binding { label: "space", hint: "in/out", keys: &[KeyCode::Char(' ')], action: Action::Toggle, when: on_audit },

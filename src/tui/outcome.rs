@@ -21,13 +21,21 @@ impl App {
         };
         match outcome {
             Outcome::Preflight(report, resume) => {
-                let in_use = report.in_use();
+                let (in_use, uncertain, recovered) =
+                    (report.in_use(), report.uncertain(), report.recovered.as_ref().map(|r| r.notice(&self.db)));
                 self.preflight = Some(*report);
+                if let Some(text) = recovered {
+                    self.modal =
+                        Some(Modal::Info { title: "Recovered after an unclean shutdown".into(), lines: vec![text] });
+                }
                 if let Some(standing) = resume {
                     self.offer_resume(*standing);
                 } else if in_use {
                     self.notice =
                         Some("another process has the database open: stop the application, then Enter".into());
+                } else if uncertain && !self.confirmed_stopped {
+                    self.notice =
+                        Some("some processes could not be checked: c confirms the application is stopped".into());
                 }
             }
             Outcome::Backup(report) => {
@@ -80,21 +88,28 @@ impl App {
                 }
             }
             Outcome::Verify(v) => {
-                self.verification = Some(*v);
+                self.changed_since = v.changed().then(|| v.summary());
+                self.rollback_target = Some(v.backup.clone());
+                self.verification = Some(v.verification);
                 self.cursor = 0;
             }
             Outcome::Rollback(report) => {
-                let kept = report.migrated_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-                self.modal = Some(Modal::Info {
-                    title: "Rolled back: MATCH".into(),
-                    lines: vec![
-                        format!("backup   {}", report.backup_sha256),
-                        format!("restored {}", report.restored_sha256),
-                        format!("{} is exactly as it was before the migration.", self.db.display()),
-                        format!("The migrated database is kept as {kept}."),
-                        "Restart the shop's application, then press q to quit.".into(),
-                    ],
-                });
+                let mut lines = vec![
+                    format!("backup   {}", report.backup_sha256),
+                    format!("restored {}", report.restored_sha256),
+                    format!("{} is exactly as it was before the migration.", self.db.display()),
+                ];
+                if let Some(kept) = &report.migrated_path {
+                    lines.push(format!("The migrated database is kept as {}.", kept.display()));
+                }
+                if let Some(c) = &report.discarded {
+                    lines.push(format!("Discarded, as you confirmed (kept in that file): {}", c.summary()));
+                }
+                if let Some(note) = &report.note {
+                    lines.push(note.clone());
+                }
+                lines.push("Restart the shop's application, then press q to quit.".into());
+                self.modal = Some(Modal::Info { title: "Rolled back: MATCH".into(), lines });
                 self.rolled_back = Some(*report);
             }
         }
@@ -103,7 +118,15 @@ impl App {
 
     fn fail(&mut self, kind: JobKind, e: &Error, stopping: bool) {
         tracing::warn!(?kind, error = %e, "shown to the technician");
+        if kind == JobKind::Rollback && matches!(e, Error::WouldDiscard { .. }) {
+            self.offer_discard(e);
+            return;
+        }
         let (title, next) = match (kind, e, e.exit_kind()) {
+            (_, e, _) if e.committed() => (
+                "The change IS committed, but not verified".to_string(),
+                "Do not run the migration again. Press Esc, then q, and run `cutover verify` on the database (or open the wizard again: it offers to verify).".to_string(),
+            ),
             (_, Error::Cancelled(_), _) => (
                 "Stopped: nothing changed".to_string(),
                 "The transaction was rolled back. Press q to quit or Enter to start the step again.".to_string(),
@@ -137,11 +160,11 @@ impl App {
 
     fn offer_resume(&mut self, standing: crate::engine::journal::Standing) {
         let Some(x) = &standing.execute else { return };
-        let status = match (&x.committed, standing.verified) {
-            (None, _) => "an execute was interrupted and the file equals neither the backup nor the rehearsal's result: verify it before anything else".to_string(),
-            (Some(_), Some(true)) => "it was migrated and verified".to_string(),
-            (Some(_), Some(false)) => "it was migrated but its verification FAILED".to_string(),
-            (Some(_), None) => "it was migrated but not yet verified".to_string(),
+        let status = match (x.committed, standing.verified) {
+            (false, _) => "an execute was interrupted and the file equals neither the backup nor the rehearsal's result: verify it before anything else".to_string(),
+            (true, Some(true)) => "it was migrated and verified".to_string(),
+            (true, Some(false)) => "it was migrated but its verification FAILED".to_string(),
+            (true, None) => "it was migrated but not yet verified".to_string(),
         };
         self.rollback_target = Some(BackupRef { path: x.backup_path.clone(), sha256: x.backup_sha256.clone() });
         self.modal = Some(Modal::Resume {

@@ -10,13 +10,13 @@ use crate::engine::audit::{self, AuditOptions, AuditReport, Decision};
 use crate::engine::backup::{self, BackupOptions, BackupReport};
 use crate::engine::dryrun::{self, BackupRef, DryRunOptions, DryRunReport};
 use crate::engine::execute::{self, ExecuteReport, Rehearsal};
-use crate::engine::journal::{self, PassedDryRun};
+use crate::engine::journal;
 use crate::engine::plan::Plan;
 use crate::engine::plan::tenant::{self, TenantRequest};
 use crate::engine::preflight::{self, PreflightReport};
+use crate::engine::reverify::{self, Reverification};
 use crate::engine::rollback::{self, RollbackReport};
-use crate::engine::verify::{Identical, Verification};
-use crate::engine::{Error, Progress, hashing, open, reports};
+use crate::engine::{Error, Progress, inuse, open, reports};
 use crate::tui::event::Event;
 
 /// What the technician chose on the audit and plan screens.
@@ -35,8 +35,9 @@ pub struct PlanChoice {
 /// A piece of work for the worker.
 #[derive(Debug, Clone)]
 pub enum Job {
-    /// Check the file and read the journal.
-    Preflight { db: PathBuf },
+    /// Check the file and read the journal; `confirmed_stopped` carries the technician's word
+    /// that the application is stopped, for processes cutover cannot look into.
+    Preflight { db: PathBuf, confirmed_stopped: bool },
     /// Make and prove a backup.
     Backup { db: PathBuf },
     /// Audit every table.
@@ -50,9 +51,10 @@ pub enum Job {
     /// Run on production.
     Execute { db: PathBuf, backup: BackupRef, plan: Box<Plan>, rehearsal: Box<Rehearsal>, dry: Box<DryRunReport> },
     /// Verify again from the journal (resume).
-    Verify { db: PathBuf, dry: Box<PassedDryRun> },
-    /// Restore the backup.
-    Rollback { db: PathBuf, backup: BackupRef },
+    Verify { db: PathBuf },
+    /// Restore the backup of the last execute; `discard_changes` once the technician has
+    /// confirmed that what the shop wrote since may be thrown away.
+    Rollback { db: PathBuf, discard_changes: bool },
 }
 
 /// Which job, for labels.
@@ -124,7 +126,7 @@ pub enum Outcome {
     /// The execute and the reports written.
     Execute(Box<ExecuteReport>, Vec<PathBuf>),
     /// A verification from the journal.
-    Verify(Box<Verification>),
+    Verify(Box<Reverification>),
     /// The rollback.
     Rollback(Box<RollbackReport>),
 }
@@ -156,13 +158,16 @@ pub fn spawn(job: Job, cancel: Cancel, tx: Sender<Event>) {
 /// Runs a job on the calling thread; `spawn` runs this on a worker, tests call it directly.
 pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) -> Result<Outcome, Error> {
     match job {
-        Job::Preflight { db } => {
-            let report = preflight::run(&db)?;
+        Job::Preflight { db, confirmed_stopped } => {
+            if confirmed_stopped {
+                inuse::confirm_stopped();
+            }
+            let report = preflight::run_with(&db, progress)?;
             // Settle an interrupted execute from the file itself when nobody holds it.
-            let standing = if report.in_use() {
+            let standing = if report.in_use() || (report.uncertain() && !inuse::stopped_confirmed()) {
                 journal::read(&db).map(|e| journal::standing(&e)).ok()
             } else {
-                crate::engine::status::reconcile(&db).map(|(s, _)| s).ok()
+                crate::engine::status::reconcile(&db, progress).map(|r| r.standing).ok()
             };
             let resume = standing.filter(|s| s.execute.as_ref().is_some_and(|x| !x.rolled_back) && !s.rolled_back);
             Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new)))
@@ -196,14 +201,11 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             let written = reports::write_execution(&db, &plan, &dry, &done)?;
             Ok(Outcome::Execute(Box::new(done), written))
         }
-        Job::Verify { db, dry } => {
-            let actual = hashing::hash_file(&db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
-            let identical = Identical { rehearsal_sha256: dry.result_sha256.clone(), actual_sha256: actual.sha256 };
-            let v = execute::verify_production(&db, &dry.plan, &dry.before, &[], identical, progress)?;
-            Ok(Outcome::Verify(Box::new(v)))
-        }
-        Job::Rollback { db, backup } => {
-            Ok(Outcome::Rollback(Box::new(rollback::run(&db, &backup.path, &backup.sha256, progress)?)))
+        Job::Verify { db } => Ok(Outcome::Verify(Box::new(reverify::run(&db, progress)?))),
+        Job::Rollback { db, discard_changes } => {
+            let asked = rollback::request::Asked { discard_changes, ..Default::default() };
+            let request = rollback::from_journal(&db, asked)?;
+            Ok(Outcome::Rollback(Box::new(rollback::run(&request, progress)?)))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod shop;
 pub mod state;
 
 use std::collections::BTreeMap;

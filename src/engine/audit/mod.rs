@@ -126,6 +126,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
     /// The database audited.
+    #[serde(with = "crate::engine::ospath")]
     pub database: PathBuf,
     /// The tenant column's name.
     pub column: String,

@@ -64,6 +64,7 @@ pub enum PlanSource {
     /// Loaded from a script file.
     Script {
         /// The script's path.
+        #[serde(with = "crate::engine::ospath")]
         path: PathBuf,
     },
 }

@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 
 use crate::engine::apply::StatementRun;
+use crate::engine::changes::Changes;
 use crate::engine::plan::Plan;
 use crate::engine::sql;
 use crate::engine::verify::snapshot::{self, SchemaObject, Snapshot, TableState};
@@ -80,19 +81,33 @@ pub fn integrity_check(conn: &Connection) -> rusqlite::Result<Check> {
     })
 }
 
-/// Rows per table equal before and after. For a script, differences are warnings to read.
-pub fn row_counts(before: &Snapshot, after: &[TableState], strict: bool) -> Check {
+/// What the shop wrote to `table` since the execute, when it wrote anything: a difference
+/// there is its work, not the migration's doing.
+fn since_execute(changed: Option<&Changes>, table: &str) -> Option<Finding> {
+    let change = changed?.tables.iter().find(|t| t.table == table)?;
+    Some(finding(table, Status::Warn, format!("changed since the execute: {}", change.describe())))
+}
+
+/// Rows per table equal before and after. For a script, differences are warnings to read;
+/// rows the shop wrote after the execute (`changed`) are reported as such.
+pub fn row_counts(before: &Snapshot, after: &[TableState], strict: bool, changed: Option<&Changes>) -> Check {
     let differ = if strict { Status::Fail } else { Status::Warn };
     let mut findings = Vec::new();
     for b in &before.tables {
         match after.iter().find(|a| a.name == b.name) {
             Some(a) if a.rows == b.rows => findings.push(finding(&b.name, Status::Pass, format!("{} rows", a.rows))),
+            Some(_) if since_execute(changed, &b.name).is_some() => {
+                findings.extend(since_execute(changed, &b.name));
+            }
             Some(a) => findings.push(finding(
                 &b.name,
                 differ,
                 format!("{} → {} rows ({:+})", b.rows, a.rows, a.rows as i128 - b.rows as i128),
             )),
-            None => findings.push(finding(&b.name, differ, format!("table gone (had {} rows)", b.rows))),
+            None => findings.push(
+                since_execute(changed, &b.name)
+                    .unwrap_or_else(|| finding(&b.name, differ, format!("table gone (had {} rows)", b.rows))),
+            ),
         }
     }
     for a in after.iter().filter(|a| before.table(&a.name).is_none()) {
@@ -106,17 +121,20 @@ pub fn row_counts(before: &Snapshot, after: &[TableState], strict: bool) -> Chec
 }
 
 /// The content digest over each table's original columns equals the one taken before: no
-/// value changed, not just no row lost.
-pub fn content_digest(before: &Snapshot, after: &[TableState], strict: bool) -> Check {
+/// value changed, not just no row lost. Tables the shop wrote to after the execute
+/// (`changed`) are reported as changed since, not as damage.
+pub fn content_digest(before: &Snapshot, after: &[TableState], strict: bool, changed: Option<&Changes>) -> Check {
     let differ = if strict { Status::Fail } else { Status::Warn };
     let mut findings = Vec::new();
     for b in before.tables.iter().filter(|b| b.digest.is_some()) {
         let Some(a) = after.iter().find(|a| a.name == b.name) else {
-            findings.push(finding(&b.name, differ, "table gone"));
+            findings.push(since_execute(changed, &b.name).unwrap_or_else(|| finding(&b.name, differ, "table gone")));
             continue;
         };
         findings.push(if a.digest == b.digest {
             finding(&b.name, Status::Pass, format!("{} columns unchanged", b.columns.len()))
+        } else if let Some(f) = since_execute(changed, &b.name) {
+            f
         } else {
             finding(&b.name, differ, "content over the original columns changed")
         });

@@ -141,6 +141,8 @@ pub struct VerifyRequest<'a> {
     pub identical: Option<Identical>,
     /// Full, or cheap after a MATCH.
     pub scope: Scope,
+    /// What the shop wrote since the execute, when production changed after it.
+    pub changed: Option<&'a crate::engine::changes::Changes>,
 }
 
 /// Runs the verification.
@@ -201,8 +203,8 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         checks.push(guard("index_used", tenant::index_used(&conn, spec)));
     }
     let strict = req.plan.tenant().is_some();
-    checks.push(checks::row_counts(before, &after_tables, strict));
-    checks.push(checks::content_digest(before, &after_tables, strict));
+    checks.push(checks::row_counts(before, &after_tables, strict, req.changed));
+    checks.push(checks::content_digest(before, &after_tables, strict, req.changed));
     checks.push(guard("foreign_keys", checks::foreign_keys(&conn, before)));
     checks.push(integrity?);
     checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan)));

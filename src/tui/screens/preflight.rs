@@ -35,21 +35,42 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             if p.enough_disk { Span::styled("enough", t.good()) } else { Span::styled("NOT ENOUGH", t.bad()) },
         ]),
     ];
+    let status = |k: &str, text: String, good: bool| {
+        Line::from(vec![
+            Span::styled(format!("{k:<14}"), t.dim()),
+            Span::styled(text, if good { t.good() } else { t.bad() }),
+        ])
+    };
     if p.in_use() {
-        let who = p.who();
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<14}", "In use"), t.dim()),
-            Span::styled(format!("YES, by {who}"), t.bad()),
-        ]));
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Stop the shop's application first, then press Enter to check again.", t.bad()));
+        lines.push(status("In use", format!("YES, by {}", p.who()), false));
+    } else if p.uncertain() && !app.confirmed_stopped {
+        lines.push(status("In use", format!("UNKNOWN: cannot see inside {}", p.unseen_text()), false));
+    } else if p.uncertain() {
+        lines.push(status("In use", "you confirmed the application is stopped".into(), true));
     } else {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<14}", "In use"), t.dim()),
-            Span::styled("no other process has the file open", t.good()),
-        ]));
-        lines.push(Line::raw(""));
-        lines.push(Line::raw("Press Enter to make a backup. Nothing is changed until you confirm the execute."));
+        lines.push(status("In use", "no other process has the file open".into(), true));
     }
+    if let Some(why) = &p.restore_blocker {
+        lines.push(status("Rollback", format!("NOT POSSIBLE: {why}"), false));
+    }
+    if let Some(r) = &p.recovered {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<14}", "Recovered"), t.dim()),
+            Span::styled(
+                format!("not shut down cleanly ({}); copy as found in {}", r.found, r.kept.display()),
+                t.warn(),
+            ),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(if p.in_use() {
+        Line::styled("Stop the shop's application first, then press Enter to check again.", t.bad())
+    } else if p.restore_blocker.is_some() {
+        Line::styled("Fix what is named above, then press Enter to check again.", t.bad())
+    } else if app.awaits_stop_confirmation() {
+        Line::styled("Run cutover as root to check them, or press c if the application is stopped.", t.bad())
+    } else {
+        Line::raw("Press Enter to make a backup. Nothing is changed until you confirm the execute.")
+    });
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

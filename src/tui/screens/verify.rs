@@ -28,10 +28,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(2),
     ])
     .areas(area);
-    let state = match (&app.rolled_back, v.ok) {
-        (Some(_), _) => Line::styled("ROLLED BACK: the database is exactly as it was before the migration", t.warn()),
-        (None, true) => Line::styled(format!("MIGRATED AND VERIFIED: {}", v.summary()), t.good()),
-        (None, false) => Line::styled(format!("VERIFICATION FAILED: {} — press r to roll back", v.summary()), t.bad()),
+    let state = match (&app.rolled_back, &app.changed_since, v.ok) {
+        (Some(_), _, _) => {
+            Line::styled("ROLLED BACK: the database is exactly as it was before the migration", t.warn())
+        }
+        (None, Some(_), true) => {
+            Line::styled(format!("MIGRATED, CHANGED SINCE THE EXECUTE: {}", v.summary()), t.warn())
+        }
+        (None, Some(_), false) => {
+            Line::styled(format!("CHANGED SINCE THE EXECUTE, CHECKS FAIL: {}", v.summary()), t.bad())
+        }
+        (None, None, true) => Line::styled(format!("MIGRATED AND VERIFIED: {}", v.summary()), t.good()),
+        (None, None, false) => {
+            Line::styled(format!("VERIFICATION FAILED: {} — press r to roll back", v.summary()), t.bad())
+        }
     };
     let timing = match &app.execute {
         Some(x) => format!(
@@ -41,7 +51,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             x.seconds - v.seconds,
             v.seconds
         ),
-        None => format!("{:?} checks · {:.2} s", v.scope, v.seconds),
+        None => match &app.changed_since {
+            Some(what) => what.clone(),
+            None => format!("{:?} checks · {:.2} s", v.scope, v.seconds),
+        },
     };
     frame.render_widget(Paragraph::new(vec![state, Line::styled(clip(&timing, head.width as usize), t.dim())]), head);
     let checks = app.dashboard_checks();
@@ -74,6 +87,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let hint = if app.rolled_back.is_some() {
         "Restart the shop's application. q quits."
+    } else if app.changed_since.is_some() {
+        "Enter: details · r: roll back (it lists what the shop wrote since, and asks twice)"
     } else {
         "Enter: details of the selected check · r: roll back to the backup"
     };

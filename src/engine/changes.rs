@@ -1,0 +1,321 @@
+//! What changed in a database since a known state: per table the rows added, removed and
+//! changed, and the schema objects added, removed or altered. Rollback and verify use it to
+//! say exactly what the shop wrote after the execute, before anything is thrown away.
+//!
+//! The known state is a file (the execute's result rebuilt from the backup, or the backup
+//! itself), attached read-only to the connection that reads the current database. Rows are
+//! matched by row id (the primary key of a WITHOUT ROWID table) and compared value by value,
+//! type and bytes, so `1`, `'1'` and `1.0` differ and a NOCASE column cannot hide a change.
+
+use std::path::Path;
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::error::{Error, Result};
+use crate::engine::sql;
+
+/// The schema name the known state is attached under.
+const REF: &str = "cutover_ref";
+
+/// How one table differs from the known state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableChange {
+    /// The table.
+    pub table: String,
+    /// Rows that are new.
+    pub added: u64,
+    /// Rows that are gone.
+    pub removed: u64,
+    /// Rows whose values differ.
+    pub changed: u64,
+    /// Anything else: the table is new or gone, or its columns differ.
+    pub note: Option<String>,
+}
+
+impl TableChange {
+    /// `items: 1 row added, 2 rows changed`.
+    pub fn describe(&self) -> String {
+        let rows = |n: u64, what: &str| (n > 0).then(|| format!("{n} row{} {what}", if n == 1 { "" } else { "s" }));
+        let mut parts: Vec<String> =
+            [rows(self.added, "added"), rows(self.removed, "removed"), rows(self.changed, "changed")]
+                .into_iter()
+                .flatten()
+                .collect();
+        if let Some(note) = &self.note {
+            parts.push(note.clone());
+        }
+        format!("{}: {}", self.table, parts.join(", "))
+    }
+}
+
+/// Everything that differs from the known state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Tables whose rows differ.
+    pub tables: Vec<TableChange>,
+    /// Schema objects and header values that differ, in words.
+    pub schema: Vec<String>,
+}
+
+impl Changes {
+    /// Nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.schema.is_empty()
+    }
+
+    /// One line: `items: 1 row added; customers: 2 rows removed; index idx_x removed`.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self.tables.iter().map(TableChange::describe).collect();
+        parts.extend(self.schema.iter().cloned());
+        parts.join("; ")
+    }
+
+    /// Whether `table` is among the changed tables.
+    pub fn touches(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t.table == table)
+    }
+}
+
+/// Compares the database `conn` reads (its `main` schema) with the file `known`, which is
+/// opened read-only and never changed.
+pub fn between(conn: &Connection, known: &Path) -> Result<Changes> {
+    let failed = |e| Error::sqlite("comparing the database with the state after the execute", e);
+    register(conn).map_err(failed)?;
+    conn.execute(&format!("ATTACH DATABASE ?1 AS {REF}"), params![read_only_uri(known)]).map_err(failed)?;
+    let outcome = compare(conn).map_err(failed);
+    let _ = conn.execute_batch(&format!("DETACH DATABASE {REF}"));
+    outcome
+}
+
+fn compare(conn: &Connection) -> rusqlite::Result<Changes> {
+    let mut changes = Changes::default();
+    let now = objects(conn, "main")?;
+    let then = objects(conn, REF)?;
+    for (kind, name, sql_now) in &now {
+        match then.iter().find(|(k, n, _)| k == kind && n == name) {
+            None => changes.schema.push(format!("{kind} {name} added")),
+            Some((_, _, sql_then)) if sql_then != sql_now => {
+                changes.schema.push(format!("{kind} {name} altered (its CREATE statement differs)"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (kind, name, _) in then.iter().filter(|(k, n, _)| !now.iter().any(|(k2, n2, _)| k2 == k && n2 == n)) {
+        changes.schema.push(format!("{kind} {name} removed"));
+    }
+    for pragma in ["user_version", "application_id"] {
+        let value = |schema: &str| conn.query_row(&format!("PRAGMA {schema}.{pragma}"), [], |r| r.get::<_, i64>(0));
+        let (a, b) = (value("main")?, value(REF)?);
+        if a != b {
+            changes.schema.push(format!("{pragma} {b} → {a}"));
+        }
+    }
+
+    let tables_now = data_tables(conn, "main")?;
+    let tables_then = data_tables(conn, REF)?;
+    for table in &tables_now {
+        let change = if tables_then.contains(table) {
+            compare_table(conn, table)?
+        } else {
+            let rows = rows(conn, "main", table)?;
+            TableChange { table: table.clone(), added: rows, removed: 0, changed: 0, note: Some("new table".into()) }
+        };
+        if change.added + change.removed + change.changed > 0 || change.note.is_some() {
+            changes.tables.push(change);
+        }
+    }
+    for table in tables_then.iter().filter(|t| !tables_now.contains(t)) {
+        let rows = rows(conn, REF, table)?;
+        changes.tables.push(TableChange {
+            table: table.clone(),
+            added: 0,
+            removed: rows,
+            changed: 0,
+            note: Some("table gone".into()),
+        });
+    }
+    Ok(changes)
+}
+
+fn compare_table(conn: &Connection, table: &str) -> rusqlite::Result<TableChange> {
+    let cols_now = columns(conn, "main", table)?;
+    let cols_then = columns(conn, REF, table)?;
+    let common: Vec<&String> =
+        cols_now.iter().filter(|c| cols_then.iter().any(|t| t.eq_ignore_ascii_case(c))).collect();
+    let mut notes = Vec::new();
+    let added_cols: Vec<&str> =
+        cols_now.iter().filter(|c| !cols_then.iter().any(|t| t.eq_ignore_ascii_case(c))).map(String::as_str).collect();
+    let gone_cols: Vec<&str> =
+        cols_then.iter().filter(|c| !cols_now.iter().any(|t| t.eq_ignore_ascii_case(c))).map(String::as_str).collect();
+    if !added_cols.is_empty() {
+        notes.push(format!("columns added: {}", added_cols.join(", ")));
+    }
+    if !gone_cols.is_empty() {
+        notes.push(format!("columns gone: {}", gone_cols.join(", ")));
+    }
+    let key = row_key(conn, table, &cols_now)?;
+    let on = match &key {
+        Some(cols) => cols.iter().map(|c| format!("a.{0} IS b.{0}", sql::ident(c))).collect::<Vec<_>>().join(" AND "),
+        None => "a.rowid = b.rowid".to_string(),
+    };
+    let differs = if common.is_empty() {
+        "0".to_string()
+    } else {
+        let a: Vec<String> = common.iter().map(|c| format!("a.{}", sql::ident(c))).collect();
+        let b: Vec<String> = common.iter().map(|c| format!("b.{}", sql::ident(c))).collect();
+        format!("cutover_differs({}, {})", a.join(", "), b.join(", "))
+    };
+    let t = sql::ident(table);
+    let (matched, changed): (i64, i64) = conn.query_row(
+        &format!("SELECT count(*), coalesce(sum({differs}), 0) FROM main.{t} AS a JOIN {REF}.{t} AS b ON {on}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (now, then) = (rows(conn, "main", table)?, rows(conn, REF, table)?);
+    let matched = matched.max(0) as u64;
+    Ok(TableChange {
+        table: table.to_string(),
+        added: now.saturating_sub(matched),
+        removed: then.saturating_sub(matched),
+        changed: changed.max(0) as u64,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
+}
+
+/// The columns that identify a row: `None` for the row id; the primary key of a WITHOUT ROWID
+/// table; every column when each row-id alias is a real column name.
+fn row_key(conn: &Connection, table: &str, columns: &[String]) -> rusqlite::Result<Option<Vec<String>>> {
+    let without_rowid: bool = conn
+        .query_row("SELECT wr FROM pragma_table_list(?1) WHERE schema = 'main'", params![table], |r| r.get(0))
+        .unwrap_or(false);
+    if without_rowid {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
+        return Ok(Some(stmt.query_map(params![table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?));
+    }
+    let shadowed = ["rowid", "_rowid_", "oid"].iter().all(|a| columns.iter().any(|c| c.eq_ignore_ascii_case(a)));
+    Ok(shadowed.then(|| columns.to_vec()))
+}
+
+/// (type, name, CREATE statement) of every schema object but automatic indexes.
+fn objects(conn: &Connection, schema: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT type, name, coalesce(sql, '') FROM {schema}.sqlite_schema WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY rowid"
+    ))?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+}
+
+/// Tables that hold rows in the file: every table but virtual ones (whose rows, if any, are in
+/// their shadow tables, which are compared themselves).
+fn data_tables(conn: &Connection, schema: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT name FROM {schema}.sqlite_schema WHERE type = 'table' AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY rowid"
+    ))?;
+    stmt.query_map([], |r| r.get(0))?.collect()
+}
+
+fn columns(conn: &Connection, schema: &str, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
+    stmt.query_map(params![table, schema], |r| r.get(0))?.collect()
+}
+
+fn rows(conn: &Connection, schema: &str, table: &str) -> rusqlite::Result<u64> {
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {schema}.{}", sql::ident(table)), [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// `cutover_differs(a1, …, an, b1, …, bn)`: 1 when any `ai` differs from `bi` in type or bytes.
+fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "cutover_differs",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let n = ctx.len() / 2;
+            for i in 0..n {
+                if !same(ctx.get_raw(i), ctx.get_raw(i + n)) {
+                    return Ok(1i64);
+                }
+            }
+            Ok(0i64)
+        },
+    )
+}
+
+fn same(a: ValueRef<'_>, b: ValueRef<'_>) -> bool {
+    match (a, b) {
+        (ValueRef::Null, ValueRef::Null) => true,
+        (ValueRef::Integer(x), ValueRef::Integer(y)) => x == y,
+        (ValueRef::Real(x), ValueRef::Real(y)) => x.to_bits() == y.to_bits(),
+        (ValueRef::Text(x), ValueRef::Text(y)) => x == y,
+        (ValueRef::Blob(x), ValueRef::Blob(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A `file:` URI that opens `path` read-only and unlocked, leaving no side files beside it.
+fn read_only_uri(path: &Path) -> String {
+    let bytes = crate::engine::platform::path_to_bytes(path);
+    let mut uri = String::from("file:");
+    for b in bytes {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(b as char),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    uri
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(known: &str, now: &str) -> Changes {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a b%?.db");
+        let conn = Connection::open(&a).unwrap();
+        conn.execute_batch(known).unwrap();
+        drop(conn);
+        let b = dir.path().join("b.db");
+        std::fs::copy(&a, &b).unwrap();
+        let conn = Connection::open(&b).unwrap();
+        conn.execute_batch(now).unwrap();
+        between(&conn, &a).unwrap()
+    }
+
+    const SHOP: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE, price REAL);
+        INSERT INTO items VALUES (1, 'bolt', 1.5), (2, 'nut', 0.25), (3, 'washer', NULL);
+        CREATE TABLE kv (k TEXT PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO kv VALUES ('a', 1), ('b', 2);";
+
+    #[test]
+    fn nothing_changed_is_empty() {
+        assert!(pair(SHOP, "").is_empty());
+    }
+
+    #[test]
+    fn rows_added_removed_and_changed_are_counted_per_table() {
+        let c = pair(
+            SHOP,
+            "INSERT INTO items VALUES (4, 'pin', 2); DELETE FROM items WHERE id = 3;
+             UPDATE items SET name = 'BOLT' WHERE id = 1; UPDATE items SET price = 0.25 WHERE id = 2;
+             UPDATE kv SET v = '2' WHERE k = 'b'; INSERT INTO kv VALUES ('c', 3);",
+        );
+        assert_eq!(
+            c.summary(),
+            "items: 1 row added, 1 row removed, 1 row changed; kv: 1 row added, 1 row changed",
+            "a NOCASE change and a changed type are changes; an UPDATE to the same value is not"
+        );
+    }
+
+    #[test]
+    fn schema_and_header_changes_are_named() {
+        let c = pair(SHOP, "CREATE INDEX idx_name ON items(name); DROP TABLE kv; PRAGMA user_version = 7;");
+        assert!(c.schema.contains(&"index idx_name added".to_string()), "{c:?}");
+        assert!(c.schema.contains(&"table kv removed".to_string()), "{c:?}");
+        assert!(c.schema.contains(&"user_version 0 → 7".to_string()), "{c:?}");
+        assert!(c.summary().contains("kv: 2 rows removed, table gone"), "{}", c.summary());
+    }
+}

@@ -1,0 +1,275 @@
+//! Rollback: put the backup back, atomically, keeping the replaced database aside so the
+//! rollback itself can be undone — and never throw away what the shop wrote since the execute
+//! without saying so and being told to.
+//!
+//! The current database is held exclusively from the moment it is compared with what the
+//! execute left until after the restored file is in place, so no write can slip in between;
+//! a process that opened the old file meanwhile makes the rollback undo itself.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::engine::backup::rehash;
+use crate::engine::changes::{self, Changes};
+use crate::engine::dryrun::{self, BackupRef};
+use crate::engine::error::{Error, Result};
+use crate::engine::hold::Hold;
+use crate::engine::inuse;
+use crate::engine::journal::{self, Event};
+use crate::engine::plan::Plan;
+use crate::engine::progress::Progress;
+use crate::engine::recovery::{self, Recovery};
+use crate::engine::{durable, paths, platform, preflight};
+
+mod missing;
+pub mod request;
+mod swap;
+
+use missing::{finish_already_restored, restore_missing};
+pub use request::from_journal;
+use swap::{free_name, opened_meanwhile, prepare_copy, set_aside};
+
+/// A finished rollback.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    /// The database restored.
+    #[serde(with = "crate::engine::ospath")]
+    pub database: PathBuf,
+    /// The backup it was restored from.
+    #[serde(with = "crate::engine::ospath")]
+    pub backup_path: PathBuf,
+    /// The backup's recorded SHA-256.
+    pub backup_sha256: String,
+    /// The restored file's SHA-256, read back from disk.
+    pub restored_sha256: String,
+    /// `MATCH` (a report is only returned when they match).
+    pub verdict: &'static str,
+    /// Where the replaced database (and its side files) were kept.
+    #[serde(with = "crate::engine::ospath::option")]
+    pub migrated_path: Option<PathBuf>,
+    /// What the technician chose to discard: changes made after the execute.
+    pub discarded: Option<Changes>,
+    /// Anything else worth saying (the file already equalled the backup, …).
+    pub note: Option<String>,
+    /// The database had not shut down cleanly and was recovered first, a copy kept as found.
+    pub recovered: Option<Recovery>,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// What the database must still be for a rollback to lose nothing.
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// What the recorded execute left: its SHA-256 when one was taken, and the plan, to
+    /// rebuild that state from the backup and compare row by row when the bytes differ.
+    ExecuteResult {
+        /// The file's SHA-256 right after the commit.
+        sha256: Option<String>,
+        /// The plan that ran.
+        plan: Option<Box<Plan>>,
+    },
+    /// No execute to undo (a rollback forced after another, or after a bare backup): whatever
+    /// differs from the backup is what a restore would discard.
+    Backup,
+}
+
+/// A rollback to run.
+#[derive(Debug, Clone)]
+pub struct RollbackRequest {
+    /// The database, as typed (it is resolved to the real file).
+    pub db: PathBuf,
+    /// The backup to restore, with its recorded hash.
+    pub backup: BackupRef,
+    /// What the database should be now.
+    pub expected: Expected,
+    /// Restore even though the database changed since the execute (the technician said so).
+    pub discard_changes: bool,
+    /// The second name an earlier rollback gave the database before it was cut off.
+    pub interrupted: Option<PathBuf>,
+}
+
+/// Restores the backup over the database, refusing while another process holds it and while
+/// it holds changes made since the execute (unless `discard_changes`).
+///
+/// The backup is hashed; copied to a temp file beside the database, fsynced and checked; the
+/// database is locked exclusively and compared with what the execute left; the database gets
+/// a second name `<db>.migrated-<time>` (a hard link, so its name never points at nothing)
+/// and its side files move beside it; the copy is renamed over the database and the folder
+/// fsynced; the lock is released and the restored file read back and hashed: MATCH.
+pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<RollbackReport> {
+    let started = Instant::now();
+    let db = paths::resolve(&req.db)?;
+    let ours = req.interrupted.as_deref().filter(|p| same_file(p, &db));
+    if let Some(why) = preflight::restore_blocker(&db, ours) {
+        return Err(Error::CannotRestore { path: db, why });
+    }
+    // Side files count even when the main file is missing.
+    inuse::ensure_not_in_use(&db)?;
+    if !db.exists() {
+        return restore_missing(req, &db, started, progress);
+    }
+    preflight::check_file(&db)?;
+    let recovered = recovery::settle(&db, progress)?;
+    if let Some(link) = ours {
+        // Our own second name from the cut-off rollback: the data is still under `db`.
+        fs::remove_file(link).map_err(|e| Error::io(format!("removing {}", link.display()), e))?;
+    }
+
+    let dir = paths::parent_dir(&db);
+    let partial = prepare_copy(&req.backup, &db, &dir, progress)?;
+    progress(Progress::Step("locking the database".into()));
+    let mut hold = Hold::acquire(&db)?;
+    let current = hold.hash_main()?;
+    if current.sha256 == req.backup.sha256 {
+        hold.release()?;
+        return finish_already_restored(req, &db, recovered, started);
+    }
+    let changes = changes_since(req, &db, &hold, &current.sha256, progress)?;
+    if let Some(c) = changes.as_ref().filter(|c| !c.is_empty())
+        && !req.discard_changes
+    {
+        return Err(Error::WouldDiscard { message: changed_message(&db, c, &req.expected), changes: Some(c.clone()) });
+    }
+
+    let kind = if matches!(req.expected, Expected::Backup) { "replaced" } else { "migrated" };
+    let migrated = free_name(&db, kind);
+    journal::append(
+        &db,
+        Event::RollbackStarted {
+            backup_path: req.backup.path.clone(),
+            sha256: req.backup.sha256.clone(),
+            migrated_path: migrated.clone(),
+        },
+    )?;
+    progress(Progress::Step("keeping the current database aside".into()));
+    let old = [(file_id(&db)?, migrated.clone())];
+    hold.keep_wal(true)?;
+    let undone = |hold: &mut Hold, err: Error| {
+        // The names are back as they were: the WAL may go with the connection again.
+        let _ = hold.keep_wal(false);
+        Err(err)
+    };
+    let aside = match set_aside(&db, &migrated, &dir) {
+        Ok(a) => a,
+        Err(e) => return undone(&mut hold, e),
+    };
+    if let Some(err) = opened_meanwhile(&db, &old) {
+        aside.undo(&db, &dir);
+        return undone(&mut hold, err);
+    }
+    progress(Progress::Step("putting the backup in place".into()));
+    if let Err(e) = partial.persist(&db) {
+        aside.undo(&db, &dir);
+        return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", db.display()), e.error));
+    }
+    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
+    // Someone who opened the old file before the swap would write to it once we let go.
+    if let Some(err) = opened_meanwhile(&db, &old) {
+        aside.undo_swap(&db, &dir);
+        return undone(&mut hold, err);
+    }
+    hold.release()?;
+    // The replaced file's WAL came along empty and stayed because the swap stood: nobody has
+    // that file open (checked just now), so an empty one is only clutter.
+    for suffix in ["-wal", "-shm"] {
+        let side = paths::side_file(&migrated, suffix);
+        if fs::metadata(&side).is_ok_and(|m| m.len() == 0) {
+            let _ = fs::remove_file(&side);
+        }
+    }
+
+    progress(Progress::Step("re-reading the restored database".into()));
+    let restored = rehash(&db, progress)?;
+    if restored.sha256 != req.backup.sha256 {
+        return Err(Error::BackupMismatch { source_sha256: req.backup.sha256.clone(), backup_sha256: restored.sha256 });
+    }
+    let discarded = changes.filter(|c| !c.is_empty());
+    journal::append(
+        &db,
+        Event::RolledBack {
+            backup_path: req.backup.path.clone(),
+            sha256: req.backup.sha256.clone(),
+            migrated_path: migrated.clone(),
+            discarded: discarded.as_ref().map(Changes::summary),
+        },
+    )
+    .map_err(|e| Error::AfterRestore {
+        path: db.clone(),
+        what: "recording it in the journal".into(),
+        cause: e.to_string(),
+    })?;
+    Ok(RollbackReport {
+        database: db,
+        backup_path: req.backup.path.clone(),
+        backup_sha256: req.backup.sha256.clone(),
+        restored_sha256: restored.sha256,
+        verdict: "MATCH",
+        migrated_path: Some(migrated),
+        discarded,
+        note: None,
+        recovered,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// What the database holds beyond what the execute left, read under the lock; `None` when
+/// its bytes are exactly the execute's result.
+fn changes_since(
+    req: &RollbackRequest,
+    db: &Path,
+    hold: &Hold,
+    current: &str,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<Changes>> {
+    match &req.expected {
+        Expected::ExecuteResult { sha256: Some(result), .. } if result == current => Ok(None),
+        Expected::ExecuteResult { plan: Some(plan), .. } => {
+            let known = dryrun::replay(db, &req.backup, plan, progress)?;
+            progress(Progress::Step("comparing every table with the state the execute left".into()));
+            changes::between(hold.conn()?, known.path()).map(Some)
+        }
+        Expected::ExecuteResult { plan: None, .. } => {
+            if req.discard_changes {
+                return Ok(None);
+            }
+            Err(Error::WouldDiscard {
+                message: format!(
+                    "{} changed since the execute (its SHA-256 is no longer the result's), and the journal no longer holds the plan needed to tell which rows: rolling back would discard whatever was written since, so nothing was changed — restore anyway with --discard-changes (the current file is kept aside)",
+                    db.display()
+                ),
+                changes: None,
+            })
+        }
+        Expected::Backup => {
+            progress(Progress::Step("comparing every table with the backup".into()));
+            changes::between(hold.conn()?, &req.backup.path).map(Some)
+        }
+    }
+}
+
+fn changed_message(db: &Path, c: &Changes, expected: &Expected) -> String {
+    let (what, kept) = match expected {
+        Expected::ExecuteResult { .. } => ("changed since the execute", "migrated"),
+        Expected::Backup => ("differs from the backup", "replaced"),
+    };
+    format!(
+        "{} {what}: {} — rolling back now would discard these changes, so nothing was changed. Keep the shop's work, or restore the backup anyway with --discard-changes (the current file is then kept as {}.{kept}-<time>)",
+        db.display(),
+        c.summary(),
+        paths::file_name(db)
+    )
+}
+
+fn file_id(path: &Path) -> Result<platform::FileId> {
+    fs::metadata(path).map(|m| platform::file_id(&m)).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => platform::file_id(&x) == platform::file_id(&y),
+        _ => false,
+    }
+}

@@ -1,0 +1,118 @@
+//! What a rollback restores and what it expects to find, read from the journal: the backup of
+//! the last execute and that execute's result, or — only when forced — a named (or the newest)
+//! backup with nothing to undo. A second rollback, or one with no recorded execute, is refused.
+
+use std::path::Path;
+
+use super::{Expected, RollbackRequest};
+use crate::engine::dryrun::BackupRef;
+use crate::engine::error::{Error, Result};
+use crate::engine::journal::{self, Event};
+
+/// How the technician asked for the rollback.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked<'a> {
+    /// A backup named on the command line.
+    pub backup: Option<&'a Path>,
+    /// Restore although the journal records no execute to undo.
+    pub force: bool,
+    /// Restore although the database changed since the execute.
+    pub discard_changes: bool,
+}
+
+/// Builds the rollback of `db` from its journal.
+pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
+    let entries = journal::read(db)?;
+    let standing = journal::standing(&entries);
+    let named = match asked.backup {
+        Some(path) => match journal::recorded_backup(db, &entries, path) {
+            Some((at, sha256)) => Some(BackupRef { path: at, sha256 }),
+            None => {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is not a backup cutover recorded for {} — only recorded, hash-proven backups are restored",
+                    path.display(),
+                    db.display()
+                )));
+            }
+        },
+        None => None,
+    };
+    let interrupted = standing.rollback_started.as_ref().map(|r| journal::locate(db, &r.migrated_path));
+    let pending = standing.execute.as_ref().filter(|x| !x.rolled_back && !standing.rolled_back);
+    if let Some(x) = pending {
+        let plan =
+            standing.dry_run.as_ref().filter(|d| d.plan.sha256 == x.plan_sha256).map(|d| Box::new(d.plan.clone()));
+        let backup = named.unwrap_or_else(|| BackupRef {
+            path: journal::locate(db, &x.backup_path),
+            sha256: x.backup_sha256.clone(),
+        });
+        return Ok(RollbackRequest {
+            db: db.to_path_buf(),
+            backup,
+            expected: Expected::ExecuteResult { sha256: x.result_sha256.clone(), plan },
+            discard_changes: asked.discard_changes,
+            interrupted,
+        });
+    }
+    let newest =
+        standing.backup.as_ref().map(|(p, sha)| BackupRef { path: journal::locate(db, p), sha256: sha.clone() });
+    let Some(backup) = named.or(newest) else {
+        return Err(Error::NothingToRollBack(format!(
+            "the journal records no backup of {} — nothing to roll back to",
+            db.display()
+        )));
+    };
+    if !asked.force
+        && standing.rolled_back
+        && let Some(restored) = still_restored(db, &entries)
+    {
+        // Asked again after it finished (perhaps its record did not reach the disk): there is
+        // nothing to discard, and the rollback only says so.
+        return Ok(RollbackRequest {
+            db: db.to_path_buf(),
+            backup: restored,
+            expected: Expected::Backup,
+            discard_changes: asked.discard_changes,
+            interrupted,
+        });
+    }
+    if !asked.force {
+        let why = if standing.rolled_back {
+            let when = last_rollback(&entries).unwrap_or_default();
+            format!("{} was already rolled back{when}, and the journal records no execute since", db.display())
+        } else if standing.execute.as_ref().is_some_and(|x| x.rolled_back) {
+            format!("the last execute of {} changed nothing (its transaction was rolled back)", db.display())
+        } else {
+            format!("the journal records no execute of {}", db.display())
+        };
+        return Err(Error::NothingToRollBack(format!(
+            "{why}: there is nothing to roll back. To put a backup back anyway, add --force (what differs from the backup is listed first and is kept unless you add --discard-changes)"
+        )));
+    }
+    Ok(RollbackRequest {
+        db: db.to_path_buf(),
+        backup,
+        expected: Expected::Backup,
+        discard_changes: asked.discard_changes,
+        interrupted,
+    })
+}
+
+/// The backup the last rollback restored, when the database still equals it.
+fn still_restored(db: &Path, entries: &[journal::Entry]) -> Option<BackupRef> {
+    let restored = entries.iter().rev().find_map(|e| match &e.event {
+        Event::RolledBack { backup_path, sha256, .. } => {
+            Some(BackupRef { path: journal::locate(db, backup_path), sha256: sha256.clone() })
+        }
+        _ => None,
+    })?;
+    let now = crate::engine::status::settled_sha256(db).ok().flatten()?;
+    (now == restored.sha256).then_some(restored)
+}
+
+fn last_rollback(entries: &[journal::Entry]) -> Option<String> {
+    entries.iter().rev().find_map(|e| match &e.event {
+        Event::RolledBack { .. } => Some(format!(" at {}", e.at.get(..19).unwrap_or(&e.at).replace('T', " "))),
+        _ => None,
+    })
+}

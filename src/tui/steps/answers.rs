@@ -1,0 +1,53 @@
+//! Quitting and the y/N answers: what y does depends on the question that is open.
+
+use crate::tui::app::{App, Effect, Modal};
+
+impl App {
+    pub(crate) fn ask_quit(&mut self) -> Vec<Effect> {
+        if matches!(self.modal, Some(Modal::Info { .. } | Modal::Error { .. } | Modal::Help)) {
+            self.modal = None;
+        }
+        if let Some(job) = &self.job {
+            if !job.stopping {
+                self.modal = Some(Modal::ConfirmStop);
+            }
+            return Vec::new();
+        }
+        let unverified =
+            self.execute.is_some() && self.rolled_back.is_none() && !self.verification.as_ref().is_some_and(|v| v.ok);
+        if unverified && !matches!(self.modal, Some(Modal::ConfirmQuit { .. })) {
+            self.modal = Some(Modal::ConfirmQuit {
+                reason: "the database was changed and its verification did not pass".into(),
+            });
+            return Vec::new();
+        }
+        self.quit = true;
+        vec![Effect::Quit]
+    }
+
+    pub(crate) fn answer_yes(&mut self) -> Vec<Effect> {
+        match self.modal.take() {
+            Some(Modal::ConfirmRollback { .. }) => self.start_rollback(false),
+            Some(Modal::ConfirmStopped { .. }) => {
+                self.confirmed_stopped = true;
+                self.recheck()
+            }
+            Some(Modal::ConfirmQuit { .. }) => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
+            Some(Modal::ConfirmStop) => {
+                if let Some(job) = self.job.as_mut() {
+                    job.cancel.set();
+                    job.stopping = true;
+                    self.notice = Some("stopping safely: waiting for the transaction to roll back or commit…".into());
+                }
+                Vec::new()
+            }
+            other => {
+                self.modal = other;
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Results transitions: verify again, roll back with a y/N, and — when the shop wrote to the
+//! database since the execute — a second, typed confirmation naming what a restore discards.
+
+use crate::engine::Error;
+use crate::tui::app::{App, Effect, Focus, Modal, Step};
+use crate::tui::input::Input;
+use crate::tui::worker::Job;
+
+/// What the technician types to restore a backup over changes made since the execute.
+pub const DISCARD_WORD: &str = "discard";
+
+impl App {
+    pub(crate) fn ask_rollback(&mut self) {
+        match (&self.rollback_target, &self.job) {
+            (Some(b), None) if self.rolled_back.is_none() => {
+                self.modal = Some(Modal::ConfirmRollback { backup: b.clone() });
+            }
+            _ => self.notice = Some("there is no backup to roll back to".into()),
+        }
+    }
+
+    pub(crate) fn start_rollback(&mut self, discard_changes: bool) -> Vec<Effect> {
+        self.move_to(Step::Verify);
+        self.begin(Job::Rollback { db: self.db.clone(), discard_changes })
+    }
+
+    /// A rollback refused because it would discard the shop's work: show what, and ask for the
+    /// word that restores anyway.
+    pub(crate) fn offer_discard(&mut self, e: &Error) {
+        let mut lines: Vec<String> = match e {
+            Error::WouldDiscard { changes: Some(c), .. } => {
+                let mut l = vec![format!("{} changed since the execute:", self.db.display())];
+                l.extend(c.tables.iter().map(|t| format!("  {}", t.describe())));
+                l.extend(c.schema.iter().map(|s| format!("  {s}")));
+                l
+            }
+            other => vec![other.to_string()],
+        };
+        lines.push("Nothing was changed. Restoring the backup throws these away (the current".into());
+        lines.push("file is kept aside). Better: keep the shop's work and call for help.".into());
+        self.confirm = Input::default();
+        self.focus = Focus::Confirm;
+        self.modal = Some(Modal::TypeToDiscard { lines, expected: DISCARD_WORD.into() });
+    }
+
+    pub(crate) fn confirm_discard(&mut self) -> Vec<Effect> {
+        if self.confirm.text != DISCARD_WORD {
+            self.notice = Some(format!("that does not match: type {DISCARD_WORD} to restore anyway, Esc to keep it"));
+            return Vec::new();
+        }
+        self.focus = Focus::Screen;
+        self.modal = None;
+        self.start_rollback(true)
+    }
+
+    pub(crate) fn resume_verify(&mut self) -> Vec<Effect> {
+        self.modal = None;
+        if self.resume.is_none() {
+            return Vec::new();
+        }
+        self.move_to(Step::Verify);
+        self.begin(Job::Verify { db: self.db.clone() })
+    }
+}

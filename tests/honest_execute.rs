@@ -1,0 +1,222 @@
+//! Verify and execute never claim what is not so: a damaged WAL is not "verified", a write that
+//! slips in before the lock is not "unchanged", an error after the commit does not read as
+//! "nothing changed", and a process cutover cannot see into is never reported as "not in use".
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::shop::{
+    app_writes_then_crashes, count, cutover, has_column, json, root_or_skip, small_shop, strace_or_skip, text,
+};
+use common::{Journal, snapshot, state};
+
+const EXECUTE: [&str; 4] = ["execute", "--tenant", "acme", "--yes"];
+
+#[test]
+fn verify_reads_what_the_wal_holds_before_it_says_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Wal);
+    assert!(cutover(&EXECUTE, &db).status.success());
+    // The application damages the migration; it all stays in the -wal.
+    app_writes_then_crashes(
+        &db,
+        "DROP INDEX idx_items_tenant_id; UPDATE items SET tenant_id = 'other'; DELETE FROM customers",
+    );
+    let out = cutover(&["verify", "--json"], &db);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(v["ok"], false, "{v}");
+    assert_ne!(v["identical"], true, "the -wal is part of the database: {v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(!summary.contains(" verified"), "{summary}");
+    let status =
+        |name: &str| v["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).map(|c| c["status"].clone());
+    assert_eq!(status("index_used"), Some("FAIL".into()), "{v}");
+    assert_eq!(status("tenant_distribution"), Some("FAIL".into()), "{v}");
+    assert!(summary.contains("customers: 2 rows removed"), "{summary}");
+}
+
+#[test]
+fn the_wizard_verify_reads_the_wal_too() {
+    use cutover::engine::apply::Cancel;
+    use cutover::tui::worker::{Job, Outcome, run_now};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Wal);
+    assert!(cutover(&EXECUTE, &db).status.success());
+    app_writes_then_crashes(&db, "DROP INDEX idx_items_tenant_id");
+    match run_now(Job::Verify { db: db.clone() }, &Cancel::new(), &mut |_| {}) {
+        Ok(Outcome::Verify(v)) => {
+            let v = &v.verification;
+            assert!(!v.ok, "a dropped index in the -wal must fail verification: {:?}", v.checks);
+        }
+        other => panic!("unexpected: {other:?}"),
+    }
+}
+
+#[test]
+fn execute_refuses_a_write_that_lands_between_its_checkpoint_and_its_lock() {
+    if !strace_or_skip("the execute race test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Wal);
+    // Each journal record is held 2 s after it is written, before its fsync returns. The
+    // record that production's transaction is starting comes right after its checkpoint and
+    // just before its lock: the application sells something in that window.
+    let journal = dir.path().join("pos.db.cutover/journal.jsonl");
+    let execute = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(&journal)
+        .args(["--trace=fsync", "--inject=fsync:delay_exit=2000000"])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(EXECUTE)
+        .arg("--json")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !fs::read_to_string(&journal).unwrap_or_default().contains("\"execute_started\"") {
+        assert!(std::time::Instant::now() < deadline, "execute never reached production");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let writer = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)\n\
+             c.execute(\"INSERT INTO items (sku, name) VALUES ('LATE', 'sale after the backup')\")\nc.close()\n",
+        )
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(writer.status.success(), "{}", text(&writer));
+    let out = execute.wait_with_output().unwrap();
+    state::report(&format!("execute race: exit {:?}", out.status.code()));
+    assert_eq!(count(&db, "items"), 4, "the sale is in the database");
+    if out.status.success() {
+        // Only acceptable if the sale landed before the backup, so the backup holds it.
+        let v = json(&out);
+        let backup = v["backup"]["path"].as_str().unwrap();
+        assert_eq!(
+            count(Path::new(backup), "items"),
+            4,
+            "execute ran on data its backup does not hold: {}",
+            text(&out)
+        );
+    } else {
+        assert!(!has_column(&db, "items", "tenant_id"), "{}", text(&out));
+        let said = text(&out);
+        assert!(said.contains("changed since the backup"), "{said}");
+    }
+}
+
+#[test]
+fn an_error_after_the_commit_says_the_change_is_committed() {
+    if !strace_or_skip("the after-commit error test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let journal = dir.path().join("pos.db.cutover/journal.jsonl");
+    // Journal writes: backup, dry run, execute started, execute committed (the 4th) fails.
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(&journal)
+        .args(["--trace=write", "--inject=write:error=ENOSPC:when=4"])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(EXECUTE)
+        .arg("--json")
+        .arg(&db)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(has_column(&db, "items", "tenant_id"), "the change did commit");
+    let v = json(&out);
+    assert_eq!(v["committed"], true, "{v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("committed") && error.contains("cutover verify"), "{error}");
+    assert!(!error.contains("nothing changed"), "{error}");
+    let again = cutover(&["verify"], &db);
+    assert!(again.status.success(), "{}", text(&again));
+}
+
+/// A process of another user holding the database idle (rollback-journal mode holds no lock).
+struct OtherUsersApp(std::process::Child);
+
+impl Drop for OtherUsersApp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_process_cutover_cannot_inspect_is_never_reported_as_not_in_use() {
+    if !root_or_skip("the other-user test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o666)).unwrap();
+    // A Python another user may run (a per-user install under /root is not one).
+    let Some(python) = ["/usr/bin/python3", "python3"].into_iter().find(|p| {
+        Command::new("setpriv")
+            .args(["--reuid=4242", "--regid=4242", "--clear-groups", p, "-c", "import sqlite3"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        state::report("the other-user test SKIPPED: no python3 that another user may run (apt-get install python3)");
+        return;
+    };
+    let mut app = Command::new("setpriv")
+        .args(["--reuid=4242", "--regid=4242", "--clear-groups", python, "-c"])
+        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('SELECT count(*) FROM items').fetchall()\nprint('ready', flush=True)\nsys.stdin.read()\n")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(app.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let app = OtherUsersApp(app);
+    let pid = app.0.id();
+    let before = snapshot(dir.path());
+    let as_technician = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=4243", "--regid=4243", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_cutover"))
+            .args(args)
+            .arg(&db)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap()
+    };
+    for args in [vec!["backup"], EXECUTE.to_vec()] {
+        let out = as_technician(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("cannot see") && said.contains(&format!("pid {pid}")), "{args:?}: {said}");
+        assert!(said.contains("--confirm-stopped"), "{said}");
+        assert_eq!(snapshot(dir.path()), before, "{args:?}: nothing changed");
+    }
+    // The audit, which writes nothing, says it too.
+    let out = as_technician(&["audit"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("pid {pid}")), "{}", text(&out));
+    // The technician confirms the application is stopped: the backup runs.
+    let out = as_technician(&["backup", "--confirm-stopped"]);
+    assert!(out.status.success(), "{}", text(&out));
+    drop(app);
+}
