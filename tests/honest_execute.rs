@@ -68,6 +68,9 @@ fn execute_refuses_a_write_that_lands_between_its_checkpoint_and_its_lock() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = small_shop(dir.path(), Journal::Wal);
+    // An earlier migration (another column) is in place; the refused one must not hide it.
+    let first = cutover(&["execute", "--tenant", "acme", "--column", "org_id", "--yes"], &db);
+    assert!(first.status.success(), "{}", text(&first));
     // Each journal record is held 2 s after it is written, before its fsync returns. The
     // record that production's transaction is starting comes right after its checkpoint and
     // just before its lock: the application sells something in that window.
@@ -85,7 +88,8 @@ fn execute_refuses_a_write_that_lands_between_its_checkpoint_and_its_lock() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while !fs::read_to_string(&journal).unwrap_or_default().contains("\"execute_started\"") {
+    let started_before = fs::read_to_string(&journal).unwrap_or_default().matches("\"execute_started\"").count();
+    while fs::read_to_string(&journal).unwrap_or_default().matches("\"execute_started\"").count() == started_before {
         assert!(std::time::Instant::now() < deadline, "execute never reached production");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -116,6 +120,10 @@ fn execute_refuses_a_write_that_lands_between_its_checkpoint_and_its_lock() {
         assert!(!has_column(&db, "items", "tenant_id"), "{}", text(&out));
         let said = text(&out);
         assert!(said.contains("changed since the backup"), "{said}");
+        // The first migration is still on record: verify finds it, with the sale as a change.
+        let again = cutover(&["verify"], &db);
+        assert!(again.status.success(), "{}", text(&again));
+        assert!(text(&again).contains("items: 1 row added"), "{}", text(&again));
     }
 }
 
@@ -219,4 +227,45 @@ fn a_process_cutover_cannot_inspect_is_never_reported_as_not_in_use() {
     let out = as_technician(&["backup", "--confirm-stopped"]);
     assert!(out.status.success(), "{}", text(&out));
     drop(app);
+}
+
+#[test]
+fn a_trigger_the_change_would_break_keeps_execute_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE sales (id INTEGER PRIMARY KEY, qty INT);
+         CREATE TABLE sales_log (sale_id INT, qty INT);
+         CREATE TRIGGER log_sale AFTER INSERT ON sales BEGIN INSERT INTO sales_log VALUES (NEW.id, NEW.qty); END;
+         INSERT INTO sales (qty) VALUES (1);",
+    );
+    let original = fs::read(&db).unwrap();
+    let out = cutover(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    let trig = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "triggers_compile").unwrap();
+    assert_eq!(trig["status"], "FAIL", "{v}");
+    assert!(trig["findings"].to_string().contains("2 values were supplied"), "{v}");
+    assert_eq!(fs::read(&db).unwrap(), original, "the database was not changed");
+}
+
+#[test]
+fn a_failure_to_print_after_the_commit_says_the_change_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(EXECUTE)
+        .arg(&db)
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("IS committed") && said.contains("cutover verify"), "{said}");
+    assert!(has_column(&db, "items", "tenant_id"));
 }

@@ -318,3 +318,116 @@ fn a_database_mounted_on_its_own_is_refused_before_the_execute() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("mounted on its own"), "{}", text(&out));
     assert_eq!((fs::read(&real).unwrap(), snapshot(container.path())), before, "nothing written");
 }
+
+#[test]
+fn a_column_named_rowid_does_not_hide_a_new_row_from_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Wal,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE tills (RowId TEXT, item TEXT, qty INT); INSERT INTO tills VALUES ('t1', 'bolt', 1);",
+    );
+    assert!(cutover(&EXECUTE, &db).status.success());
+    // The same sale rung up twice: a row identical to one already there.
+    app_writes(&db, "INSERT INTO tills (RowId, item, qty) VALUES ('t1', 'bolt', 1)");
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tills: 1 row added"), "{}", text(&out));
+    assert_eq!(count(&db, "tills"), 2);
+}
+
+#[test]
+fn restoring_an_older_backup_names_everything_it_would_discard() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let out = cutover(&["backup", "--json"], &db);
+    let older = json(&out)["path"].as_str().unwrap().to_string();
+    app_writes(&db, "INSERT INTO items (sku, name) VALUES ('H8', 'sold before the execute')");
+    assert!(cutover(&EXECUTE, &db).status.success());
+    let before = fs::read(&db).unwrap();
+    let out = cutover(&["rollback", "--backup", &older, "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    assert!(v["error"].as_str().unwrap().contains("items: 1 row added"), "{v}");
+    assert_eq!(fs::read(&db).unwrap(), before, "nothing changed");
+    assert_eq!(count(&db, "items"), 4);
+}
+
+#[test]
+fn a_file_bind_mounted_elsewhere_is_refused_from_the_host_side_too() {
+    if !root_or_skip("the host-side bind-mount test") {
+        return;
+    }
+    let host = tempfile::tempdir().unwrap();
+    let real = small_shop(host.path(), Journal::Wal);
+    let container = tempfile::tempdir().unwrap();
+    let inside = container.path().join("pos.db");
+    fs::write(&inside, b"").unwrap();
+    let ok = Command::new("mount").arg("--bind").arg(&real).arg(&inside).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        state::report("the host-side bind-mount test SKIPPED: mount --bind is not permitted here");
+        return;
+    }
+    let _mount = BindMount(inside.clone());
+    let before = snapshot(host.path());
+    let out = cutover(&EXECUTE, &real);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("also mounted on its own"), "{}", text(&out));
+    assert_eq!(snapshot(host.path()), before, "nothing written");
+}
+
+#[test]
+fn the_restored_file_keeps_its_extended_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    // An access list or a security label lives in an extended attribute; a user one stands in.
+    let set = Command::new("python3")
+        .args(["-c", "import os, sys; os.setxattr(sys.argv[1], 'user.cutover-test', b'pos-app:rw')"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    if !set.status.success() {
+        state::report("the extended-attribute test SKIPPED: this file system has no user attributes");
+        return;
+    }
+    assert!(cutover(&EXECUTE, &db).status.success());
+    assert!(cutover(&["rollback", "--yes"], &db).status.success());
+    let got = Command::new("python3")
+        .args(["-c", "import os, sys; print(os.getxattr(sys.argv[1], 'user.cutover-test').decode())"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "pos-app:rw", "{}", text(&got));
+}
+
+#[test]
+fn inside_a_process_namespace_of_its_own_cutover_cannot_say_not_in_use() {
+    if !root_or_skip("the pid-namespace test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let before = snapshot(dir.path());
+    let run = |extra: &[&str]| {
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(env!("CARGO_BIN_EXE_cutover"))
+            .arg("backup")
+            .args(extra)
+            .arg(&db)
+            .env_remove("CUTOVER_CONFIRM_STOPPED")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    if String::from_utf8_lossy(&out.stderr).contains("unshare failed") {
+        state::report("the pid-namespace test SKIPPED: unshare is not permitted here");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("process namespace of its own"), "{}", text(&out));
+    assert_eq!(snapshot(dir.path()), before, "nothing changed");
+    assert!(run(&["--confirm-stopped"]).status.success());
+}

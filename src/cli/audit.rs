@@ -43,9 +43,6 @@ pub fn preflight_and_audit(db: &Path, args: TenantArgs) -> Result<(PreflightRepo
     let mut progress = StderrProgress::new();
     let pre = preflight::run_with(db, &mut |p| progress.show(p))?;
     progress.finish();
-    if let Some(r) = &pre.recovered {
-        crate::cli::note(format!("notice: {}", r.notice(db)));
-    }
     let options = AuditOptions { column: args.column, tenant: args.tenant, exclude: args.exclude };
     let report = audit::run(db, &options, &mut |p| progress.show(p));
     progress.finish();

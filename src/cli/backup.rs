@@ -25,11 +25,8 @@ struct BackupOutput<'a> {
 pub fn run(db: &Path, dir: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     let mut progress = StderrProgress::new();
     progress.show(Progress::Step(format!("checking {} (quick_check)", db.display())));
-    let pre = preflight::run_with(db, &mut |p| progress.show(p))?;
+    preflight::run_with(db, &mut |p| progress.show(p))?;
     progress.finish();
-    if let Some(r) = &pre.recovered {
-        crate::cli::note(format!("notice: {}", r.notice(db)));
-    }
     let report = backup::run(db, &BackupOptions { dir }, &mut |p| progress.show(p));
     progress.finish();
     let report = report?;

@@ -30,7 +30,8 @@ pub struct Cli {
     pub script: Option<PathBuf>,
 
     /// Vouch that the shop's application is stopped, for processes cutover may not look into
-    /// (other users'); run as root instead to have them checked.
+    /// (other users', or outside its container); run as root instead to have them checked.
+    /// Also CUTOVER_CONFIRM_STOPPED=1.
     #[arg(long, global = true)]
     pub confirm_stopped: bool,
 
@@ -180,7 +181,9 @@ impl Cli {
 /// Runs what the command line asked for. The database path is resolved to the real file
 /// once, here, before any phase looks at it.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    if cli.confirm_stopped {
+    // The flag, or the environment for fleet tooling that runs every command the same way.
+    let from_env = std::env::var("CUTOVER_CONFIRM_STOPPED").is_ok_and(|v| !v.is_empty() && v != "0");
+    if cli.confirm_stopped || from_env {
         cutover::engine::inuse::confirm_stopped();
     }
     match cli.command {

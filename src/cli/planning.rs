@@ -50,9 +50,6 @@ pub fn build_checked(
 ) -> Result<(Plan, Option<AuditReport>, preflight::PreflightReport)> {
     let pre = preflight::run_with(&args.db, &mut |p| progress.show(p))?;
     progress.finish();
-    if let Some(r) = &pre.recovered {
-        crate::cli::note(format!("notice: {}", r.notice(&args.db)));
-    }
     if let Some(script) = &args.script {
         if !args.exclude.is_empty() || args.no_index || args.column != audit::DEFAULT_COLUMN {
             return Err(UsageError(

@@ -23,6 +23,13 @@ impl StderrProgress {
     pub fn show(&mut self, p: Progress) {
         let mut err = std::io::stderr().lock();
         match p {
+            Progress::Notice(text) => {
+                if self.dirty {
+                    let _ = write!(err, "\r\x1b[K");
+                    self.dirty = false;
+                }
+                let _ = writeln!(err, "notice: {text}");
+            }
             Progress::Step(text) => {
                 if self.dirty {
                     let _ = write!(err, "\r\x1b[K");

@@ -10,7 +10,7 @@ use cutover::engine::rollback::{self, request};
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
 use crate::cli::progress::StderrProgress;
-use crate::cli::{UsageError, emit, note};
+use crate::cli::{UsageError, emit};
 
 /// What the command line asked of the rollback.
 pub struct Asked {
@@ -38,9 +38,6 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     let report = rollback::run(&request, &mut |p| progress.show(p));
     progress.finish();
     let report = report?;
-    if let Some(r) = &report.recovered {
-        note(r.notice(db));
-    }
     let kept = report
         .migrated_path
         .as_ref()
@@ -72,5 +69,13 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         summary,
         ..Outcome::default()
     };
-    emit(outcome, json)
+    // Restored: a failure to print the result must not read as "nothing changed".
+    emit(outcome, json).map_err(|e| {
+        cutover::engine::Error::AfterRestore {
+            path: db.to_path_buf(),
+            what: "printing the result".into(),
+            cause: format!("{e:#}"),
+        }
+        .into()
+    })
 }

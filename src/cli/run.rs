@@ -111,7 +111,14 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
             written.push(path);
         }
     }
-    let summary = if done.verification.ok {
+    let summary = if let Some(c) = done.changed_since.as_ref() {
+        format!(
+            "{} is migrated; it was written to after the commit ({}), so those tables are reported as changed since the execute: {}",
+            args.db.display(),
+            c.summary(),
+            done.verification.summary()
+        )
+    } else if done.verification.ok {
         format!("{} is migrated and verified: {}", args.db.display(), done.verification.summary())
     } else {
         format!(
@@ -137,7 +144,12 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         ..Outcome::default()
     }
     .with_checks(&done.verification);
-    emit(outcome, json)
+    // Committed: a failure to print the result must not read as "nothing changed".
+    let db = args.db.clone();
+    emit(outcome, json).map_err(|e| {
+        cutover::engine::Error::AfterCommit { path: db, what: "printing the result".into(), cause: format!("{e:#}") }
+            .into()
+    })
 }
 
 fn warn(plan: &Plan, json: bool) {

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use color_eyre::Result;
 use cutover::engine::{reports, reverify};
 
+use crate::cli::emit;
 use crate::cli::outcome::{Outcome, PhaseTimings};
 use crate::cli::progress::StderrProgress;
-use crate::cli::{emit, note};
 
 /// Verifies the database after the newest execute recorded in its journal.
 pub fn run(db: &Path, json: bool) -> Result<ExitCode> {
@@ -17,9 +17,6 @@ pub fn run(db: &Path, json: bool) -> Result<ExitCode> {
     let done = reverify::run(db, &mut |p| progress.show(p));
     progress.finish();
     let done = done?;
-    if let Some(r) = &done.recovered {
-        note(r.notice(db));
-    }
     let verification = &done.verification;
     let mut markdown = format!("# Verification of {}\n\n{}\n\n", db.display(), done.summary());
     for c in &verification.checks {

@@ -83,7 +83,7 @@ pub fn apply(
     plan: &Plan,
     cancel: &Cancel,
     place: &str,
-    before_first: &mut dyn FnMut() -> Result<()>,
+    before_first: &mut dyn FnMut(&Connection) -> Result<()>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<StatementRun>> {
     conn.execute_batch("BEGIN EXCLUSIVE").map_err(|e| {
@@ -119,10 +119,10 @@ fn run_all(
     plan: &Plan,
     cancel: &Cancel,
     place: &str,
-    before_first: &mut dyn FnMut() -> Result<()>,
+    before_first: &mut dyn FnMut(&Connection) -> Result<()>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<StatementRun>> {
-    before_first()?;
+    before_first(conn)?;
     let total = plan.statements.len();
     let mut runs = Vec::with_capacity(total);
     for (i, statement) in plan.statements.iter().enumerate() {

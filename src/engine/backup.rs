@@ -1,16 +1,17 @@
 //! Backup: a byte copy of the idle database, hashed while copied and hashed again from disk.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::engine::error::{Error, Result, is_busy};
+use crate::engine::error::{Error, Result};
 use crate::engine::hashing;
+use crate::engine::hold::Hold;
 use crate::engine::progress::Progress;
-use crate::engine::{durable, journal, open, paths, preflight};
+use crate::engine::{durable, journal, paths, preflight};
 
 /// Where and how to make the backup.
 #[derive(Debug, Clone, Default)]
@@ -90,31 +91,16 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         lap = now;
         secs
     };
-    progress(Progress::Step("locking the database".into()));
-    let conn = open::read_write(db)?;
-    let locked = |e: rusqlite::Error| {
-        if is_busy(&e) {
-            Error::Locked { path: db.to_path_buf(), pid: None }
-        } else {
-            preflight::classify_open_error(db, e)
-        }
-    };
-    let journal_mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(locked)?;
+    progress(Progress::Step("locking the database (its WAL folded in first)".into()));
+    // Held exclusively while copying: no other process reads or writes, and the WAL is proven
+    // empty under the lock, so the main file alone is the whole database.
+    let mut hold = Hold::acquire(db).map_err(|e| match e {
+        Error::Sqlite { source, .. } => preflight::classify_open_error(db, source),
+        other => other,
+    })?;
+    let journal_mode = hold.journal_mode().to_string();
     let checkpointed = journal_mode.eq_ignore_ascii_case("wal");
-    if checkpointed {
-        progress(Progress::Step("checkpointing the WAL into the database file".into()));
-        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(locked)?;
-        if busy != 0 {
-            return Err(Error::Locked { path: db.to_path_buf(), pid: None });
-        }
-    }
-    // Holding the write lock keeps every other writer (and checkpointer) out while we copy.
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(locked)?;
-
-    // This handle must outlive `conn`: closing any descriptor of the database would drop the
-    // POSIX locks SQLite holds for this process.
-    let mut source = File::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
-    let size = source.metadata().map_err(|e| Error::io(format!("reading {}", db.display()), e))?.len();
+    let size = hold.size().map_err(|e| Error::io(format!("reading {}", db.display()), e))?;
     let available =
         durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", dir.display()), e))?;
     let needed = size + margin(size);
@@ -126,18 +112,19 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         .prefix(&paths::hidden_name(db, ".backup-"))
         .suffix(".partial")
         .tempfile_in(&dir)
-        .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
+        .map_err(|e| Error::writing(&dir, format!("creating a file in {}", dir.display()), e))?;
     timings.lock = split();
     progress(Progress::Step(format!("copying {} while hashing it", paths::file_name(db))));
-    let copied = hashing::copy_hashing(&mut source, partial.as_file_mut(), size, &mut |done, total| {
-        progress(Progress::Bytes { stage: "copying and hashing", done, total })
-    })
-    .map_err(|e| Error::io("copying the database to the backup", e))?;
+    let copied = hold
+        .read(|source| {
+            hashing::copy_hashing(source, partial.as_file_mut(), size, &mut |done, total| {
+                progress(Progress::Bytes { stage: "copying and hashing", done, total })
+            })
+        })
+        .map_err(|e| Error::io("copying the database to the backup", e))?;
     timings.copy = split();
     partial.as_file().sync_all().map_err(|e| Error::io("flushing the backup to disk (fsync)", e))?;
-    conn.execute_batch("ROLLBACK").map_err(|e| Error::sqlite("releasing the database lock", e))?;
-    drop(conn);
-    drop(source);
+    hold.release()?;
     if copied.bytes != size {
         return Err(Error::io(
             "copying the database",
@@ -147,7 +134,6 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
 
     let created = chrono::Local::now();
     let path = persist(partial, &dir, db, &created.format("%Y%m%d-%H%M%S").to_string())?;
-    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
 
     timings.sync = split();
 
@@ -185,9 +171,8 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
 
 /// Hashes a file as stored on disk, dropping its cached pages first so the read reaches the device.
 pub fn rehash(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<hashing::StreamHash> {
-    let mut file = File::open(path).map_err(|e| Error::io(format!("re-opening {}", path.display()), e))?;
-    let total = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
-    durable::drop_cached_pages(&file);
+    let mut file = durable::open_uncached(path).map_err(|e| Error::io(format!("re-opening {}", path.display()), e))?;
+    let total = file.size().map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     hashing::hash_reader(&mut file, total, &mut |done, total| {
         progress(Progress::Bytes { stage: "re-reading the backup", done, total })
     })
@@ -214,15 +199,17 @@ fn check_backup_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Gives the synced partial file its final name without ever replacing an existing file.
-fn persist(mut partial: tempfile::NamedTempFile, dir: &Path, db: &Path, stamp: &str) -> Result<PathBuf> {
+/// Gives the synced partial file its final name without ever replacing an existing file, and
+/// flushes the folder.
+fn persist(partial: tempfile::NamedTempFile, dir: &Path, db: &Path, stamp: &str) -> Result<PathBuf> {
+    let mut partial = partial.into_temp_path();
     for attempt in 1..=100 {
         let suffix = if attempt == 1 { format!(".backup-{stamp}") } else { format!(".backup-{stamp}-{attempt}") };
         let candidate = dir.join(paths::name_with(db, &suffix));
-        match partial.persist_noclobber(&candidate) {
-            Ok(_) => return Ok(candidate),
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => partial = e.file,
-            Err(e) => return Err(Error::io(format!("naming the backup {}", candidate.display()), e.error)),
+        match durable::name_new(partial, &candidate, dir) {
+            Ok(()) => return Ok(candidate),
+            Err(durable::NamingError::Rename(back, e)) if e.kind() == io::ErrorKind::AlreadyExists => partial = back,
+            Err(e) => return Err(Error::io(format!("naming the backup {}", candidate.display()), e.into_io())),
         }
     }
     Err(Error::io("naming the backup", io::Error::other("100 backups already exist for this second")))

@@ -13,6 +13,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::engine::error::{Error, Result};
 use crate::engine::sql;
@@ -156,19 +157,17 @@ fn compare_table(conn: &Connection, table: &str) -> rusqlite::Result<TableChange
     if !gone_cols.is_empty() {
         notes.push(format!("columns gone: {}", gone_cols.join(", ")));
     }
-    let key = row_key(conn, table, &cols_now)?;
-    let on = match &key {
-        Some(cols) => cols.iter().map(|c| format!("a.{0} IS b.{0}", sql::ident(c))).collect::<Vec<_>>().join(" AND "),
-        None => "a.rowid = b.rowid".to_string(),
-    };
-    let differs = if common.is_empty() {
-        "0".to_string()
-    } else {
-        let a: Vec<String> = common.iter().map(|c| format!("a.{}", sql::ident(c))).collect();
-        let b: Vec<String> = common.iter().map(|c| format!("b.{}", sql::ident(c))).collect();
-        format!("cutover_differs({}, {})", a.join(", "), b.join(", "))
-    };
     let t = sql::ident(table);
+    let values = |side: &str| common.iter().map(|c| format!("{side}.{}", sql::ident(c))).collect::<Vec<_>>().join(", ");
+    let on = match row_key(conn, table, &cols_now)? {
+        Key::RowId(alias) => format!("a.{alias} = b.{alias}"),
+        Key::Columns(cols) => {
+            cols.iter().map(|c| format!("a.{0} IS b.{0}", sql::ident(c))).collect::<Vec<_>>().join(" AND ")
+        }
+        Key::None => return compare_as_multisets(conn, table, &values("x"), notes),
+    };
+    let differs =
+        if common.is_empty() { "0".to_string() } else { format!("cutover_differs({}, {})", values("a"), values("b")) };
     let (matched, changed): (i64, i64) = conn.query_row(
         &format!("SELECT count(*), coalesce(sum({differs}), 0) FROM main.{t} AS a JOIN {REF}.{t} AS b ON {on}"),
         [],
@@ -185,18 +184,56 @@ fn compare_table(conn: &Connection, table: &str) -> rusqlite::Result<TableChange
     })
 }
 
-/// The columns that identify a row: `None` for the row id; the primary key of a WITHOUT ROWID
-/// table; every column when each row-id alias is a real column name.
-fn row_key(conn: &Connection, table: &str, columns: &[String]) -> rusqlite::Result<Option<Vec<String>>> {
+/// What identifies a row of a table.
+enum Key {
+    /// The row id, by a name no column has taken.
+    RowId(&'static str),
+    /// The primary key of a WITHOUT ROWID table.
+    Columns(Vec<String>),
+    /// Nothing: every row-id alias is a real column; rows are compared as a multiset.
+    None,
+}
+
+fn row_key(conn: &Connection, table: &str, columns: &[String]) -> rusqlite::Result<Key> {
     let without_rowid: bool = conn
         .query_row("SELECT wr FROM pragma_table_list(?1) WHERE schema = 'main'", params![table], |r| r.get(0))
         .unwrap_or(false);
     if without_rowid {
         let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
-        return Ok(Some(stmt.query_map(params![table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?));
+        return Ok(Key::Columns(stmt.query_map(params![table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?));
     }
-    let shadowed = ["rowid", "_rowid_", "oid"].iter().all(|a| columns.iter().any(|c| c.eq_ignore_ascii_case(a)));
-    Ok(shadowed.then(|| columns.to_vec()))
+    // A column may be called `rowid` (in any case): then that name is the column, not the row id.
+    let free = ["rowid", "_rowid_", "oid"].into_iter().find(|a| !columns.iter().any(|c| c.eq_ignore_ascii_case(a)));
+    Ok(free.map_or(Key::None, Key::RowId))
+}
+
+/// Rows of a table without a usable row id, counted as a multiset of exact row contents: a
+/// row is added or removed as many times as its copies differ in number.
+fn compare_as_multisets(
+    conn: &Connection,
+    table: &str,
+    values: &str,
+    notes: Vec<String>,
+) -> rusqlite::Result<TableChange> {
+    let t = sql::ident(table);
+    let (added, removed): (i64, i64) = conn.query_row(
+        &format!(
+            "WITH a AS (SELECT cutover_row({values}) AS h, count(*) AS n FROM main.{t} AS x GROUP BY 1),
+                  b AS (SELECT cutover_row({values}) AS h, count(*) AS n FROM {REF}.{t} AS x GROUP BY 1)
+             SELECT coalesce(sum(max(coalesce(a.n, 0) - coalesce(b.n, 0), 0)), 0),
+                    coalesce(sum(max(coalesce(b.n, 0) - coalesce(a.n, 0), 0)), 0)
+             FROM a FULL JOIN b ON a.h = b.h"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(TableChange {
+        table: table.to_string(),
+        added: added.max(0) as u64,
+        removed: removed.max(0) as u64,
+        changed: 0,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
 }
 
 /// (type, name, CREATE statement) of every schema object but automatic indexes.
@@ -226,8 +263,21 @@ fn rows(conn: &Connection, schema: &str, table: &str) -> rusqlite::Result<u64> {
     Ok(n.max(0) as u64)
 }
 
-/// `cutover_differs(a1, …, an, b1, …, bn)`: 1 when any `ai` differs from `bi` in type or bytes.
+/// `cutover_differs(a1, …, an, b1, …, bn)`: 1 when any `ai` differs from `bi` in type or bytes;
+/// `cutover_row(v1, …, vn)`: a digest of the values with their types, to group equal rows.
 fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "cutover_row",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let mut sha = Sha256::new();
+            for i in 0..ctx.len() {
+                feed(&mut sha, ctx.get_raw(i));
+            }
+            Ok(sha.finalize().to_vec())
+        },
+    )?;
     conn.create_scalar_function(
         "cutover_differs",
         -1,
@@ -242,6 +292,25 @@ fn register(conn: &Connection) -> rusqlite::Result<()> {
             Ok(0i64)
         },
     )
+}
+
+fn feed(sha: &mut Sha256, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => sha.update([0u8]),
+        ValueRef::Integer(i) => {
+            sha.update([1u8]);
+            sha.update(i.to_be_bytes());
+        }
+        ValueRef::Real(f) => {
+            sha.update([2u8]);
+            sha.update(f.to_bits().to_be_bytes());
+        }
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            sha.update([if matches!(v, ValueRef::Text(_)) { 3u8 } else { 4u8 }]);
+            sha.update((t.len() as u64).to_be_bytes());
+            sha.update(t);
+        }
+    }
 }
 
 fn same(a: ValueRef<'_>, b: ValueRef<'_>) -> bool {
@@ -308,6 +377,16 @@ mod tests {
             "items: 1 row added, 1 row removed, 1 row changed; kv: 1 row added, 1 row changed",
             "a NOCASE change and a changed type are changes; an UPDATE to the same value is not"
         );
+    }
+
+    #[test]
+    fn a_column_named_rowid_does_not_hide_new_rows() {
+        let tills = "CREATE TABLE tills (RowId TEXT, item TEXT, qty INT); INSERT INTO tills VALUES ('t1', 'bolt', 1);
+            CREATE TABLE odd (rowid, _rowid_, oid); INSERT INTO odd VALUES (1, 1, 1);";
+        let c = pair(tills, "INSERT INTO tills VALUES ('t1', 'bolt', 1); INSERT INTO odd VALUES (1, 1, 1), (2, 2, 2);");
+        assert_eq!(c.summary(), "tills: 1 row added; odd: 2 rows added", "identical copies count too");
+        let c = pair(tills, "DELETE FROM odd; UPDATE tills SET qty = 2;");
+        assert_eq!(c.summary(), "tills: 1 row changed; odd: 1 row removed");
     }
 
     #[test]

@@ -40,8 +40,8 @@ pub fn create(dir: &Path) -> Result<PathBuf> {
     conn.execute_batch(DEMO_SQL).map_err(build)?;
     conn.close().map_err(|(_, e)| build(e))?;
     partial.as_file().sync_all().map_err(|e| Error::io("flushing the demo database (fsync)", e))?;
-    partial.persist_noclobber(&target).map_err(|e| Error::io(format!("naming {}", target.display()), e.error))?;
-    durable::fsync_dir(dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
+    durable::name_new(partial.into_temp_path(), &target, dir)
+        .map_err(|e| Error::io(format!("naming {}", target.display()), e.into_io()))?;
     Ok(target)
 }
 

@@ -15,7 +15,7 @@ use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
 use crate::engine::verify::snapshot::{self, Snapshot};
 use crate::engine::verify::{self, Scope, Verification, VerifyRequest};
-use crate::engine::{open, paths};
+use crate::engine::{durable, open, paths};
 
 /// The backup a phase starts from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,7 +217,7 @@ fn rehearse(
 ) -> Result<(Vec<StatementRun>, String)> {
     let mut conn = open::read_write(copy)?;
     prepare_for_plan(&conn)?;
-    let runs = apply::apply(&mut conn, plan, cancel, " on the rehearsal copy", &mut || Ok(()), progress)?;
+    let runs = apply::apply(&mut conn, plan, cancel, " on the rehearsal copy", &mut |_| Ok(()), progress)?;
     finish_after_commit(&conn)?;
     drop(conn);
     let hash = hashing::hash_file(copy).map_err(|e| Error::io("hashing the rehearsal copy", e))?;
@@ -236,6 +236,11 @@ pub fn prepare_for_plan(conn: &rusqlite::Connection) -> Result<()> {
     // SQLite's default: a bigger one bought no speed and cost the memory budget.
     conn.pragma_update(None, "threads", 2).map_err(|e| Error::sqlite("setting threads", e))?;
     conn.pragma_update(None, "foreign_keys", false).map_err(|e| Error::sqlite("setting foreign_keys=OFF", e))?;
+    // Exclusive locking: once the database is first read nobody else may, and the lock outlives
+    // the commit, so the result is hashed before anyone can write. Rehearsal and production
+    // both run this way, so the rehearsal still predicts production's bytes.
+    conn.pragma_update(Some("main"), "locking_mode", "EXCLUSIVE")
+        .map_err(|e| Error::sqlite("setting locking_mode=EXCLUSIVE", e))?;
     Ok(())
 }
 
@@ -279,9 +284,9 @@ fn record(
 fn keep(scratch: tempfile::NamedTempFile, db: &Path) -> Result<PathBuf> {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let target = paths::side_file(db, &format!(".dry-run-{stamp}"));
-    scratch
-        .persist_noclobber(&target)
-        .map_err(|e| Error::io(format!("keeping the copy as {}", target.display()), e.error))?;
+    scratch.as_file().sync_all().map_err(|e| Error::io("flushing the rehearsal copy (fsync)", e))?;
+    durable::name_new(scratch.into_temp_path(), &target, &paths::parent_dir(db))
+        .map_err(|e| Error::io(format!("keeping the copy as {}", target.display()), e.into_io()))?;
     Ok(target)
 }
 

@@ -5,11 +5,58 @@
 use std::io;
 use std::path::Path;
 
-pub use crate::engine::platform::{drop_cached_pages, free_space, fsync_dir, start_writeback};
+pub use crate::engine::platform::{free_space, fsync_dir, open_uncached, start_writeback};
 
 /// Renames `from` over `to` (replacing it) and flushes the folder, so the new name survives a
 /// power cut. Both must be in `dir`.
 pub fn rename_replacing(from: &Path, to: &Path, dir: &Path) -> io::Result<()> {
-    std::fs::rename(from, to)?;
+    crate::engine::platform::rename_replacing(from, to)?;
     fsync_dir(dir)
+}
+
+/// Renames `from` to `to` only if nothing is called `to` yet, and flushes the folder.
+pub fn rename_new(from: &Path, to: &Path, dir: &Path) -> io::Result<()> {
+    crate::engine::platform::rename_new(from, to)?;
+    fsync_dir(dir)
+}
+
+/// Why a temp file could not be given its final name.
+pub enum NamingError {
+    /// The rename failed; the temp file is handed back (to try another name, or to be removed
+    /// when dropped).
+    Rename(tempfile::TempPath, io::Error),
+    /// The file has its name, but the folder could not be flushed.
+    Flush(io::Error),
+}
+
+impl NamingError {
+    /// The I/O error behind it.
+    pub fn into_io(self) -> io::Error {
+        match self {
+            NamingError::Rename(_, e) | NamingError::Flush(e) => e,
+        }
+    }
+}
+
+/// Gives a written and synced temp file its final name, never replacing a file, and flushes
+/// the folder.
+pub fn name_new(tmp: tempfile::TempPath, target: &Path, dir: &Path) -> Result<(), NamingError> {
+    let renamed = crate::engine::platform::rename_new(&tmp, target);
+    finish_naming(tmp, renamed, dir)
+}
+
+/// Gives a written and synced temp file its final name, replacing what had it (a restore, a
+/// report), and flushes the folder.
+pub fn name_replacing(tmp: tempfile::TempPath, target: &Path, dir: &Path) -> Result<(), NamingError> {
+    let renamed = crate::engine::platform::rename_replacing(&tmp, target);
+    finish_naming(tmp, renamed, dir)
+}
+
+fn finish_naming(tmp: tempfile::TempPath, renamed: io::Result<()>, dir: &Path) -> Result<(), NamingError> {
+    if let Err(e) = renamed {
+        return Err(NamingError::Rename(tmp, e));
+    }
+    // Renamed: the temp name is gone, so there is nothing left for it to delete.
+    let _ = tmp.keep();
+    fsync_dir(dir).map_err(NamingError::Flush)
 }

@@ -267,23 +267,21 @@ fn holders_text(holders: &[Holder]) -> String {
 }
 
 fn unseen_text(path: &Path, unseen: &[Unseen], blind: Option<&str>) -> String {
-    let what = match blind {
-        Some(why) => format!("{why}, so cutover cannot see whether another program has {} open", show(path)),
-        None => {
-            let named: Vec<String> =
-                unseen.iter().take(8).map(|u| format!("pid {} ({}, user {})", u.pid, u.name, u.user)).collect();
-            let more = if unseen.len() > 8 { format!(" and {} more", unseen.len() - 8) } else { String::new() };
-            format!(
-                "cutover cannot see inside {} process{} of other users that could have {} open: {}{more}",
-                unseen.len(),
-                if unseen.len() == 1 { "" } else { "es" },
-                show(path),
-                named.join(", ")
-            )
-        }
-    };
+    if let Some(why) = blind {
+        return format!(
+            "{why}: cutover cannot tell whether another program has {} open — run it where it can see every process, or, if you are sure the shop's application is stopped, confirm it with --confirm-stopped",
+            show(path)
+        );
+    }
+    let named: Vec<String> =
+        unseen.iter().take(8).map(|u| format!("pid {} ({}, user {})", u.pid, u.name, u.user)).collect();
+    let more = if unseen.len() > 8 { format!(" and {} more", unseen.len() - 8) } else { String::new() };
     format!(
-        "{what} — run cutover as root (sudo) so it can check them, or, if you are sure the shop's application is stopped, confirm it with --confirm-stopped"
+        "cutover cannot see inside {} process{} of other users that could have {} open: {}{more} — run cutover as root (sudo) so it can check them, or, if you are sure the shop's application is stopped, confirm it with --confirm-stopped",
+        unseen.len(),
+        if unseen.len() == 1 { "" } else { "es" },
+        show(path),
+        named.join(", ")
     )
 }
 

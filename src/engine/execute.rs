@@ -1,8 +1,7 @@
 //! Execute: the plan on production, in one exclusive, durable transaction, allowed only with a
 //! backup equal to the file and a passed dry run of the same plan from the same bytes.
 
-use std::fs::{self, File};
-use std::io::{Seek, SeekFrom};
+use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
@@ -15,10 +14,11 @@ use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing;
 use crate::engine::journal::{self, Event};
 use crate::engine::plan::Plan;
+use crate::engine::platform::DbFile;
 use crate::engine::progress::Progress;
 use crate::engine::verify::snapshot::Snapshot;
 use crate::engine::verify::{self, Identical, Scope, Verification, VerifyRequest};
-use crate::engine::{inuse, open, paths, preflight, status};
+use crate::engine::{inuse, open, paths, preflight, reverify, status};
 
 /// What a passed dry run proves, as execute needs it.
 #[derive(Debug, Clone)]
@@ -83,6 +83,9 @@ pub struct ExecuteReport {
     pub identical: bool,
     /// The checks on production.
     pub verification: Verification,
+    /// What was written to the database after the commit, when its checks saw such writes.
+    #[serde(default)]
+    pub changed_since: Option<Changes>,
     /// Where the time went.
     pub timings_s: ExecuteTimings,
     /// Seconds in all.
@@ -125,6 +128,9 @@ pub fn run(
     inuse::ensure_not_in_use(db)?;
     let mut timings = ExecuteTimings::default();
 
+    // Opened before the connection and closed after it: closing a descriptor of the database
+    // would drop SQLite's locks (see `inuse`).
+    let mut file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
     let mut conn = open::read_write(db)?;
     let locked = |e: rusqlite::Error| {
         if is_busy(&e) {
@@ -142,9 +148,6 @@ pub fn run(
             return Err(Error::Locked { path: db.to_path_buf(), pid: None });
         }
     }
-    // Opened before the transaction and closed after the connection: closing a descriptor of
-    // the database would drop SQLite's locks (see `inuse`).
-    let mut file = File::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
     journal::append(
         db,
         Event::ExecuteStarted {
@@ -155,7 +158,7 @@ pub fn run(
     )?;
     let mut check_secs = 0.0;
     let wal_path = paths::side_file(db, "-wal");
-    let mut prove_unchanged = || -> Result<()> {
+    let mut prove_unchanged = |conn: &rusqlite::Connection| -> Result<()> {
         let check_started = Instant::now();
         // Under the exclusive lock no one can add to the WAL; a write that reached it after the
         // checkpoint is part of what SQLite reads, and the main file's hash cannot see it.
@@ -165,10 +168,7 @@ pub fn run(
                 db.display()
             )));
         }
-        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(format!("reading {}", db.display()), e))?;
-        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let now = hashing::hash_reader(&mut file, total, &mut |_, _| {})
-            .map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
+        let now = hash_under_lock(&mut file, conn).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
         if now.sha256 != backup.sha256 {
             return Err(Error::NotReady(format!(
                 "{} changed since the backup (its SHA-256 is no longer the backup's) — nothing changed; make a new backup and dry run",
@@ -191,17 +191,26 @@ pub fn run(
     };
     timings.apply = started.elapsed().as_secs_f64() - timings.check;
     // Committed: from here on every failure says so.
-    let _ = dryrun::finish_after_commit(&conn);
-    drop(conn);
-    drop(file);
     let after = |what: &str| {
         let what = what.to_string();
         move |e: Error| Error::AfterCommit { path: db.to_path_buf(), what, cause: e.to_string() }
     };
-
+    // The result is hashed before the lock goes (exclusive locking mode keeps it after the
+    // commit), so nothing the shop writes afterwards can pass for the execute's result.
     let hash_started = Instant::now();
     progress(Progress::Step("hashing the result".into()));
-    let result = status::settled_sha256(db).map_err(after("hashing the result"))?;
+    let result = match dryrun::finish_after_commit(&conn) {
+        Ok(()) => Some(
+            hash_under_lock(&mut file, &conn)
+                .map_err(|e| Error::io(format!("hashing {}", db.display()), e))
+                .map_err(after("hashing the result"))?
+                .sha256,
+        ),
+        // A WAL that cannot be folded in leaves no hash that stands for the database.
+        Err(_) => None,
+    };
+    drop(conn);
+    drop(file);
     timings.hash = hash_started.elapsed().as_secs_f64();
     journal::append(db, Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.clone() })
         .map_err(after("recording the commit in the journal"))?;
@@ -215,8 +224,24 @@ pub fn run(
     } else {
         "no match with the rehearsal: running every check on production".into()
     }));
-    let verification = verify_production(db, plan, &rehearsal.before, &runs, identical, None, progress)
+    let mut verification = verify_production(db, plan, &rehearsal.before, &runs, identical, None, progress)
         .map_err(after("the verification"))?;
+    // Checks that fail on a file that is no longer the result may be the shop writing right
+    // after the commit, not the migration: tell them apart before saying which.
+    let mut changed_since = None;
+    if !verification.ok
+        && result.is_some()
+        && status::settled_sha256(db).map_err(after("hashing the database again"))? != result
+    {
+        let (changes, _) = reverify::changes_since(db, backup, plan, progress);
+        if let Some(c) = changes.filter(|c| !c.is_empty()) {
+            let identical =
+                Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: actual.clone() };
+            verification = verify_production(db, plan, &rehearsal.before, &runs, identical, Some(&c), progress)
+                .map_err(after("the verification"))?;
+            changed_since = Some(c);
+        }
+    }
     timings.verify = verify_started.elapsed().as_secs_f64();
     Ok(ExecuteReport {
         plan_sha256: plan.sha256.clone(),
@@ -225,9 +250,17 @@ pub fn run(
         result_sha256: actual,
         identical: matched,
         verification,
+        changed_since,
         timings_s: timings,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// SHA-256 of the main file, read under the connection's locks.
+fn hash_under_lock(file: &mut DbFile, conn: &rusqlite::Connection) -> std::io::Result<hashing::StreamHash> {
+    let total = file.size()?;
+    let mut reader = file.reader(conn)?;
+    hashing::hash_reader(&mut reader, total, &mut |_, _| {})
 }
 
 /// After a failed run, looks at the file itself: an I/O error at commit time can leave a

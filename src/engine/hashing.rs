@@ -33,7 +33,7 @@ pub struct StreamHash {
 ///
 /// `progress` receives (bytes done, `expected`) after each chunk.
 pub fn copy_hashing(
-    src: &mut impl Read,
+    src: &mut (impl Read + ?Sized),
     dst: &mut File,
     expected: u64,
     progress: &mut dyn FnMut(u64, u64),
@@ -42,7 +42,11 @@ pub fn copy_hashing(
 }
 
 /// Hashes everything `src` yields.
-pub fn hash_reader(src: &mut impl Read, expected: u64, progress: &mut dyn FnMut(u64, u64)) -> io::Result<StreamHash> {
+pub fn hash_reader(
+    src: &mut (impl Read + ?Sized),
+    expected: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<StreamHash> {
     stream(src, expected, None, progress)
 }
 
@@ -62,7 +66,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// writing thread at the same time, so a copy takes about as long as the slower of hashing and
 /// writing. A buffer returns to the pool when both are done with it.
 fn stream(
-    src: &mut impl Read,
+    src: &mut (impl Read + ?Sized),
     expected: u64,
     dst: Option<&mut File>,
     progress: &mut dyn FnMut(u64, u64),
@@ -146,7 +150,7 @@ fn stream(
 }
 
 /// Fills `buf` (up to `chunk` bytes) from `src`, stopping early only at end of input.
-fn read_full(src: &mut impl Read, buf: &mut Vec<u8>, chunk: usize) -> io::Result<usize> {
+fn read_full(src: &mut (impl Read + ?Sized), buf: &mut Vec<u8>, chunk: usize) -> io::Result<usize> {
     buf.resize(chunk, 0);
     let mut filled = 0;
     while filled < chunk {

@@ -7,8 +7,7 @@
 //! the restored database and an application that just opened it. A hold that swapped nothing
 //! closes normally and leaves no side file behind.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom};
+use std::io::{self, Read};
 use std::os::raw::{c_int, c_void};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing::{self, StreamHash};
 use crate::engine::paths;
+use crate::engine::platform::DbFile;
 
 /// A database held exclusively by this process until [`Hold::release`] (or drop).
 pub struct Hold {
@@ -24,9 +24,9 @@ pub struct Hold {
     conn: Option<Connection>,
     /// Opened before the connection and closed after it: closing any descriptor of the
     /// database would drop this process's POSIX locks, SQLite's included.
-    file: Option<File>,
+    file: Option<DbFile>,
     db: PathBuf,
-    wal: bool,
+    mode: String,
 }
 
 impl Hold {
@@ -34,10 +34,14 @@ impl Hold {
     /// that the WAL is empty, so the main file alone is the whole database. Another process
     /// holding the file makes this fail at once with `Locked`.
     pub fn acquire(db: &Path) -> Result<Hold> {
-        let file = File::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
+        let file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(db, flags)
             .map_err(|e| Error::sqlite(format!("opening {}", db.display()), e))?;
+        // SQLite opens a file it may not write read-only without saying so.
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(Error::ReadOnly { path: db.to_path_buf(), why: "it opens read-only".into() });
+        }
         let locked = |e: rusqlite::Error| {
             if is_busy(&e) {
                 Error::Locked { path: db.to_path_buf(), pid: None }
@@ -48,8 +52,7 @@ impl Hold {
         conn.busy_timeout(std::time::Duration::ZERO).map_err(locked)?;
         conn.pragma_update(Some("main"), "locking_mode", "EXCLUSIVE").map_err(locked)?;
         let mode: String = conn.query_row("PRAGMA main.journal_mode", [], |r| r.get(0)).map_err(locked)?;
-        let wal = mode.eq_ignore_ascii_case("wal");
-        if wal {
+        if mode.eq_ignore_ascii_case("wal") {
             let busy: i64 = conn.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(locked)?;
             if busy != 0 {
                 return Err(Error::Locked { path: db.to_path_buf(), pid: None });
@@ -57,7 +60,7 @@ impl Hold {
         }
         // In exclusive locking mode the lock a write transaction takes is kept after it ends.
         conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(locked)?;
-        let hold = Hold { conn: Some(conn), file: Some(file), db: db.to_path_buf(), wal };
+        let hold = Hold { conn: Some(conn), file: Some(file), db: db.to_path_buf(), mode };
         if !hold.wal_is_empty() {
             return Err(Error::NotReady(format!(
                 "the WAL of {} still holds changes after its checkpoint — stop the application and try again",
@@ -72,14 +75,31 @@ impl Hold {
         self.conn.as_ref().ok_or_else(|| Error::NotReady("the database is no longer held".into()))
     }
 
-    /// SHA-256 of the main file, read under the lock through the handle opened before it.
+    /// The database's journal mode (`wal`, `delete`, …).
+    pub fn journal_mode(&self) -> &str {
+        &self.mode
+    }
+
+    /// The main file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        self.file.as_ref().ok_or_else(|| io::Error::other("the database is no longer held"))?.size()
+    }
+
+    /// Reads the main file from its start under the lock (through SQLite's own handle where
+    /// the operating system's locks are mandatory).
+    pub fn read<T>(&mut self, with: impl FnOnce(&mut dyn Read) -> io::Result<T>) -> io::Result<T> {
+        let (Some(file), Some(conn)) = (self.file.as_mut(), self.conn.as_ref()) else {
+            return Err(io::Error::other("the database is no longer held"));
+        };
+        let mut reader = file.reader(conn)?;
+        with(&mut reader)
+    }
+
+    /// SHA-256 of the main file, read under the lock.
     pub fn hash_main(&mut self) -> Result<StreamHash> {
         let db = self.db.display().to_string();
-        let io = |e| Error::io(format!("hashing {db}"), e);
-        let file = self.file.as_mut().ok_or_else(|| Error::NotReady("the database is no longer held".into()))?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let total = file.metadata().map_err(io)?.len();
-        hashing::hash_reader(file, total, &mut |_, _| {}).map_err(io)
+        let total = self.size().map_err(|e| Error::io(format!("hashing {db}"), e))?;
+        self.read(|r| hashing::hash_reader(r, total, &mut |_, _| {})).map_err(|e| Error::io(format!("hashing {db}"), e))
     }
 
     /// Whether this hold's WAL must outlive it: set before the files are renamed, cleared
@@ -93,7 +113,8 @@ impl Hold {
 
     /// Whether the WAL holds nothing (or there is none).
     pub fn wal_is_empty(&self) -> bool {
-        !self.wal || std::fs::metadata(paths::side_file(&self.db, "-wal")).map_or(true, |m| m.len() == 0)
+        !self.mode.eq_ignore_ascii_case("wal")
+            || std::fs::metadata(paths::side_file(&self.db, "-wal")).map_or(true, |m| m.len() == 0)
     }
 
     /// Lets go of the database: the connection closes (its lock goes), then the file handle.

@@ -10,7 +10,7 @@
 //! never counted as "not holding the file": writing phases refuse until the technician runs
 //! with those rights or confirms the application is stopped ([`confirm_stopped`]).
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::engine::error::{Error, Result};
 use crate::engine::paths;
-use crate::engine::platform::{self, FileId};
+use crate::engine::platform::{self, FileId, LockedFile};
 
 pub use crate::engine::platform::Unseen;
 
@@ -77,11 +77,9 @@ pub fn stopped_confirmed() -> bool {
 /// Scans for processes holding the database or its `-wal`/`-shm`/`-journal`, and probes the
 /// SQLite locks. Side files are checked even when the main file is missing.
 pub fn scan(db: &Path) -> Result<InUse> {
-    let files = paths::with_side_files(db);
     let ids: Vec<(FileId, PathBuf)> =
-        files.iter().filter_map(|p| fs::metadata(p).ok().map(|m| (platform::file_id(&m), p.clone()))).collect();
-    let access = files.iter().find_map(|p| fs::metadata(p).ok()).map(|m| platform::access_of(&m));
-    let found = platform::scan_processes(&ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(), access);
+        paths::with_side_files(db).into_iter().filter_map(|p| platform::identity(&p).ok().map(|i| (i.id, p))).collect();
+    let found = platform::scan_processes(&ids, true);
     let holders =
         found.holders.into_iter().map(|h| Holder { pid: h.pid, name: h.name, file: ids[h.file].1.clone() }).collect();
     let blind = if ids.is_empty() { None } else { found.blind };
@@ -91,8 +89,7 @@ pub fn scan(db: &Path) -> Result<InUse> {
 /// The processes other than this one that hold any of these exact files (by identity), for a
 /// re-check while this process holds the database: it opens nothing, so it drops no lock.
 pub fn holders_of(files: &[(FileId, PathBuf)]) -> Vec<Holder> {
-    let ids: Vec<FileId> = files.iter().map(|(id, _)| *id).collect();
-    platform::scan_processes(&ids, None)
+    platform::scan_processes(files, false)
         .holders
         .into_iter()
         .map(|h| Holder { pid: h.pid, name: h.name, file: files[h.file].1.clone() })
@@ -104,13 +101,15 @@ pub fn holders_of(files: &[(FileId, PathBuf)]) -> Vec<Holder> {
 /// Returns the pid the kernel names (0 when it cannot name one, as for a process in another pid
 /// namespace). An idle connection in rollback-journal mode holds no lock; the scan sees it.
 pub fn lock_probe(db: &Path) -> Result<Option<i32>> {
-    for path in [db.to_path_buf(), paths::side_file(db, "-shm")] {
+    for (path, which) in
+        [(db.to_path_buf(), LockedFile::Database), (paths::side_file(db, "-shm"), LockedFile::SharedMemory)]
+    {
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(format!("opening {} to probe its locks", path.display()), e)),
         };
-        if let Some(pid) = platform::conflicting_lock(&file)
+        if let Some(pid) = platform::held_lock(&file, which)
             .map_err(|e| Error::io(format!("probing the locks on {}", path.display()), e))?
         {
             return Ok(Some(pid));

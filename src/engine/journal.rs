@@ -255,8 +255,8 @@ pub fn torn_tail(db: &Path) -> Option<String> {
 pub struct Standing {
     /// The newest proven backup (path, sha256).
     pub backup: Option<(PathBuf, String)>,
-    /// The newest passed dry run: (plan, source hash, result hash, before).
-    pub dry_run: Option<PassedDryRun>,
+    /// Every passed dry run, oldest first.
+    pub dry_runs: Vec<PassedDryRun>,
     /// The newest execute: its plan hash, backup and how it ended.
     pub execute: Option<ExecuteRecord>,
     /// The newest verification of production: ok?
@@ -265,6 +265,13 @@ pub struct Standing {
     pub rolled_back: bool,
     /// A rollback started after the last execute and its end was never recorded.
     pub rollback_started: Option<RollbackRecord>,
+}
+
+impl Standing {
+    /// The newest passed dry run of the plan with this hash.
+    pub fn rehearsal_of(&self, plan_sha256: &str) -> Option<&PassedDryRun> {
+        self.dry_runs.iter().rev().find(|d| d.plan.sha256 == plan_sha256)
+    }
 }
 
 /// A rollback that started, as the journal holds it.
@@ -308,16 +315,19 @@ pub struct ExecuteRecord {
     pub rolled_back: bool,
 }
 
-/// Folds the journal into where things stand.
+/// Folds the journal into where things stand. An execute that changed nothing (rolled back,
+/// or refused before its first statement) does not hide the committed one before it.
 pub fn standing(entries: &[Entry]) -> Standing {
     let mut s = Standing::default();
+    // The committed execute (with its verification) that a newer attempt may fall back to.
+    let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
     for e in entries {
         match &e.event {
             Event::Backup { path, sha256, .. } => s.backup = Some((path.clone(), sha256.clone())),
             Event::DryRun {
                 ok: true, plan, source_sha256, result_sha256: Some(result), before: Some(before), ..
             } => {
-                s.dry_run = Some(PassedDryRun {
+                s.dry_runs.push(PassedDryRun {
                     plan: (**plan).clone(),
                     source_sha256: source_sha256.clone(),
                     result_sha256: result.clone(),
@@ -326,6 +336,12 @@ pub fn standing(entries: &[Entry]) -> Standing {
             }
             Event::DryRun { .. } | Event::Recovered { .. } => {}
             Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256 } => {
+                prior = s
+                    .execute
+                    .take()
+                    .filter(|x| x.committed && !x.rolled_back && !s.rolled_back)
+                    .map(|x| (x, s.verified))
+                    .or(prior.take().filter(|_| !s.rolled_back));
                 s.execute = Some(ExecuteRecord {
                     plan_sha256: plan_sha256.clone(),
                     backup_path: backup_path.clone(),
@@ -343,10 +359,16 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     x.committed = true;
                     x.result_sha256 = result_sha256.clone();
                 }
+                prior = None;
             }
             Event::ExecuteRolledBack { .. } => {
                 if let Some(x) = s.execute.as_mut() {
                     x.rolled_back = true;
+                }
+                // Nothing changed: the database is still where the execute before left it.
+                if let Some((x, verified)) = prior.take() {
+                    s.execute = Some(x);
+                    s.verified = verified;
                 }
             }
             Event::Verified { ok, .. } => s.verified = Some(*ok),
@@ -360,6 +382,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
             Event::RolledBack { .. } => {
                 s.rolled_back = true;
                 s.rollback_started = None;
+                prior = None;
             }
         }
     }
@@ -385,13 +408,11 @@ pub fn locate(db: &Path, recorded: &Path) -> PathBuf {
 /// The recorded backup that `backup` names, by file identity (any path to it will do, from
 /// any folder): its recorded path and SHA-256.
 pub fn recorded_backup(db: &Path, entries: &[Entry], backup: &Path) -> Option<(PathBuf, String)> {
-    let wanted = fs::metadata(backup).ok().map(|m| crate::engine::platform::file_id(&m));
     let wanted_path = fs::canonicalize(backup).ok();
     entries.iter().rev().find_map(|e| match &e.event {
         Event::Backup { path, sha256, .. } => {
             let at = locate(db, path);
-            let same_file =
-                wanted.is_some() && fs::metadata(&at).ok().map(|m| crate::engine::platform::file_id(&m)) == wanted;
+            let same_file = crate::engine::platform::same_file(&at, backup);
             let same_path = wanted_path.is_some() && fs::canonicalize(&at).ok() == wanted_path;
             (same_file || same_path).then(|| (at, sha256.clone()))
         }
@@ -426,6 +447,27 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with("journal.jsonl.torn-"))
             .collect();
         assert_eq!(fs::read(aside[0].path()).unwrap(), b"{\"at\":\"2026");
+    }
+
+    #[test]
+    fn an_execute_that_changed_nothing_does_not_hide_the_committed_one_before_it() {
+        let e = |event| Entry { at: "t".into(), event };
+        let started = |p: &str| Event::ExecuteStarted {
+            plan_sha256: p.into(),
+            backup_path: "b".into(),
+            backup_sha256: "s".into(),
+        };
+        let entries = vec![
+            e(started("one")),
+            e(Event::ExecuteCommitted { plan_sha256: "one".into(), result_sha256: Some("r1".into()) }),
+            e(Event::Verified { plan_sha256: "one".into(), ok: true, failed: vec![] }),
+            e(started("two")),
+            e(Event::ExecuteRolledBack { plan_sha256: "two".into(), error: "changed since the backup".into() }),
+        ];
+        let s = standing(&entries);
+        let x = s.execute.unwrap();
+        assert_eq!((x.plan_sha256.as_str(), x.committed, x.rolled_back), ("one", true, false));
+        assert_eq!(s.verified, Some(true));
     }
 
     #[test]

@@ -216,22 +216,27 @@ pub fn ready_to_write(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result
 /// during a rollback that was cut off), or it is mounted on its own. A rollback must always be
 /// possible, so execute refuses such a file up front.
 pub fn restore_blocker(db: &Path, ours: Option<&Path>) -> Option<String> {
-    let meta = fs::metadata(db).ok()?;
-    let links = platform::link_count(&meta);
-    let our_link =
-        ours.and_then(|p| fs::metadata(p).ok()).is_some_and(|m| platform::file_id(&m) == platform::file_id(&meta));
-    if links > 1 + u64::from(our_link) {
+    let me = platform::identity(db).ok()?;
+    let our_link = ours.is_some_and(|p| platform::same_file(p, db));
+    if me.links > 1 + u64::from(our_link) {
         return Some(format!(
-            "the file has {links} names (hard links): a rollback puts the backup in place by renaming, which would leave the other names on the migrated data — remove the other links, or copy the database to a file of its own, then run cutover again"
+            "the file has {} names (hard links): a rollback puts the backup in place by renaming, which would leave the other names on the migrated data — remove the other links, or copy the database to a file of its own, then run cutover again",
+            me.links
         ));
     }
     let dir = paths::parent_dir(db);
-    let dir_device = fs::metadata(&dir).ok().map(|m| platform::device(&m));
-    if platform::is_mount_point(db) || dir_device.is_some_and(|d| d != platform::device(&meta)) {
+    let dir_device = platform::identity(&dir).ok().map(|i| i.id.device);
+    if platform::is_mount_point(db) || dir_device.is_some_and(|d| d != me.id.device) {
         return Some(
             "the file is mounted on its own (a bind mount, as container volumes do): a rollback could not rename a backup over it — mount its folder instead of the single file, or copy the database into a folder of its own"
                 .into(),
         );
+    }
+    if let Some(other) = platform::mounted_elsewhere(db) {
+        return Some(format!(
+            "the file is also mounted on its own at {} (a bind mount, as container volumes do): a rollback renames a new file into place here, which that mount would not see, and the application there keeps its own -wal — stop it and mount the folder instead of the single file",
+            other.display()
+        ));
     }
     None
 }

@@ -39,4 +39,7 @@ pub enum Progress {
         /// The check's name.
         name: String,
     },
+    /// Something the technician must read whatever happens next (a recovery after an unclean
+    /// shutdown, a torn journal line set aside).
+    Notice(String),
 }

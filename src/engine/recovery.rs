@@ -102,7 +102,9 @@ pub fn settle(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Option<Re
         )));
     }
     journal::append(db, Event::Recovered { found: found.clone(), kept: kept.clone() })?;
-    Ok(Some(Recovery { found, kept, files }))
+    let recovery = Recovery { found, kept, files };
+    progress(Progress::Notice(recovery.notice(db)));
+    Ok(Some(recovery))
 }
 
 fn starts_with_magic(path: &Path) -> bool {

@@ -29,8 +29,7 @@ pub fn write(db: &Path, name: &str, contents: &str) -> Result<PathBuf> {
     let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).tempfile_in(&dir).map_err(io)?;
     tmp.write_all(contents.as_bytes()).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(&target).map_err(|e| io(e.error))?;
-    durable::fsync_dir(&dir).map_err(io)?;
+    durable::name_replacing(tmp.into_temp_path(), &target, &dir).map_err(|e| io(e.into_io()))?;
     Ok(target)
 }
 

@@ -12,7 +12,8 @@ use crate::engine::changes::{self, Changes};
 use crate::engine::dryrun::{self, BackupRef};
 use crate::engine::error::{Error, Result};
 use crate::engine::execute;
-use crate::engine::journal::{self, PassedDryRun};
+use crate::engine::journal;
+use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
 use crate::engine::recovery::Recovery;
 use crate::engine::status::{self, Settled};
@@ -88,7 +89,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
         )));
     }
     let standing = rec.standing;
-    let Some(exec) = standing.execute.filter(|x| x.committed || rec.settled == Some(Settled::Unknown)) else {
+    let Some(exec) = standing.execute.clone().filter(|x| x.committed || rec.settled == Some(Settled::Unknown)) else {
         return Err(Error::NotReady(format!(
             "nothing to verify: the journal records no committed execute for {}",
             db.display()
@@ -100,13 +101,14 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
             db.display()
         )));
     }
-    let Some(dry) = standing.dry_run.filter(|d| d.plan.sha256 == exec.plan_sha256) else {
+    let Some(dry) = standing.rehearsal_of(&exec.plan_sha256).cloned() else {
         return Err(Error::NotReady("the journal has no passed dry run of the executed plan to compare with".into()));
     };
     let backup = BackupRef { path: journal::locate(db, &exec.backup_path), sha256: exec.backup_sha256.clone() };
     let actual = status::settled_sha256(db)?;
     let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
-    let (changes, changes_unknown) = if as_left { (None, None) } else { since_execute(db, &backup, &dry, progress) };
+    let (changes, changes_unknown) =
+        if as_left { (None, None) } else { changes_since(db, &backup, &dry.plan, progress) };
     let identical = Identical {
         rehearsal_sha256: dry.result_sha256.clone(),
         actual_sha256: actual.clone().unwrap_or_else(|| "(the WAL could not be folded in)".into()),
@@ -130,13 +132,13 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
 }
 
 /// What differs from the execute's result, rebuilt from the backup; or why that cannot be told.
-fn since_execute(
+pub fn changes_since(
     db: &Path,
     backup: &BackupRef,
-    dry: &PassedDryRun,
+    plan: &Plan,
     progress: &mut dyn FnMut(Progress),
 ) -> (Option<Changes>, Option<String>) {
-    let compared = dryrun::replay(db, backup, &dry.plan, progress).and_then(|known| {
+    let compared = dryrun::replay(db, backup, plan, progress).and_then(|known| {
         progress(Progress::Step("comparing every table with the state the execute left".into()));
         let conn = open::inspect(db)?;
         changes::between(&conn, known.path())

@@ -73,7 +73,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
     }
     let mut settled = None;
     if let Some(exec) = open_execute {
-        let rehearsal = standing.dry_run.as_ref().filter(|d| d.plan.sha256 == exec.plan_sha256);
+        let rehearsal = standing.rehearsal_of(&exec.plan_sha256);
         settled = Some(if sha256 == exec.backup_sha256 {
             journal::append(
                 db,

@@ -261,6 +261,11 @@ impl App {
                 Some(action) => self.update(action),
                 None => Vec::new(),
             },
+            Event::Progress(Progress::Notice(text)) => {
+                tracing::warn!(notice = %text, "shown to the technician");
+                self.notice = Some(text);
+                Vec::new()
+            }
             Event::Progress(p) => {
                 if let Some(job) = self.job.as_mut() {
                     if matches!(p, Progress::Statement { .. }) {

@@ -75,6 +75,8 @@ impl App {
             }
             Outcome::Execute(report, written) => {
                 self.reports.extend(written);
+                self.changed_since =
+                    report.changed_since.as_ref().map(|c| format!("written to after the commit: {}", c.summary()));
                 self.verification = Some(report.verification.clone());
                 self.rollback_target = Some(report.backup.clone());
                 self.execute = Some(*report);

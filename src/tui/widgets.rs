@@ -83,7 +83,7 @@ pub fn progress(app: &App, frame: &mut Frame, area: Rect) {
             )
         }
         Some(Progress::Check { name }) => (0.0, format!("checking: {name}")),
-        Some(Progress::Step(text)) => (0.0, text.clone()),
+        Some(Progress::Step(text) | Progress::Notice(text)) => (0.0, text.clone()),
         None => (0.0, "starting…".to_string()),
     };
     let stop = if job.stopping { " — stopping safely…" } else { "" };

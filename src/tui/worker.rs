@@ -140,7 +140,10 @@ pub fn spawn(job: Job, cancel: Cancel, tx: Sender<Event>) {
         let progress_tx = tx.clone();
         let mut progress = move |p: Progress| {
             // Steps always go through; counters at most 20 times a second.
-            let is_step = matches!(p, Progress::Step(_) | Progress::Statement { .. } | Progress::Check { .. });
+            let is_step = matches!(
+                p,
+                Progress::Step(_) | Progress::Statement { .. } | Progress::Check { .. } | Progress::Notice(_)
+            );
             if is_step || last.elapsed() >= Duration::from_millis(50) {
                 last = Instant::now();
                 let _ = progress_tx.send(Event::Progress(p));

@@ -1,14 +1,26 @@
 //! The Unix side of the platform layer: fsync of folders, statvfs, page-cache advice, device
-//! and inode identity, `/proc` scans for holders, and POSIX lock queries.
+//! and inode identity, `/proc` scans for holders, POSIX lock queries, and renames that never
+//! replace a file.
 
 use std::ffi::OsString;
 use std::fs::{self, File, Metadata};
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::{Access, FileId, Holding, ProcessScan, Unseen};
+use super::{FileId, Holding, Identity, LockedFile, ProcessScan, Targets, Unseen};
+
+/// Files can be renamed over while this process holds them open (POSIX semantics).
+pub const RENAME_WHILE_OPEN: bool = true;
+
+/// The owner, group and permission bits of a file, to judge which users could open it.
+#[derive(Debug, Clone, Copy)]
+struct Access {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
 
 /// Flushes a folder's entries (new names, renames, removals) to the disk.
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
@@ -21,19 +33,83 @@ pub fn free_space(dir: &Path) -> io::Result<u64> {
     Ok((stat.blocks_available() as u64).saturating_mul(stat.fragment_size() as u64))
 }
 
-/// Asks the kernel to forget the file's cached pages, so the next read comes from the device.
+/// A file opened to be read back from the device rather than the page cache.
+pub struct Uncached(File);
+
+impl Read for Uncached {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Uncached {
+    /// The file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+/// Opens a file and asks the kernel to forget its cached pages, so what is read comes from the
+/// device.
 ///
 /// Only clean pages can be dropped: call it after `sync_all`. Advice the kernel ignores is not
 /// an error; the read that follows is then served from memory, which is still a fresh read of
 /// the file's contents through the file system.
-pub fn drop_cached_pages(file: &File) {
+pub fn open_uncached(path: &Path) -> io::Result<Uncached> {
+    let file = File::open(path)?;
     #[cfg(target_os = "linux")]
     {
         use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
-        let _ = posix_fadvise(file, 0, 0, PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+        let _ = posix_fadvise(&file, 0, 0, PosixFadviseAdvice::POSIX_FADV_DONTNEED);
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = file;
+    Ok(Uncached(file))
+}
+
+/// Renames `from` to `to`, replacing `to`. The folder must be fsynced after.
+pub fn rename_replacing(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)
+}
+
+/// Renames `from` to `to` only if `to` does not exist (`AlreadyExists` otherwise): a backup
+/// is never written over. The folder must be fsynced after.
+pub fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(nix::errno::Errno::EEXIST) => return Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+            // A file system without RENAME_NOREPLACE: a hard link never replaces either.
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {}
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+    fs::hard_link(from, to)?;
+    fs::remove_file(from)
+}
+
+/// A handle on the database for reading it while SQLite holds its locks. On Unix it is a
+/// descriptor of our own, opened before the connection and closed after it: closing any
+/// descriptor of the file drops every POSIX lock this process holds on it, SQLite's included.
+pub struct DbFile(File);
+
+impl DbFile {
+    /// Opens the database for reading; call it before opening the SQLite connection.
+    pub fn open(path: &Path) -> io::Result<DbFile> {
+        File::open(path).map(DbFile)
+    }
+
+    /// A reader of the file that works under the connection's locks, from the start.
+    pub fn reader(&mut self, _conn: &rusqlite::Connection) -> io::Result<&mut File> {
+        use std::io::{Seek, SeekFrom};
+        self.0.seek(SeekFrom::Start(0))?;
+        Ok(&mut self.0)
+    }
+
+    /// The file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
 }
 
 /// Starts writing a range of `file` to the disk without waiting, so a later `sync_all` has
@@ -51,26 +127,96 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) {
     let _ = (file, offset, len);
 }
 
-/// The device and inode of a file.
-pub fn file_id(meta: &Metadata) -> FileId {
+fn file_id(meta: &Metadata) -> FileId {
     FileId { device: meta.dev(), inode: meta.ino() }
 }
 
-/// How many names (hard links) the file has.
-pub fn link_count(meta: &Metadata) -> u64 {
-    meta.nlink()
+/// The device and inode of a file (symbolic links followed) and its number of names.
+pub fn identity(path: &Path) -> io::Result<Identity> {
+    let meta = fs::metadata(path)?;
+    Ok(Identity { id: file_id(&meta), links: meta.nlink() })
 }
 
 /// Whether this process runs as root, and so may look into every process.
-pub fn is_root() -> bool {
+fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Gives `path` the permissions and owner of the file it replaces, so the shop's application
-/// can still open it. Best effort: a file we may not chown keeps our ownership.
-pub fn keep_attributes(path: &Path, meta: &Metadata) {
-    let _ = fs::set_permissions(path, meta.permissions());
-    let _ = std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()));
+/// Gives `target` the permissions and owner of `source` (the file it replaces), so the shop's
+/// application can still open it. Best effort: a file we may not chown keeps our ownership.
+pub fn keep_attributes(target: &Path, source: &Path) {
+    let Ok(meta) = fs::metadata(source) else { return };
+    let _ = fs::set_permissions(target, meta.permissions());
+    let _ = std::os::unix::fs::chown(target, Some(meta.uid()), Some(meta.gid()));
+    // Access control lists and security labels live in extended attributes: without them the
+    // application's user may no longer open the restored file.
+    for (name, value) in xattrs(source) {
+        if let Err(e) = set_xattr(target, &name, &value) {
+            tracing::warn!(attribute = %name.to_string_lossy(), error = %e, "an extended attribute was not kept");
+        }
+    }
+}
+
+/// Every extended attribute of a file: (name, value). Empty where there are none or the file
+/// system has none.
+fn xattrs(path: &Path) -> Vec<(std::ffi::CString, Vec<u8>)> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::libc;
+        let Ok(p) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return Vec::new() };
+        // SAFETY: `p` is a valid NUL-terminated path; a null buffer with size 0 asks for the size.
+        let size = unsafe { libc::listxattr(p.as_ptr(), std::ptr::null_mut(), 0) };
+        if size <= 0 {
+            return Vec::new();
+        }
+        let mut names = vec![0u8; size as usize];
+        // SAFETY: the buffer has exactly `names.len()` writable bytes.
+        let got = unsafe { libc::listxattr(p.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+        if got <= 0 {
+            return Vec::new();
+        }
+        names.truncate(got as usize);
+        names
+            .split(|b| *b == 0)
+            .filter(|n| !n.is_empty())
+            .filter_map(|n| {
+                let name = std::ffi::CString::new(n).ok()?;
+                // SAFETY: valid NUL-terminated path and name; a null buffer asks for the size.
+                let len = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+                if len < 0 {
+                    return None;
+                }
+                let mut value = vec![0u8; len as usize];
+                // SAFETY: the buffer has exactly `value.len()` writable bytes.
+                let read = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
+                if read < 0 {
+                    return None;
+                }
+                value.truncate(read as usize);
+                Some((name, value))
+            })
+            .collect()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        Vec::new()
+    }
+}
+
+fn set_xattr(path: &Path, name: &std::ffi::CStr, value: &[u8]) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let p = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        // SAFETY: valid NUL-terminated path and name; `value` is readable for its length.
+        let rc = unsafe { nix::libc::setxattr(p.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+        if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (path, name, value);
+        Ok(())
+    }
 }
 
 /// A path as the bytes the file system stores.
@@ -83,16 +229,22 @@ pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(OsString::from_vec(bytes))
 }
 
-/// Which file `Access` a file has, for [`scan_processes`].
-pub fn access_of(meta: &Metadata) -> Access {
-    Access { uid: meta.uid(), gid: meta.gid(), mode: meta.mode() }
-}
-
-/// Lists the other processes that hold any of `targets` open, matched by device and inode so
+/// Lists the other processes that hold any of `files` open, matched by device and inode so
 /// that every name of the file counts (symlinks, hard links, another working directory, a
-/// renamed file). Processes whose open files may not be read are listed as unseen when their
-/// user could open the file at all (`access`); kernel threads and zombies hold no files.
-pub fn scan_processes(targets: &[FileId], access: Option<Access>) -> ProcessScan {
+/// renamed file). With `unseen`, processes whose open files may not be read are listed when
+/// their user could open the file at all (by its permissions); kernel threads and zombies hold
+/// no files.
+pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
+    let targets: Vec<FileId> = files.iter().map(|(id, _)| *id).collect();
+    let access = if unseen {
+        files.iter().find_map(|(_, p)| fs::metadata(p).ok()).map(|m| Access {
+            uid: m.uid(),
+            gid: m.gid(),
+            mode: m.mode(),
+        })
+    } else {
+        None
+    };
     let mut scan = ProcessScan::default();
     if targets.is_empty() {
         return scan;
@@ -104,11 +256,18 @@ pub fn scan_processes(targets: &[FileId], access: Option<Access>) -> ProcessScan
             return scan;
         }
     };
-    if !is_root()
+    if unseen
+        && !is_root()
         && let Some(option) = proc_hides_processes()
     {
         scan.blind =
             Some(format!("this system hides other users' processes from you (/proc is mounted with {option})"));
+    }
+    if unseen && in_nested_pid_namespace() {
+        scan.blind = Some(
+            "cutover runs in a process namespace of its own (a container), so processes outside it cannot be seen"
+                .into(),
+        );
     }
     let me = std::process::id();
     for entry in procs.flatten() {
@@ -129,7 +288,7 @@ pub fn scan_processes(targets: &[FileId], access: Option<Access>) -> ProcessScan
                     }
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            Err(e) if unseen && e.kind() == io::ErrorKind::PermissionDenied => {
                 let status = fs::read_to_string(entry.path().join("status")).unwrap_or_default();
                 if holds_no_files(pid) || !access.is_none_or(|a| could_open(&status, a)) {
                     continue;
@@ -147,9 +306,10 @@ pub fn scan_processes(targets: &[FileId], access: Option<Access>) -> ProcessScan
     scan
 }
 
-/// Asks the kernel whether another process holds a POSIX lock anywhere on the file; returns
-/// the pid it names (0 when it cannot name one, as for a process in another pid namespace).
-pub fn conflicting_lock(file: &File) -> io::Result<Option<i32>> {
+/// Asks the kernel whether another process holds a POSIX lock anywhere on the file (the
+/// database's or its `-shm`'s); returns the pid it names (0 when it cannot name one, as for a
+/// process in another pid namespace).
+pub fn held_lock(file: &File, _which: LockedFile) -> io::Result<Option<i32>> {
     use nix::fcntl::{FcntlArg, fcntl};
     use nix::libc;
 
@@ -224,6 +384,18 @@ pub fn is_mount_point(path: &Path) -> bool {
     mounts.lines().filter_map(|line| line.split(' ').nth(4)).any(|point| unescape_mount(point) == wanted)
 }
 
+/// Another place the file is mounted on its own (the host side of a single-file bind mount:
+/// the container sees it under that name, with side files of its own).
+pub fn mounted_elsewhere(path: &Path) -> Option<PathBuf> {
+    let me = identity(path).ok()?.id;
+    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().filter_map(|line| line.split(' ').nth(4)).find_map(|point| {
+        let point = PathBuf::from(OsString::from_vec(unescape_mount(point)));
+        let meta = fs::metadata(&point).ok()?;
+        (meta.is_file() && file_id(&meta) == me && point != path).then_some(point)
+    })
+}
+
 /// Undoes the octal escapes (`\040` for a space) of a mountinfo path.
 fn unescape_mount(field: &str) -> Vec<u8> {
     let bytes = field.as_bytes();
@@ -244,9 +416,11 @@ fn unescape_mount(field: &str) -> Vec<u8> {
     out
 }
 
-/// The device a file is on.
-pub fn device(meta: &Metadata) -> u64 {
-    meta.dev()
+/// Whether this process sees only part of the system's processes: it is not in the initial
+/// pid namespace, whose inode the kernel fixes (PROC_PID_INIT_INO, 0xEFFFFFFC).
+fn in_nested_pid_namespace() -> bool {
+    const INITIAL: &str = "pid:[4026531836]";
+    fs::read_link("/proc/self/ns/pid").is_ok_and(|ns| ns.as_os_str() != INITIAL)
 }
 
 /// The `hidepid` option of the /proc mount, when it hides other users' processes.
@@ -288,13 +462,26 @@ mod tests {
     }
 
     #[test]
-    fn this_process_sees_its_own_open_file_through_another_name() {
+    fn a_file_is_known_by_any_of_its_names() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"x").unwrap();
-        let id = file_id(&fs::metadata(&path).unwrap());
+        let id = identity(&path).unwrap().id;
         fs::hard_link(&path, dir.path().join("g")).unwrap();
-        assert_eq!(file_id(&fs::metadata(dir.path().join("g")).unwrap()), id);
-        assert_eq!(link_count(&fs::metadata(&path).unwrap()), 2);
+        assert_eq!(identity(&dir.path().join("g")).unwrap().id, id);
+        assert_eq!(identity(&path).unwrap().links, 2);
+    }
+
+    #[test]
+    fn rename_new_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"new").unwrap();
+        fs::write(&b, b"kept").unwrap();
+        assert_eq!(rename_new(&a, &b).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&b).unwrap(), b"kept");
+        fs::remove_file(&b).unwrap();
+        rename_new(&a, &b).unwrap();
+        assert!(!a.exists() && fs::read(&b).unwrap() == b"new");
     }
 }

@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::engine::backup::rehash;
 use crate::engine::changes::{self, Changes};
 use crate::engine::dryrun::{self, BackupRef};
 use crate::engine::error::{Error, Result};
@@ -43,7 +42,8 @@ pub struct RollbackReport {
     pub backup_path: PathBuf,
     /// The backup's recorded SHA-256.
     pub backup_sha256: String,
-    /// The restored file's SHA-256, read back from disk.
+    /// The restored file's SHA-256, read back from the disk just before it was renamed into
+    /// place (the rename does not change its bytes).
     pub restored_sha256: String,
     /// `MATCH` (a report is only returned when they match).
     pub verdict: &'static str,
@@ -94,15 +94,15 @@ pub struct RollbackRequest {
 /// Restores the backup over the database, refusing while another process holds it and while
 /// it holds changes made since the execute (unless `discard_changes`).
 ///
-/// The backup is hashed; copied to a temp file beside the database, fsynced and checked; the
+/// The backup is hashed; copied to a temp file beside the database, fsynced and read back; the
 /// database is locked exclusively and compared with what the execute left; the database gets
 /// a second name `<db>.migrated-<time>` (a hard link, so its name never points at nothing)
 /// and its side files move beside it; the copy is renamed over the database and the folder
-/// fsynced; the lock is released and the restored file read back and hashed: MATCH.
+/// fsynced, and the lock released. The copy was read back from the disk before the rename: MATCH.
 pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<RollbackReport> {
     let started = Instant::now();
     let db = paths::resolve(&req.db)?;
-    let ours = req.interrupted.as_deref().filter(|p| same_file(p, &db));
+    let ours = req.interrupted.as_deref().filter(|p| platform::same_file(p, &db));
     if let Some(why) = preflight::restore_blocker(&db, ours) {
         return Err(Error::CannotRestore { path: db, why });
     }
@@ -131,7 +131,11 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
     if let Some(c) = changes.as_ref().filter(|c| !c.is_empty())
         && !req.discard_changes
     {
-        return Err(Error::WouldDiscard { message: changed_message(&db, c, &req.expected), changes: Some(c.clone()) });
+        let mut message = changed_message(&db, c, &req.expected);
+        if recovered.is_some() {
+            message.push_str(" (its rows were left as they are; SQLite had first recovered it after an unclean shutdown, with a copy kept as found)");
+        }
+        return Err(Error::WouldDiscard { message, changes: Some(c.clone()) });
     }
 
     let kind = if matches!(req.expected, Expected::Backup) { "replaced" } else { "migrated" };
@@ -161,11 +165,16 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         return undone(&mut hold, err);
     }
     progress(Progress::Step("putting the backup in place".into()));
-    if let Err(e) = partial.persist(&db) {
-        aside.undo(&db, &dir);
-        return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", db.display()), e.error));
+    match durable::name_replacing(partial.into_temp_path(), &db, &dir) {
+        Ok(()) => {}
+        Err(durable::NamingError::Rename(_, e)) => {
+            aside.undo(&db, &dir);
+            return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", db.display()), e));
+        }
+        Err(durable::NamingError::Flush(e)) => {
+            return Err(Error::io(format!("flushing {} (fsync) after putting the backup in place", dir.display()), e));
+        }
     }
-    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
     // Someone who opened the old file before the swap would write to it once we let go.
     if let Some(err) = opened_meanwhile(&db, &old) {
         aside.undo_swap(&db, &dir);
@@ -181,11 +190,6 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         }
     }
 
-    progress(Progress::Step("re-reading the restored database".into()));
-    let restored = rehash(&db, progress)?;
-    if restored.sha256 != req.backup.sha256 {
-        return Err(Error::BackupMismatch { source_sha256: req.backup.sha256.clone(), backup_sha256: restored.sha256 });
-    }
     let discarded = changes.filter(|c| !c.is_empty());
     journal::append(
         &db,
@@ -205,7 +209,7 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         database: db,
         backup_path: req.backup.path.clone(),
         backup_sha256: req.backup.sha256.clone(),
-        restored_sha256: restored.sha256,
+        restored_sha256: req.backup.sha256.clone(),
         verdict: "MATCH",
         migrated_path: Some(migrated),
         discarded,
@@ -264,12 +268,5 @@ fn changed_message(db: &Path, c: &Changes, expected: &Expected) -> String {
 }
 
 fn file_id(path: &Path) -> Result<platform::FileId> {
-    fs::metadata(path).map(|m| platform::file_id(&m)).map_err(|e| Error::io(format!("reading {}", path.display()), e))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::metadata(a), fs::metadata(b)) {
-        (Ok(x), Ok(y)) => platform::file_id(&x) == platform::file_id(&y),
-        _ => false,
-    }
+    platform::identity(path).map(|i| i.id).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }

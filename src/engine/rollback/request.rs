@@ -40,16 +40,18 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     let interrupted = standing.rollback_started.as_ref().map(|r| journal::locate(db, &r.migrated_path));
     let pending = standing.execute.as_ref().filter(|x| !x.rolled_back && !standing.rolled_back);
     if let Some(x) = pending {
-        let plan =
-            standing.dry_run.as_ref().filter(|d| d.plan.sha256 == x.plan_sha256).map(|d| Box::new(d.plan.clone()));
-        let backup = named.unwrap_or_else(|| BackupRef {
-            path: journal::locate(db, &x.backup_path),
-            sha256: x.backup_sha256.clone(),
-        });
+        let own = BackupRef { path: journal::locate(db, &x.backup_path), sha256: x.backup_sha256.clone() };
+        let plan = standing.rehearsal_of(&x.plan_sha256).map(|d| Box::new(d.plan.clone()));
+        let expected = match &named {
+            // Another backup than the execute's own: everything that differs from it is what
+            // the restore would throw away, the migration and any earlier work included.
+            Some(b) if b.sha256 != own.sha256 => Expected::Backup,
+            _ => Expected::ExecuteResult { sha256: x.result_sha256.clone(), plan },
+        };
         return Ok(RollbackRequest {
             db: db.to_path_buf(),
-            backup,
-            expected: Expected::ExecuteResult { sha256: x.result_sha256.clone(), plan },
+            backup: named.unwrap_or(own),
+            expected,
             discard_changes: asked.discard_changes,
             interrupted,
         });

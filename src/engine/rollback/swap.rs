@@ -46,9 +46,17 @@ pub(super) fn prepare_copy(
     if copied.sha256 != backup.sha256 {
         return Err(Error::NotReady("the backup changed while it was being copied — nothing was restored".into()));
     }
-    if let Ok(meta) = fs::metadata(db) {
-        platform::keep_attributes(partial.path(), &meta);
+    // The proof of the restore: the copy read back from the disk before it is put in place.
+    // (After the rename the shop's application may write to it at once; that is its right.)
+    progress(Progress::Step("re-reading the copy from disk".into()));
+    let reread = rehash(partial.path(), progress)?;
+    if reread.sha256 != backup.sha256 {
+        return Err(Error::NotReady(format!(
+            "the copy of the backup did not read back from the disk as written (SHA-256 {}) — the disk may be failing; nothing was restored",
+            short(&reread.sha256)
+        )));
     }
+    platform::keep_attributes(partial.path(), db);
     Ok(partial)
 }
 

@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod snapshot;
 pub mod tenant;
+pub mod triggers;
 
 use std::path::Path;
 use std::time::Instant;
@@ -209,6 +210,7 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     checks.push(integrity?);
     checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan)));
     checks.push(checks::views_compile(&conn, &after_schema));
+    checks.push(triggers::check(&conn, &after_schema, before));
     Ok(finish(scope, checks, started))
 }
 

@@ -64,6 +64,9 @@ pub struct Snapshot {
     pub schema: Vec<SchemaObject>,
     /// Foreign-key violations present at that moment.
     pub fk_violations: Vec<FkViolation>,
+    /// Tables whose triggers did not compile at that moment: (table, SQLite's message).
+    #[serde(default)]
+    pub broken_triggers: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -78,6 +81,7 @@ pub fn capture(db: &Path, workers: usize, progress: &mut dyn FnMut(Progress)) ->
     let conn = open::inspect(db)?;
     let schema = schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))?;
     let fk_violations = fk_violations(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
+    let broken_triggers = crate::engine::verify::triggers::broken(&conn, &schema);
     let names: Vec<String> = schema.iter().filter(|o| o.kind == "table").map(|o| o.name.clone()).collect();
     let virtuals: Vec<&str> = schema
         .iter()
@@ -87,7 +91,7 @@ pub fn capture(db: &Path, workers: usize, progress: &mut dyn FnMut(Progress)) ->
     let jobs: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), virtuals.contains(&n.as_str()))).collect();
     drop(conn);
     let tables = digest_all(db, &jobs, None, workers, progress)?;
-    Ok(Snapshot { tables, schema, fk_violations })
+    Ok(Snapshot { tables, schema, fk_violations, broken_triggers })
 }
 
 /// Which columns to digest for a table: the "before" columns when checking after a change.
