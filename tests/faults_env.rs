@@ -1,7 +1,8 @@
 //! The world around the database going wrong: a disk that is too small or fills up for real
 //! (a tmpfs mounted by the test), and the shop's application still running while a writing
 //! command is tried.
-
+// These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,7 +1,8 @@
 //! I/O errors injected with `strace -e inject=…` at every call position of a small run of
 //! `execute`, `rollback` and `backup`: the tool stops with a clear message and a non-zero exit
 //! and the database is unchanged, or, after a completed commit, fully migrated and verified.
-
+// These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,7 +1,8 @@
 //! Verify and execute never claim what is not so: a damaged WAL is not "verified", a write that
 //! slips in before the lock is not "unchanged", an error after the commit does not read as
 //! "nothing changed", and a process cutover cannot see into is never reported as "not in use".
-
+// These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,7 +1,8 @@
 //! The records and the first look never mislead: a torn journal line does not throw the
 //! journal away, a name that is not UTF-8 is journalled exactly, a database SQLite can recover is
 //! not called truncated, and an unclean shutdown is said out loud, with a copy kept as found.
-
+// These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -2,7 +2,8 @@
 //! restores the real file behind a symlink, it never replays a stale WAL, it holds the file
 //! while it swaps it, it works from any folder, and it refuses up front where a restore by
 //! rename cannot work. Each case ran wrong once; each runs in both journal modes.
-
+// These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

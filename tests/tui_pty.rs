@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal: build the demo, walk the whole wizard with keys,
 //! execute, roll back, quit, and check the database is byte-for-byte the original.
-
+// These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};

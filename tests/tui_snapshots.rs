@@ -51,6 +51,9 @@ macro_rules! snap {
         insta::with_settings!({
             filters => vec![
                 (r"/[^\s]*/\.tmp[A-Za-z0-9]+", "[DIR]"),
+                // The same folder under Windows: C:\users\…\Temp\.tmpXXXX\shop.db
+                (r"[A-Z]:\\[^\s]*\\\.tmp[A-Za-z0-9]+\\", "[DIR]/"),
+                (r"\.cutover\\reports", ".cutover/reports"),
                 (r"[0-9a-f]{64}", "[SHA256]"),
                 (r"\b[0-9a-f]{12,16}\b", "[HASH]"),
                 (r"\d{8}-\d{6}", "[STAMP]"),
@@ -64,6 +67,14 @@ macro_rules! snap {
             insta::assert_snapshot!($name, screen(&$app));
         });
     };
+}
+
+/// A temp folder whose path is as long on every system (`/tmp/.tmpXXXXXX`, `C:\t\.tmpXXXXXX`),
+/// so dialogs that show it wrap the same way in every snapshot.
+fn snapshot_dir() -> tempfile::TempDir {
+    let base = if cfg!(windows) { std::path::PathBuf::from(r"C:\t") } else { std::path::PathBuf::from("/tmp") };
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::tempdir_in(base).unwrap()
 }
 
 fn shop(dir: &Path) -> std::path::PathBuf {
@@ -84,7 +95,7 @@ fn shop(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn every_screen_at_80_by_24() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = snapshot_dir();
     let db = shop(dir.path());
     let mut app = App::new(db, None, Theme::new(false));
     let effects = app.start();
@@ -122,7 +133,7 @@ fn every_screen_at_80_by_24() {
 
 #[test]
 fn error_panel_for_a_failing_script() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = snapshot_dir();
     let db = shop(dir.path());
     let script = dir.path().join("change.sql");
     fs::write(&script, "UPDATE items SET name = 'x' WHERE id = 1;\nINSERT INTO missing VALUES (1);\n").unwrap();
@@ -138,7 +149,7 @@ fn error_panel_for_a_failing_script() {
 
 #[test]
 fn stop_dialog_while_work_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = snapshot_dir();
     let db = shop(dir.path());
     let mut app = App::new(db, None, Theme::new(false));
     let _running = app.start();
@@ -150,7 +161,7 @@ fn stop_dialog_while_work_runs() {
 
 #[test]
 fn no_color_still_says_it_in_words() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = snapshot_dir();
     let db = shop(dir.path());
     let mut app = App::new(db, None, Theme::new(false));
     let effects = app.start();
@@ -168,7 +179,7 @@ fn no_color_still_says_it_in_words() {
 
 #[test]
 fn every_screen_fits_larger_and_resized_terminals() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = snapshot_dir();
     let db = shop(dir.path());
     let mut app = App::new(db, None, Theme::new(true));
     let effects = app.start();

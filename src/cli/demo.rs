@@ -108,10 +108,5 @@ pub fn list_here() -> Result<ExitCode> {
 }
 
 fn shell_quote(path: &Path) -> String {
-    let s = path.display().to_string();
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    cutover::engine::platform::shell_quote(path)
 }

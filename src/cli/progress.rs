@@ -1,6 +1,10 @@
 //! Printing the engine's progress on stderr: steps as lines, byte and table counts in place.
 
 use std::io::{IsTerminal, Write};
+
+use crossterm::cursor::MoveToColumn;
+use crossterm::queue;
+use crossterm::terminal::{Clear, ClearType};
 use std::time::{Duration, Instant};
 
 use cutover::engine::Progress;
@@ -25,25 +29,27 @@ impl StderrProgress {
         match p {
             Progress::Notice(text) => {
                 if self.dirty {
-                    let _ = write!(err, "\r\x1b[K");
+                    clear_line(&mut err);
                     self.dirty = false;
                 }
                 let _ = writeln!(err, "notice: {text}");
             }
             Progress::Step(text) => {
                 if self.dirty {
-                    let _ = write!(err, "\r\x1b[K");
+                    clear_line(&mut err);
                     self.dirty = false;
                 }
                 let _ = writeln!(err, "· {text}");
             }
             Progress::Bytes { stage, done, total } if self.tty && self.due(done == total) => {
                 let pct = if total == 0 { 100.0 } else { done as f64 * 100.0 / total as f64 };
-                let _ = write!(err, "\r\x1b[K  {stage}: {} of {} ({pct:.0}%)", human_bytes(done), human_bytes(total));
+                clear_line(&mut err);
+                let _ = write!(err, "  {stage}: {} of {} ({pct:.0}%)", human_bytes(done), human_bytes(total));
                 self.dirty = true;
             }
             Progress::Table { name, index, total } if self.tty && self.due(index == total) => {
-                let _ = write!(err, "\r\x1b[K  counting rows: table {index} of {total} ({name})");
+                clear_line(&mut err);
+                let _ = write!(err, "  counting rows: table {index} of {total} ({name})");
                 self.dirty = true;
             }
             _ => {}
@@ -53,7 +59,9 @@ impl StderrProgress {
     /// Clears a half-drawn counter line before other output.
     pub fn finish(&mut self) {
         if self.dirty {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+            let mut err = std::io::stderr().lock();
+            clear_line(&mut err);
+            let _ = err.flush();
             self.dirty = false;
         }
     }
@@ -66,4 +74,10 @@ impl StderrProgress {
         }
         due
     }
+}
+
+/// Clears the counter line through crossterm, which knows the Windows console as well as
+/// terminals that take escape sequences.
+fn clear_line(err: &mut impl Write) {
+    let _ = queue!(err, MoveToColumn(0), Clear(ClearType::CurrentLine));
 }

@@ -125,7 +125,7 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
             "{} was migrated but verification FAILED ({}): roll back with `cutover rollback {} --yes`",
             args.db.display(),
             done.verification.summary(),
-            args.db.display()
+            cutover::engine::platform::shell_quote(&args.db)
         )
     };
     let outcome = Outcome {

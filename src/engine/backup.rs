@@ -76,7 +76,9 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     let dir = match &options.dir {
         Some(d) => {
             check_backup_dir(d)?;
-            fs::canonicalize(d).map_err(|e| Error::io(format!("resolving {}", d.display()), e))?
+            crate::engine::platform::canonicalize(d)
+                .map(crate::engine::platform::simplify)
+                .map_err(|e| Error::io(format!("resolving {}", d.display()), e))?
         }
         None => paths::parent_dir(db),
     };

@@ -326,7 +326,11 @@ fn same(a: ValueRef<'_>, b: ValueRef<'_>) -> bool {
 
 /// A `file:` URI that opens `path` read-only and unlocked, leaving no side files beside it.
 fn read_only_uri(path: &Path) -> String {
-    let bytes = crate::engine::platform::path_to_bytes(path);
+    // SQLite takes the URI's path as UTF-8; a Unix name that is not UTF-8 goes as its bytes.
+    let bytes = match path.to_str() {
+        Some(text) => text.as_bytes().to_vec(),
+        None => crate::engine::platform::path_to_bytes(path),
+    };
     let mut uri = String::from("file:");
     for b in bytes {
         match b {
@@ -344,7 +348,7 @@ mod tests {
 
     fn pair(known: &str, now: &str) -> Changes {
         let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a b%?.db");
+        let a = dir.path().join("a b%#é.db");
         let conn = Connection::open(&a).unwrap();
         conn.execute_batch(known).unwrap();
         drop(conn);

@@ -59,7 +59,12 @@ pub enum Error {
     ReadOnly { path: PathBuf, why: String },
 
     /// Another process holds the database (or its WAL) open.
-    #[error("{} is open in {}: stop the application first", show(.path), holders_text(.holders))]
+    #[error(
+        "{} is open in {}: stop the {} first",
+        show(.path),
+        holders_text(.holders),
+        if .holders.iter().any(|h| h.service.is_some()) { "service" } else { "application" }
+    )]
     InUse { path: PathBuf, holders: Vec<Holder> },
 
     /// A process opened the database while a rollback was swapping it; the rollback undid
@@ -111,7 +116,7 @@ pub enum Error {
     #[error(
         "the change IS committed to {} (the database is migrated), but {what} failed: {cause} — run `cutover verify {}` next; do not run the migration again",
         show(.path),
-        show(.path)
+        crate::engine::platform::shell_quote(.path)
     )]
     AfterCommit { path: PathBuf, what: String, cause: String },
 
@@ -183,7 +188,6 @@ impl Error {
             }
             Error::DiskSpace { .. }
             | Error::BackupMismatch { .. }
-            | Error::Io { .. }
             | Error::StatementFailed { .. }
             | Error::Cancelled(_)
             | Error::NotReady(_)
@@ -191,6 +195,8 @@ impl Error {
             | Error::AfterCommit { .. }
             | Error::AfterRestore { .. }
             | Error::VerificationFailed(_) => ExitKind::Stopped,
+            Error::Io { source, .. } if crate::engine::platform::is_held_error(source) => ExitKind::InUse,
+            Error::Io { .. } => ExitKind::Stopped,
             Error::Sqlite { source, .. } => sqlite_exit_kind(source),
         }
     }
@@ -263,7 +269,16 @@ fn holders_text(holders: &[Holder]) -> String {
     if holders.is_empty() {
         return "another process".to_string();
     }
-    holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect::<Vec<_>>().join(", ")
+    holders.iter().map(holder_text).collect::<Vec<_>>().join(", ")
+}
+
+/// `pid 4123 (pos-server)`, `EasySale-server.exe (pid 4123, service EasySale)`, `another program`.
+pub fn holder_text(h: &Holder) -> String {
+    match (&h.service, h.pid) {
+        (_, 0) => h.name.clone(),
+        (Some(service), pid) => format!("{} (pid {pid}, service {service})", h.name),
+        (None, pid) => format!("pid {pid} ({})", h.name),
+    }
 }
 
 fn unseen_text(path: &Path, unseen: &[Unseen], blind: Option<&str>) -> String {
@@ -312,10 +327,29 @@ mod tests {
     fn in_use_names_every_holder() {
         let e = Error::InUse {
             path: PathBuf::from("pos.db"),
-            holders: vec![Holder { pid: 4123, name: "pos-server".into(), file: PathBuf::from("pos.db") }],
+            holders: vec![Holder {
+                pid: 4123,
+                name: "pos-server".into(),
+                service: None,
+                file: PathBuf::from("pos.db"),
+            }],
         };
         assert_eq!(e.to_string(), "pos.db is open in pid 4123 (pos-server): stop the application first");
         assert_eq!(e.exit_kind(), ExitKind::InUse);
+        let service = Holder {
+            pid: 4123,
+            name: "EasySale-server.exe".into(),
+            service: Some("EasySale".into()),
+            file: PathBuf::from("pos.db"),
+        };
+        let e = Error::InUse { path: PathBuf::from("pos.db"), holders: vec![service] };
+        assert_eq!(
+            e.to_string(),
+            "pos.db is open in EasySale-server.exe (pid 4123, service EasySale): stop the service first"
+        );
+        let unnamed = Holder { pid: 0, name: "another program".into(), service: None, file: PathBuf::from("pos.db") };
+        let e = Error::InUse { path: PathBuf::from("pos.db"), holders: vec![unnamed] };
+        assert_eq!(e.to_string(), "pos.db is open in another program: stop the application first");
     }
 
     #[test]

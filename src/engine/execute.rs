@@ -283,12 +283,12 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
             let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: Some(sha) });
             Error::NotReady(format!(
                 "SQLite reported \"{error}\", yet the change is on disk in full (the file equals the rehearsal's result): run `cutover verify {}` to confirm, or roll back",
-                db.display()
+                crate::engine::platform::shell_quote(db)
             ))
         }
         _ => Error::NotReady(format!(
-            "{error} — and the file now equals neither the backup nor the rehearsal's result: do not start the application; run `cutover verify {0}` or `cutover rollback {0} --yes`",
-            db.display()
+            "{error} — and the file now equals neither the backup nor the rehearsal's result: do not start the application; run `cutover verify {0}` first",
+            crate::engine::platform::shell_quote(db)
         )),
     }
 }

@@ -29,6 +29,9 @@ pub struct Holder {
     pub pid: u32,
     /// Its command name.
     pub name: String,
+    /// The service it runs as, when it is one (Windows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// Which file it holds: the database or its `-wal`, `-shm` or `-journal`.
     #[serde(with = "crate::engine::ospath")]
     pub file: PathBuf,
@@ -80,8 +83,11 @@ pub fn scan(db: &Path) -> Result<InUse> {
     let ids: Vec<(FileId, PathBuf)> =
         paths::with_side_files(db).into_iter().filter_map(|p| platform::identity(&p).ok().map(|i| (i.id, p))).collect();
     let found = platform::scan_processes(&ids, true);
-    let holders =
-        found.holders.into_iter().map(|h| Holder { pid: h.pid, name: h.name, file: ids[h.file].1.clone() }).collect();
+    let holders = found
+        .holders
+        .into_iter()
+        .map(|h| Holder { pid: h.pid, name: h.name, service: h.service, file: ids[h.file].1.clone() })
+        .collect();
     let blind = if ids.is_empty() { None } else { found.blind };
     Ok(InUse { holders, unseen: found.unseen, blind, locked_by: lock_probe(db)? })
 }
@@ -92,7 +98,7 @@ pub fn holders_of(files: &[(FileId, PathBuf)]) -> Vec<Holder> {
     platform::scan_processes(files, false)
         .holders
         .into_iter()
-        .map(|h| Holder { pid: h.pid, name: h.name, file: files[h.file].1.clone() })
+        .map(|h| Holder { pid: h.pid, name: h.name, service: h.service, file: files[h.file].1.clone() })
         .collect()
 }
 
@@ -138,7 +144,7 @@ pub fn refuse_if_in_use(db: &Path, found: &InUse) -> Result<()> {
             let pid = pid as u32;
             return Err(Error::InUse {
                 path: db.to_path_buf(),
-                holders: vec![Holder { pid, name: platform::process_name(pid), file: db.to_path_buf() }],
+                holders: vec![Holder { pid, name: platform::process_name(pid), service: None, file: db.to_path_buf() }],
             });
         }
         Some(_) => return Err(Error::Locked { path: db.to_path_buf(), pid: None }),

@@ -24,10 +24,12 @@ pub fn resolve(typed: &Path) -> Result<PathBuf> {
     for _ in 0..MAX_LINKS {
         let (Some(parent), Some(name)) = (current.parent(), current.file_name()) else {
             // "/", "..", "x/.": a folder, never a database; the phases say so.
-            return Ok(fs::canonicalize(&current).unwrap_or(current));
+            return Ok(crate::engine::platform::canonicalize(&current)
+                .map(crate::engine::platform::simplify)
+                .unwrap_or(current));
         };
-        let parent = match fs::canonicalize(parent) {
-            Ok(p) => p,
+        let parent = match crate::engine::platform::canonicalize(parent) {
+            Ok(p) => crate::engine::platform::simplify(p),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound { path: typed.to_path_buf() });
             }

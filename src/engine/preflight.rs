@@ -78,9 +78,13 @@ impl PreflightReport {
     /// Who holds the database, as a person reads it: `pid 4123 (pos-server), pid 77 (python3)`.
     pub fn who(&self) -> String {
         if self.holders.is_empty() {
-            return self.locked_by.map(|pid| format!("pid {pid}")).unwrap_or_default();
+            return match self.locked_by {
+                Some(0) => "another program (it holds a lock)".into(),
+                Some(pid) => format!("pid {pid}"),
+                None => String::new(),
+            };
         }
-        self.holders.iter().map(|h| format!("pid {} ({})", h.pid, h.name)).collect::<Vec<_>>().join(", ")
+        self.holders.iter().map(crate::engine::error::holder_text).collect::<Vec<_>>().join(", ")
     }
 
     /// The processes cutover could not look into, as a person reads it.

@@ -207,7 +207,7 @@ pub fn execution_markdown(db: &Path, plan: &Plan, r: &ExecuteReport) -> String {
     let _ = writeln!(
         s,
         "To undo: `cutover rollback {} --yes` restores the backup above (the migrated file is kept aside).",
-        db.display()
+        crate::engine::platform::shell_quote(db)
     );
     s
 }

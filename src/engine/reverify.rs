@@ -62,7 +62,11 @@ impl Reverification {
         match (since, v.ok) {
             (None, true) => format!("{db} verified: {}", v.summary()),
             (None, false) => {
-                format!("{db} verification FAILED: {} — `cutover rollback {db} --yes` restores the backup", v.summary())
+                let quoted = crate::engine::platform::shell_quote(&self.database);
+                format!(
+                    "{db} verification FAILED: {} — `cutover rollback {quoted} --yes` restores the backup",
+                    v.summary()
+                )
             }
             (Some(what), true) => format!(
                 "{db} changed since the execute (the shop has written to it): {what}; the migration itself is in place: {}",

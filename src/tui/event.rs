@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
 
 use crate::engine::{Error, Progress};
 use crate::tui::worker::{JobKind, Outcome};
@@ -34,7 +34,8 @@ pub fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) {
             let ready = event::poll(Duration::from_millis(250)).unwrap_or(false);
             let sent = if ready {
                 match event::read() {
-                    Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => tx.send(Event::Key(k)),
+                    // Releases are passed on too: the key table ignores them in one place.
+                    Ok(TermEvent::Key(k)) => tx.send(Event::Key(k)),
                     Ok(TermEvent::Resize(..)) => tx.send(Event::Resize),
                     _ => Ok(()),
                 }

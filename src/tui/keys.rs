@@ -1,7 +1,7 @@
 //! The one key table: it dispatches keys, draws the key bar and fills the help overlay, so
 //! what the screen says and what the keys do can never disagree.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::tui::app::{App, Focus, Modal, Step};
 
@@ -175,7 +175,18 @@ pub const BINDINGS: &[Binding] = &[
 ];
 
 /// What a key press asks for in the app's current state, if anything.
+///
+/// Windows consoles report every key twice, pressed and released: only presses (and repeats,
+/// for scrolling) act. AltGr arrives there as Ctrl+Alt, so Ctrl+Alt with a character is that
+/// character (`@ { [ ] } \ | ~ €` on German or French keyboards), not a chord.
 pub fn dispatch(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let alt_gr = key.modifiers.contains(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    if alt_gr && let KeyCode::Char(c) = key.code {
+        return typing(app).then_some(Action::Type(c));
+    }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         // The one control key: Ctrl-C stops safely, like q. Chords do nothing else.
         return (key.code == KeyCode::Char('c')).then_some(Action::Interrupt);
@@ -218,4 +229,42 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
     }
     out.push(("Ctrl-C", "stop safely (asks first)"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Focus;
+    use crate::tui::theme::Theme;
+    use ratatui::crossterm::event::KeyEventState;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers, kind: KeyEventKind) -> KeyEvent {
+        KeyEvent { code, modifiers, kind, state: KeyEventState::NONE }
+    }
+
+    #[test]
+    fn a_key_acts_once_on_its_press_never_on_its_release() {
+        let app = App::new("pos.db".into(), None, Theme::new(false));
+        let press = key(KeyCode::Char('?'), KeyModifiers::NONE, KeyEventKind::Press);
+        assert_eq!(dispatch(&app, press), Some(Action::Help));
+        assert_eq!(dispatch(&app, key(KeyCode::Char('?'), KeyModifiers::NONE, KeyEventKind::Release)), None);
+        let down = key(KeyCode::Down, KeyModifiers::NONE, KeyEventKind::Repeat);
+        let mut app = app;
+        app.step = Step::Audit;
+        assert_eq!(dispatch(&app, down), Some(Action::Down), "a held arrow scrolls");
+    }
+
+    #[test]
+    fn alt_gr_characters_type_and_ctrl_c_still_stops() {
+        let mut app = App::new("pos.db".into(), None, Theme::new(false));
+        app.focus = Focus::Tenant;
+        for c in ['@', '{', '[', ']', '}', '\\', '|', '~', '€'] {
+            let altgr = key(KeyCode::Char(c), KeyModifiers::CONTROL | KeyModifiers::ALT, KeyEventKind::Press);
+            assert_eq!(dispatch(&app, altgr), Some(Action::Type(c)), "{c}");
+        }
+        let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL, KeyEventKind::Press);
+        assert_eq!(dispatch(&app, ctrl_c), Some(Action::Interrupt));
+        let ctrl_x = key(KeyCode::Char('x'), KeyModifiers::CONTROL, KeyEventKind::Press);
+        assert_eq!(dispatch(&app, ctrl_x), None, "no other chords");
+    }
 }

@@ -89,7 +89,7 @@ pub fn render(app: &App, modal: &Modal, frame: &mut Frame) {
                 Line::raw(""),
                 Line::from(vec![
                     Span::styled("> ", t.dim()),
-                    Span::styled(format!("{}▏", app.confirm.text), t.title()),
+                    Span::styled(format!("{}{}", app.confirm.text, t.cursor()), t.title()),
                 ]),
                 Line::raw(""),
                 Line::styled("Esc cancels.", t.dim()),
@@ -104,7 +104,7 @@ pub fn render(app: &App, modal: &Modal, frame: &mut Frame) {
                 Line::raw(format!("Type  {expected}  and press Enter to restore the backup anyway.")),
                 Line::from(vec![
                     Span::styled("> ", t.dim()),
-                    Span::styled(format!("{}▏", app.confirm.text), t.title()),
+                    Span::styled(format!("{}{}", app.confirm.text, t.cursor()), t.title()),
                 ]),
                 Line::styled("Esc keeps the database as it is.", t.dim()),
             ]);

@@ -5,21 +5,45 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::engine::verify::Status;
 
-/// The styles the screens use.
+/// The styles and symbols the screens use.
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     color: bool,
+    ascii: bool,
 }
 
 impl Theme {
-    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
+    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org); plain ASCII
+    /// symbols where the console's default font may lack the others (the classic Windows
+    /// console; Windows Terminal, which sets WT_SESSION, has them).
     pub fn from_env() -> Theme {
-        Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+        let ascii = crate::engine::platform::LIMITED_CONSOLE_FONT && std::env::var_os("WT_SESSION").is_none();
+        Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()), ascii }
     }
 
     /// A theme with or without colour, for tests.
     pub fn new(color: bool) -> Theme {
-        Theme { color }
+        Theme { color, ascii: false }
+    }
+
+    /// The same theme with ASCII symbols only.
+    pub fn ascii(self) -> Theme {
+        Theme { ascii: true, ..self }
+    }
+
+    /// The mark of a finished step.
+    pub fn tick(self) -> &'static str {
+        if self.ascii { "*" } else { "✓" }
+    }
+
+    /// Between two steps of the stepper.
+    pub fn step_separator(self) -> &'static str {
+        if self.ascii { " > " } else { " › " }
+    }
+
+    /// The cursor after typed text.
+    pub fn cursor(self) -> &'static str {
+        if self.ascii { "_" } else { "▏" }
     }
 
     fn fg(self, c: Color) -> Style {

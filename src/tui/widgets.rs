@@ -20,10 +20,10 @@ pub fn stepper(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans = Vec::new();
     for (i, step) in Step::ALL.iter().enumerate() {
         if i > 0 {
-            spans.push(Span::styled(" › ", t.dim()));
+            spans.push(Span::styled(t.step_separator(), t.dim()));
         }
         let done = step_done(app, *step);
-        let mark = if done { "✓" } else { "" };
+        let mark = if done { t.tick() } else { "" };
         let style = if *step == app.step {
             t.title().add_modifier(ratatui::style::Modifier::UNDERLINED)
         } else if done {

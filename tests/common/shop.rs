@@ -88,8 +88,11 @@ pub fn has_column(db: &Path, table: &str, column: &str) -> bool {
 /// CI runs as root too). Suites that need it say SKIPPED otherwise, or fail under
 /// `CUTOVER_REQUIRE_ROOT`.
 pub fn root_or_skip(what: &str) -> bool {
+    #[cfg(unix)]
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { nix::libc::geteuid() } == 0;
+    #[cfg(not(unix))]
+    let root = false;
     if !root {
         assert!(std::env::var_os("CUTOVER_REQUIRE_ROOT").is_none(), "{what} needs root here");
         super::state::report(&format!("{what} SKIPPED: needs root"));

@@ -15,9 +15,10 @@ mod windows;
 use windows as os;
 
 pub use os::{
-    DbFile, RENAME_WHILE_OPEN, Uncached, free_space, fsync_dir, held_lock, identity, is_mount_point, keep_attributes,
-    mounted_elsewhere, open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing,
-    scan_processes, start_writeback,
+    DbFile, LIMITED_CONSOLE_FONT, RENAME_WHILE_OPEN, Uncached, WriteGuard, canonicalize, free_space, fsync_dir,
+    held_lock, identity, is_held_error, is_mount_point, keep_attributes, mounted_elsewhere, no_hard_links,
+    open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing, scan_processes,
+    shell_quote, simplify, start_writeback,
 };
 
 /// What identifies a file whatever name it is reached by: device (volume) and file number.
@@ -48,10 +49,41 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 pub struct Holding {
     /// Its process id (0 when the operating system says only that some program holds it).
     pub pid: u32,
-    /// Its name, and the service it runs as when it is one.
+    /// Its name.
     pub name: String,
+    /// The service it runs as, when it is one (Windows).
+    pub service: Option<String>,
     /// Which of the asked files it holds (an index into the list given).
     pub file: usize,
+}
+
+/// One process as Windows' Restart Manager lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartManagerEntry {
+    /// Its process id.
+    pub pid: u32,
+    /// Its application name (the executable, or a friendly name).
+    pub app: String,
+    /// The short name of the service it runs, empty when it is none.
+    pub service: String,
+}
+
+/// The holders a Restart Manager list names, this process left out: (pid, name, service). Kept
+/// apart from the Windows calls so it is tested everywhere; Wine's Restart Manager lists no one.
+#[cfg_attr(not(windows), allow(dead_code))]
+pub(crate) fn restart_manager_names(list: &[RestartManagerEntry], me: u32) -> Vec<(u32, String, Option<String>)> {
+    let mut out: Vec<(u32, String, Option<String>)> = list
+        .iter()
+        .filter(|p| p.pid != me)
+        .map(|p| {
+            let name = if p.app.trim().is_empty() { "a program".to_string() } else { p.app.trim().to_string() };
+            let service = Some(p.service.trim().to_string()).filter(|s| !s.is_empty());
+            (p.pid, name, service)
+        })
+        .collect();
+    out.sort_by_key(|(pid, _, _)| *pid);
+    out.dedup_by_key(|(pid, _, _)| *pid);
+    out
 }
 
 /// A process whose open files this process may not look at, yet which could have the
@@ -89,3 +121,29 @@ pub enum LockedFile {
 
 /// The files to look for in a scan: identity and path of each.
 pub type Targets = [(FileId, PathBuf)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restart_managers_list_names_services_and_leaves_this_process_out() {
+        let entry =
+            |pid, app: &str, service: &str| RestartManagerEntry { pid, app: app.into(), service: service.into() };
+        let list = [
+            entry(4123, "EasySale-server.exe", "EasySale"),
+            entry(77, "Backup Agent", ""),
+            entry(999, "cutover.exe", ""),
+            entry(4123, "EasySale-server.exe", "EasySale"),
+            entry(12, " ", ""),
+        ];
+        assert_eq!(
+            restart_manager_names(&list, 999),
+            vec![
+                (12, "a program".to_string(), None),
+                (77, "Backup Agent".to_string(), None),
+                (4123, "EasySale-server.exe".to_string(), Some("EasySale".to_string())),
+            ]
+        );
+    }
+}

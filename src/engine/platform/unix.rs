@@ -11,8 +11,23 @@ use std::path::{Path, PathBuf};
 
 use super::{FileId, Holding, Identity, LockedFile, ProcessScan, Targets, Unseen};
 
+/// Whether the terminal's default font may lack symbols such as ✓ (no: Unix terminals have them).
+pub const LIMITED_CONSOLE_FONT: bool = false;
+
 /// Files can be renamed over while this process holds them open (POSIX semantics).
 pub const RENAME_WHILE_OPEN: bool = true;
+
+/// Whether an error means another process holds the file: Unix has no mandatory locks, so
+/// no I/O error says that.
+pub fn is_held_error(_e: &io::Error) -> bool {
+    false
+}
+
+/// Whether an error from making a hard link means the file system has none (vfat, exFAT).
+pub fn no_hard_links(e: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(e.kind(), K::Unsupported | K::PermissionDenied) || e.raw_os_error() == Some(nix::libc::EOPNOTSUPP)
+}
 
 /// The owner, group and permission bits of a file, to judge which users could open it.
 #[derive(Debug, Clone, Copy)]
@@ -283,7 +298,7 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
                     // stat follows the descriptor to the open file itself, renamed or not.
                     let Ok(meta) = fs::metadata(fd.path()) else { continue };
                     if let Some(file) = targets.iter().position(|t| *t == file_id(&meta)) {
-                        scan.holders.push(Holding { pid, name: process_name(pid), file });
+                        scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
                         break;
                     }
                 }
@@ -437,6 +452,48 @@ fn proc_hides_processes() -> Option<String> {
             (!matches!(value, "0" | "off")).then(|| opt.to_string())
         })
     })
+}
+
+/// A path as a POSIX shell takes it when pasted: bare when safe, else in single quotes.
+pub fn shell_quote(path: &Path) -> String {
+    let s = path.display().to_string();
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The real path of a file or folder, every symbolic link followed.
+pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
+    fs::canonicalize(path)
+}
+
+/// A resolved path as it is best shown and opened: on Unix, as it is.
+pub fn simplify(path: PathBuf) -> PathBuf {
+    path
+}
+
+/// A handle that keeps other processes from writing the file while it is open (Windows); on
+/// Unix only a reader, since there the swap runs under SQLite's own lock.
+pub struct WriteGuard(File);
+
+impl WriteGuard {
+    /// Opens the file for reading.
+    pub fn open(path: &Path) -> io::Result<WriteGuard> {
+        File::open(path).map(WriteGuard)
+    }
+
+    /// The file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+impl Read for WriteGuard {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
 }
 
 #[cfg(test)]

@@ -1,1 +1,586 @@
-//! The Windows side of the platform layer (written next).
+//! The Windows side of the platform layer: write-through renames, free disk, reads that bypass
+//! the cache, volume and file-index identity, share-mode probes and the Restart Manager for
+//! holders, SQLite's own lock bytes for the lock probe, and reading the database through
+//! SQLite's own handle (Windows locks are mandatory: another handle may not read a range SQLite
+//! has locked).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::mem::ManuallyDrop;
+use std::os::raw::{c_int, c_void};
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
+use std::os::windows::io::{AsRawHandle, FromRawHandle};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_LOCK_VIOLATION, ERROR_SHARING_VIOLATION, GENERIC_READ, HANDLE, INVALID_HANDLE_VALUE,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, CreateFileW, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
+    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_NO_BUFFERING,
+    FILE_FLAG_SEQUENTIAL_SCAN, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    GetDiskFreeSpaceExW, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
+    LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH,
+    MoveFileExW, OPEN_EXISTING, SetFileAttributesW, UnlockFileEx,
+};
+use windows_sys::Win32::System::IO::OVERLAPPED;
+
+use super::{FileId, Holding, Identity, LockedFile, ProcessScan, RestartManagerEntry, Targets, restart_manager_names};
+
+/// Whether the terminal's default font may lack symbols such as ✓: the classic console's
+/// raster and Consolas fonts do.
+pub const LIMITED_CONSOLE_FONT: bool = true;
+
+/// A file another process holds open cannot be renamed over (nor moved) on Windows: SQLite's
+/// own handle must be closed before a swap.
+pub const RENAME_WHILE_OPEN: bool = false;
+
+/// How often a sharing or lock violation is retried before the file is called in use:
+/// antivirus and the search indexer open files for a moment (SQLite's own Windows layer
+/// retries the same way).
+const RETRIES: u32 = 10;
+
+fn wide(path: &Path) -> Vec<u16> {
+    path.as_os_str().encode_wide().chain(std::iter::once(0)).collect()
+}
+
+/// Whether an error means another process has the file open or locked.
+pub fn is_held_error(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(code) if code == ERROR_SHARING_VIOLATION as i32 || code == ERROR_LOCK_VIOLATION as i32)
+}
+
+/// Runs `op` again while it fails because another process holds the file for a moment.
+fn retrying<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut attempt = 0;
+    loop {
+        match op() {
+            Err(e) if is_held_error(&e) && attempt < RETRIES => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(25 * u64::from(attempt)));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Windows has no folder fsync: renames are made with MOVEFILE_WRITE_THROUGH instead.
+pub fn fsync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Bytes this user may still write on the volume holding `dir`.
+pub fn free_space(dir: &Path) -> io::Result<u64> {
+    let mut free = 0u64;
+    // SAFETY: the path is NUL-terminated UTF-16; the out pointer is valid; the other two may be null.
+    let ok = unsafe { GetDiskFreeSpaceExW(wide(dir).as_ptr(), &mut free, std::ptr::null_mut(), std::ptr::null_mut()) };
+    if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(free) }
+}
+
+/// No write-back hint on Windows; the flush at the end does the work.
+pub fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
+/// Bytes read at a time when bypassing the cache: a multiple of any sector size.
+const UNCACHED_CHUNK: usize = 1 << 20;
+/// Alignment of the buffer and of every read: the largest sector size in use.
+const SECTOR: usize = 4096;
+
+/// A file opened with FILE_FLAG_NO_BUFFERING, so every byte comes from the disk. Reads are
+/// made in aligned, sector-sized blocks into an aligned buffer and handed out from there.
+pub struct Uncached {
+    file: File,
+    buf: Vec<u8>,
+    start: usize,
+    filled: usize,
+    used: usize,
+    eof: bool,
+}
+
+impl Uncached {
+    /// The file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+}
+
+impl Read for Uncached {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.used == self.filled {
+            if self.eof {
+                return Ok(0);
+            }
+            let start = self.start;
+            let block = &mut self.buf[start..start + UNCACHED_CHUNK];
+            let got = (&self.file).read(block)?;
+            if got < UNCACHED_CHUNK {
+                self.eof = true;
+            }
+            self.filled = got;
+            self.used = 0;
+            if got == 0 {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.filled - self.used);
+        let from = self.start + self.used;
+        out[..n].copy_from_slice(&self.buf[from..from + n]);
+        self.used += n;
+        Ok(n)
+    }
+}
+
+/// Opens a file for reading straight from the disk, past the cache.
+pub fn open_uncached(path: &Path) -> io::Result<Uncached> {
+    // SAFETY: NUL-terminated path; no security attributes or template handle.
+    let handle = unsafe {
+        CreateFileW(
+            wide(path).as_ptr(),
+            GENERIC_READ,
+            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_NO_BUFFERING | FILE_FLAG_SEQUENTIAL_SCAN,
+            std::ptr::null_mut(),
+        )
+    };
+    if handle == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a valid handle we own from here on.
+    let file = unsafe { File::from_raw_handle(handle as _) };
+    let buf = vec![0u8; UNCACHED_CHUNK + SECTOR];
+    let start = buf.as_ptr().align_offset(SECTOR);
+    Ok(Uncached { file, buf, start, filled: 0, used: 0, eof: false })
+}
+
+fn move_file(from: &Path, to: &Path, flags: u32) -> io::Result<()> {
+    retrying(|| {
+        // SAFETY: both paths are NUL-terminated UTF-16 strings that outlive the call.
+        let ok = unsafe { MoveFileExW(wide(from).as_ptr(), wide(to).as_ptr(), flags) };
+        if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    })
+}
+
+/// Renames `from` over `to`, written through to the disk before it returns. Fails (a sharing
+/// violation or access denied) while another process holds `to` open.
+pub fn rename_replacing(from: &Path, to: &Path) -> io::Result<()> {
+    move_file(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)
+}
+
+/// Renames `from` to `to` only if `to` does not exist, written through to the disk.
+pub fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    move_file(from, to, MOVEFILE_WRITE_THROUGH)
+}
+
+/// Whether an error from making a hard link means the volume has none (FAT, exFAT).
+pub fn no_hard_links(e: &io::Error) -> bool {
+    // ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED
+    matches!(e.raw_os_error(), Some(1) | Some(50)) || e.kind() == io::ErrorKind::Unsupported
+}
+
+/// A handle on the database for reading it while SQLite holds its locks: the reads go through
+/// SQLite's own handle, which its locks do not bar.
+pub struct DbFile(File);
+
+/// SQLite's own handle, borrowed: it is never closed here.
+pub struct SqliteHandle(ManuallyDrop<File>);
+
+impl Read for SqliteHandle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl DbFile {
+    /// Opens the database (for its size); call it before opening the SQLite connection.
+    pub fn open(path: &Path) -> io::Result<DbFile> {
+        File::open(path).map(DbFile)
+    }
+
+    /// A reader of the file through the connection's own handle, from the start.
+    pub fn reader(&mut self, conn: &rusqlite::Connection) -> io::Result<SqliteHandle> {
+        let mut handle: HANDLE = std::ptr::null_mut();
+        // SAFETY: the connection is open; WIN32_GET_HANDLE writes one HANDLE through the
+        // pointer, which outlives the call.
+        let rc: c_int = unsafe {
+            rusqlite::ffi::sqlite3_file_control(
+                conn.handle(),
+                c"main".as_ptr(),
+                rusqlite::ffi::SQLITE_FCNTL_WIN32_GET_HANDLE,
+                (&mut handle as *mut HANDLE).cast::<c_void>(),
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK || handle.is_null() || handle == INVALID_HANDLE_VALUE {
+            return Err(io::Error::other("SQLite did not give its file handle"));
+        }
+        // SAFETY: the handle stays valid while the connection is open; ManuallyDrop keeps us
+        // from ever closing it.
+        let mut file = ManuallyDrop::new(unsafe { File::from_raw_handle(handle as _) });
+        file.seek(SeekFrom::Start(0))?;
+        Ok(SqliteHandle(file))
+    }
+
+    /// The file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+fn open_for_attributes(path: &Path) -> io::Result<File> {
+    // SAFETY: NUL-terminated path; attributes-only access conflicts with no share mode.
+    let handle = unsafe {
+        CreateFileW(
+            wide(path).as_ptr(),
+            FILE_READ_ATTRIBUTES,
+            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_BACKUP_SEMANTICS,
+            std::ptr::null_mut(),
+        )
+    };
+    if handle == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a valid handle we own from here on.
+    Ok(unsafe { File::from_raw_handle(handle as _) })
+}
+
+/// The volume serial number and file index of a file, and its number of names.
+pub fn identity(path: &Path) -> io::Result<Identity> {
+    let file = open_for_attributes(path)?;
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid handle and a valid out pointer.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Identity {
+        id: FileId {
+            device: u64::from(info.dwVolumeSerialNumber),
+            inode: (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow),
+        },
+        links: u64::from(info.nNumberOfLinks),
+    })
+}
+
+/// Windows has no single-file bind mounts.
+pub fn is_mount_point(_path: &Path) -> bool {
+    false
+}
+
+/// Windows has no single-file bind mounts.
+pub fn mounted_elsewhere(_path: &Path) -> Option<PathBuf> {
+    None
+}
+
+/// Gives `target` the attributes (read-only, hidden, system, archive) and the access control
+/// list of `source`, so the shop's application (often a service account) can still open it.
+/// Best effort: what cannot be copied is logged.
+pub fn keep_attributes(target: &Path, source: &Path) {
+    // SAFETY: NUL-terminated paths.
+    let attributes = unsafe { GetFileAttributesW(wide(source).as_ptr()) };
+    if attributes != INVALID_FILE_ATTRIBUTES {
+        let keep = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE;
+        let wanted = if attributes & keep == 0 { FILE_ATTRIBUTE_NORMAL } else { attributes & keep };
+        // SAFETY: NUL-terminated path.
+        unsafe { SetFileAttributesW(wide(target).as_ptr(), wanted) };
+    }
+    if let Err(e) = copy_security(source, target) {
+        tracing::warn!(error = %e, "the restored file's access control list was not copied");
+    }
+}
+
+fn copy_security(source: &Path, target: &Path) -> io::Result<()> {
+    use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, GetFileSecurityW, SetFileSecurityW};
+    let mut needed = 0u32;
+    // SAFETY: asking for the size with a null buffer of length 0.
+    unsafe { GetFileSecurityW(wide(source).as_ptr(), DACL_SECURITY_INFORMATION, std::ptr::null_mut(), 0, &mut needed) };
+    if needed == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut descriptor = vec![0u8; needed as usize];
+    // SAFETY: the buffer has `needed` bytes.
+    let ok = unsafe {
+        GetFileSecurityW(
+            wide(source).as_ptr(),
+            DACL_SECURITY_INFORMATION,
+            descriptor.as_mut_ptr().cast(),
+            needed,
+            &mut needed,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a self-relative descriptor just read; NUL-terminated path.
+    let ok =
+        unsafe { SetFileSecurityW(wide(target).as_ptr(), DACL_SECURITY_INFORMATION, descriptor.as_mut_ptr().cast()) };
+    if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// A path as bytes: its UTF-16 code units, little-endian (unpaired surrogates kept).
+pub fn path_to_bytes(path: &Path) -> Vec<u8> {
+    path.as_os_str().encode_wide().flat_map(u16::to_le_bytes).collect()
+}
+
+/// A path from the bytes [`path_to_bytes`] gave.
+pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    let units: Vec<u16> = bytes.chunks(2).map(|p| u16::from_le_bytes([p[0], *p.get(1).unwrap_or(&0)])).collect();
+    PathBuf::from(OsString::from_wide(&units))
+}
+
+/// Whether another process holds `path` open: an open with share mode 0 is refused with a
+/// sharing violation then (retried for a moment, for antivirus and indexers).
+fn held_open(path: &Path) -> io::Result<bool> {
+    let open = || {
+        // SAFETY: NUL-terminated path; share mode 0 asks for the file to ourselves.
+        let handle = unsafe {
+            CreateFileW(wide(path).as_ptr(), GENERIC_READ, 0, std::ptr::null(), OPEN_EXISTING, 0, std::ptr::null_mut())
+        };
+        if handle == INVALID_HANDLE_VALUE {
+            Err(io::Error::last_os_error())
+        } else {
+            // SAFETY: a handle we just opened.
+            unsafe { CloseHandle(handle) };
+            Ok(())
+        }
+    };
+    match retrying(open) {
+        Ok(()) => Ok(false),
+        Err(e) if is_held_error(&e) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The processes holding any of `files`: a share-mode probe says whether someone does, the
+/// Restart Manager says who (and which service). Where it names nobody, "another program";
+/// where it fails, the same: an unnamed holder is never taken for none. Processes cutover
+/// cannot look into do not arise (`unseen` is empty): the probe sees every holder.
+pub fn scan_processes(files: &Targets, _unseen: bool) -> ProcessScan {
+    let mut scan = ProcessScan::default();
+    let held: Vec<usize> =
+        files.iter().enumerate().filter(|(_, (_, path))| held_open(path).unwrap_or(true)).map(|(i, _)| i).collect();
+    if held.is_empty() {
+        return scan;
+    }
+    let paths: Vec<&Path> = held.iter().map(|&i| files[i].1.as_path()).collect();
+    let named = match restart_manager(&paths) {
+        Ok(list) => restart_manager_names(&list, std::process::id()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the Restart Manager could not name the holders");
+            Vec::new()
+        }
+    };
+    if named.is_empty() {
+        scan.holders.push(Holding { pid: 0, name: "another program".into(), service: None, file: held[0] });
+    } else {
+        scan.holders.extend(named.into_iter().map(|(pid, name, service)| Holding {
+            pid,
+            name,
+            service,
+            file: held[0],
+        }));
+    }
+    scan
+}
+
+/// Asks the Restart Manager which processes hold these files.
+fn restart_manager(paths: &[&Path]) -> io::Result<Vec<RestartManagerEntry>> {
+    use windows_sys::Win32::System::RestartManager::{
+        CCH_RM_SESSION_KEY, RM_PROCESS_INFO, RmEndSession, RmGetList, RmRegisterResources, RmStartSession,
+    };
+    let mut session = 0u32;
+    let mut key = [0u16; CCH_RM_SESSION_KEY as usize + 1];
+    // SAFETY: valid out pointers; the key buffer has the documented size.
+    let rc = unsafe { RmStartSession(&mut session, 0, key.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc as i32));
+    }
+    let result = (|| {
+        let names: Vec<Vec<u16>> = paths.iter().map(|p| wide(p)).collect();
+        let pointers: Vec<*const u16> = names.iter().map(|n| n.as_ptr()).collect();
+        // SAFETY: `pointers` holds NUL-terminated strings that outlive the call.
+        let rc = unsafe {
+            RmRegisterResources(
+                session,
+                pointers.len() as u32,
+                pointers.as_ptr(),
+                0,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc as i32));
+        }
+        let mut list: Vec<RM_PROCESS_INFO> = Vec::new();
+        let mut needed = 0u32;
+        for _ in 0..4 {
+            let mut count = list.len() as u32;
+            let mut reasons = 0u32;
+            // SAFETY: `list` has room for `count` entries.
+            let rc = unsafe { RmGetList(session, &mut needed, &mut count, list.as_mut_ptr(), &mut reasons) };
+            match rc {
+                0 => {
+                    list.truncate(count as usize);
+                    return Ok(list
+                        .iter()
+                        .map(|p| RestartManagerEntry {
+                            pid: p.Process.dwProcessId,
+                            app: from_wide_z(&p.strAppName),
+                            service: from_wide_z(&p.strServiceShortName),
+                        })
+                        .collect());
+                }
+                // ERROR_MORE_DATA: make room for what it asked and ask again.
+                234 => list.resize(needed as usize + 2, RM_PROCESS_INFO::default()),
+                other => return Err(io::Error::from_raw_os_error(other as i32)),
+            }
+        }
+        Err(io::Error::other("the list of holders kept growing"))
+    })();
+    // SAFETY: the session was started above.
+    unsafe { RmEndSession(session) };
+    result
+}
+
+fn from_wide_z(units: &[u16]) -> String {
+    let end = units.iter().position(|u| *u == 0).unwrap_or(units.len());
+    String::from_utf16_lossy(&units[..end])
+}
+
+/// SQLite's lock bytes on Windows (os_win.c): PENDING and RESERVED at 0x40000000 and after,
+/// then the 510-byte SHARED range; in the `-shm`, every WAL connection holds the byte at 128.
+const PENDING_BYTE: u32 = 0x4000_0000;
+const SHARED_SIZE: u32 = 510;
+const SHM_DMS_BYTE: u32 = 128;
+
+/// Whether another connection holds one of SQLite's locks on the file: an exclusive lock is
+/// tried on its lock bytes without waiting and released at once. Windows cannot name the
+/// holder (`Some(0)`).
+pub fn held_lock(file: &File, which: LockedFile) -> io::Result<Option<i32>> {
+    let (offset, len) = match which {
+        LockedFile::Database => (PENDING_BYTE, 2 + SHARED_SIZE),
+        LockedFile::SharedMemory => (SHM_DMS_BYTE, 1),
+    };
+    let handle = file.as_raw_handle() as HANDLE;
+    let mut overlapped: OVERLAPPED = unsafe { std::mem::zeroed() };
+    overlapped.Anonymous.Anonymous.Offset = offset;
+    let locked = retrying(|| {
+        // SAFETY: a valid handle and an OVERLAPPED giving the offset, both outliving the call.
+        let ok = unsafe {
+            LockFileEx(handle, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, len, 0, &mut overlapped)
+        };
+        if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    });
+    match locked {
+        Ok(()) => {
+            // SAFETY: the range just locked on this handle.
+            unsafe { UnlockFileEx(handle, 0, len, 0, &mut overlapped) };
+            Ok(None)
+        }
+        Err(e) if is_held_error(&e) => Ok(Some(0)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Windows names lock holders through the Restart Manager instead.
+pub fn process_name(_pid: u32) -> String {
+    "another program".into()
+}
+
+/// A handle that lets other processes read the file (and rename or delete it) but never open
+/// it for writing, held while the database is re-hashed and set aside.
+pub struct WriteGuard(File);
+
+impl WriteGuard {
+    /// Opens the file; fails with a sharing violation if someone has it open for writing.
+    pub fn open(path: &Path) -> io::Result<WriteGuard> {
+        let handle = retrying(|| {
+            // SAFETY: NUL-terminated path; no security attributes or template handle.
+            let h = unsafe {
+                CreateFileW(
+                    wide(path).as_ptr(),
+                    GENERIC_READ,
+                    FILE_SHARE_READ | FILE_SHARE_DELETE,
+                    std::ptr::null(),
+                    OPEN_EXISTING,
+                    FILE_FLAG_SEQUENTIAL_SCAN,
+                    std::ptr::null_mut(),
+                )
+            };
+            if h == INVALID_HANDLE_VALUE { Err(io::Error::last_os_error()) } else { Ok(h) }
+        })?;
+        // SAFETY: a valid handle we own from here on.
+        Ok(WriteGuard(unsafe { File::from_raw_handle(handle as _) }))
+    }
+
+    /// The file's size.
+    pub fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+impl Read for WriteGuard {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+/// A path as cmd and PowerShell take it when pasted: bare when safe, else in double quotes
+/// (a Windows path cannot hold a double quote).
+pub fn shell_quote(path: &Path) -> String {
+    let s = path.display().to_string();
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "\\/:._-".contains(c)) {
+        s
+    } else {
+        format!("\"{s}\"")
+    }
+}
+
+/// The final path of a file or folder, every link and junction followed, in `\\?\` form.
+/// (std's canonicalize gives up on very long paths under Wine; this asks with room for the
+/// longest path Windows allows.)
+pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
+    use windows_sys::Win32::Storage::FileSystem::GetFinalPathNameByHandleW;
+    let file = open_for_attributes(path)?;
+    let mut buf = vec![0u16; 32_768];
+    // SAFETY: a valid handle; the buffer holds `buf.len()` units.
+    let n = unsafe { GetFinalPathNameByHandleW(file.as_raw_handle() as HANDLE, buf.as_mut_ptr(), buf.len() as u32, 0) };
+    if n == 0 || n as usize >= buf.len() {
+        let e = io::Error::last_os_error();
+        // ERROR_MORE_DATA with room for any path: Wine stops at 260 characters. The full path
+        // is then taken as given (it exists; only a junction on the way would be missed).
+        if e.raw_os_error() == Some(234) {
+            let full = std::path::absolute(path)?;
+            let text = full.as_os_str().to_string_lossy();
+            return Ok(if text.starts_with(r"\\?\") { full } else { PathBuf::from(format!(r"\\?\{text}")) });
+        }
+        return Err(e);
+    }
+    buf.truncate(n as usize);
+    Ok(PathBuf::from(OsString::from_wide(&buf)))
+}
+
+/// A resolved path as it is best shown and opened: `\\?\C:\…` as `C:\…` and
+/// `\\?\UNC\server\share\…` as `\\server\share\…` when short enough for every API (under
+/// 260 characters); longer paths keep their `\\?\` form, which lifts that limit.
+pub fn simplify(path: PathBuf) -> PathBuf {
+    let Some(text) = path.to_str() else { return path };
+    let simpler = if let Some(rest) = text.strip_prefix(r"\\?\UNC\") {
+        format!(r"\\{rest}")
+    } else if let Some(rest) = text.strip_prefix(r"\\?\") {
+        let drive = rest.as_bytes();
+        if drive.len() >= 3 && drive[0].is_ascii_alphabetic() && drive[1] == b':' && drive[2] == b'\\' {
+            rest.to_string()
+        } else {
+            return path;
+        }
+    } else {
+        return path;
+    };
+    if simpler.encode_utf16().count() < 260 { PathBuf::from(simpler) } else { path }
+}

@@ -21,7 +21,7 @@ use crate::engine::journal::{self, Event};
 use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
 use crate::engine::recovery::{self, Recovery};
-use crate::engine::{durable, paths, platform, preflight};
+use crate::engine::{paths, platform, preflight};
 
 mod missing;
 pub mod request;
@@ -29,7 +29,7 @@ mod swap;
 
 use missing::{finish_already_restored, restore_missing};
 pub use request::from_journal;
-use swap::{free_name, opened_meanwhile, prepare_copy, set_aside};
+use swap::{Swap, free_name, prepare_copy, swap_held, swap_released};
 
 /// A finished rollback.
 #[derive(Debug, Clone, Serialize)]
@@ -149,45 +149,13 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         },
     )?;
     progress(Progress::Step("keeping the current database aside".into()));
-    let old = [(file_id(&db)?, migrated.clone())];
-    hold.keep_wal(true)?;
-    let undone = |hold: &mut Hold, err: Error| {
-        // The names are back as they were: the WAL may go with the connection again.
-        let _ = hold.keep_wal(false);
-        Err(err)
-    };
-    let aside = match set_aside(&db, &migrated, &dir) {
-        Ok(a) => a,
-        Err(e) => return undone(&mut hold, e),
-    };
-    if let Some(err) = opened_meanwhile(&db, &old) {
-        aside.undo(&db, &dir);
-        return undone(&mut hold, err);
-    }
-    progress(Progress::Step("putting the backup in place".into()));
-    match durable::name_replacing(partial.into_temp_path(), &db, &dir) {
-        Ok(()) => {}
-        Err(durable::NamingError::Rename(_, e)) => {
-            aside.undo(&db, &dir);
-            return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", db.display()), e));
-        }
-        Err(durable::NamingError::Flush(e)) => {
-            return Err(Error::io(format!("flushing {} (fsync) after putting the backup in place", dir.display()), e));
-        }
-    }
-    // Someone who opened the old file before the swap would write to it once we let go.
-    if let Some(err) = opened_meanwhile(&db, &old) {
-        aside.undo_swap(&db, &dir);
-        return undone(&mut hold, err);
-    }
-    hold.release()?;
-    // The replaced file's WAL came along empty and stayed because the swap stood: nobody has
-    // that file open (checked just now), so an empty one is only clutter.
-    for suffix in ["-wal", "-shm"] {
-        let side = paths::side_file(&migrated, suffix);
-        if fs::metadata(&side).is_ok_and(|m| m.len() == 0) {
-            let _ = fs::remove_file(&side);
-        }
+    let swap = Swap { db: &db, dir: &dir, migrated: &migrated, current_sha256: &current.sha256 };
+    // Where a file may be renamed while it is open, the hold stays until the swap is done;
+    // elsewhere (Windows) SQLite's handles must go first, and a guard stands in for them.
+    if platform::RENAME_WHILE_OPEN {
+        swap_held(hold, partial, &swap, progress)?;
+    } else {
+        swap_released(hold, partial, &swap, progress)?;
     }
 
     let discarded = changes.filter(|c| !c.is_empty());
@@ -265,8 +233,4 @@ fn changed_message(db: &Path, c: &Changes, expected: &Expected) -> String {
         c.summary(),
         paths::file_name(db)
     )
-}
-
-fn file_id(path: &Path) -> Result<platform::FileId> {
-    platform::identity(path).map(|i| i.id).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }

@@ -7,9 +7,137 @@ use std::path::{Path, PathBuf};
 use crate::engine::backup::rehash;
 use crate::engine::dryrun::BackupRef;
 use crate::engine::error::{Error, Result};
+use crate::engine::hold::Hold;
 use crate::engine::inuse::{self, Holder};
 use crate::engine::progress::Progress;
 use crate::engine::{durable, hashing, paths, platform};
+
+/// The names a swap works on.
+pub(super) struct Swap<'a> {
+    /// The database.
+    pub db: &'a Path,
+    /// Its folder.
+    pub dir: &'a Path,
+    /// The second name the current database gets.
+    pub migrated: &'a Path,
+    /// What the current database hashed to when it was compared.
+    pub current_sha256: &'a str,
+}
+
+/// The swap while the database is still held (a file may be renamed while open): no one can
+/// write to it; a process that opened the old file before or during the swap makes it undo.
+pub(super) fn swap_held(
+    mut hold: Hold,
+    partial: tempfile::NamedTempFile,
+    s: &Swap<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let old = [(file_id(s.db)?, s.migrated.to_path_buf())];
+    hold.keep_wal(true)?;
+    let undone = |hold: &mut Hold, err: Error| {
+        // The names are back as they were: the WAL may go with the connection again.
+        let _ = hold.keep_wal(false);
+        Err(err)
+    };
+    let aside = match set_aside(s.db, s.migrated, s.dir) {
+        Ok(a) => a,
+        Err(e) => return undone(&mut hold, e),
+    };
+    if let Some(err) = opened_meanwhile(s.db, &old) {
+        aside.undo(s.db, s.dir);
+        return undone(&mut hold, err);
+    }
+    progress(Progress::Step("putting the backup in place".into()));
+    match durable::name_replacing(partial.into_temp_path(), s.db, s.dir) {
+        Ok(()) => {}
+        Err(durable::NamingError::Rename(_, e)) => {
+            aside.undo(s.db, s.dir);
+            return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", s.db.display()), e));
+        }
+        Err(durable::NamingError::Flush(e)) => {
+            return Err(Error::io(
+                format!("flushing {} (fsync) after putting the backup in place", s.dir.display()),
+                e,
+            ));
+        }
+    }
+    // Someone who opened the old file before the swap would write to it once we let go.
+    if let Some(err) = opened_meanwhile(s.db, &old) {
+        aside.undo_swap(s.db, s.dir);
+        return undone(&mut hold, err);
+    }
+    hold.release()?;
+    // The replaced file's WAL came along empty and stayed because the swap stood: nobody has
+    // that file open (checked just now), so an empty one is only clutter.
+    for suffix in ["-wal", "-shm"] {
+        let side = paths::side_file(s.migrated, suffix);
+        if fs::metadata(&side).is_ok_and(|m| m.len() == 0) {
+            let _ = fs::remove_file(&side);
+        }
+    }
+    Ok(())
+}
+
+/// The swap where an open file cannot be renamed (Windows): SQLite's handles close, a guard
+/// that lets others read but never write takes their place while the database is re-hashed and
+/// set aside, and goes just before the rename. The rename itself fails while anyone holds the
+/// database; afterwards the old file must still hash as it was compared, or a write landed in
+/// that moment and the swap is undone.
+pub(super) fn swap_released(
+    hold: Hold,
+    partial: tempfile::NamedTempFile,
+    s: &Swap<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    hold.release()?;
+    let held = |db: &Path| Error::OpenedDuringRollback {
+        path: db.to_path_buf(),
+        holders: inuse::scan(db).map(|f| f.holders).unwrap_or_default(),
+    };
+    let mut guard = match platform::WriteGuard::open(s.db) {
+        Ok(g) => g,
+        Err(e) if platform::is_held_error(&e) => return Err(held(s.db)),
+        Err(e) => return Err(Error::io(format!("opening {}", s.db.display()), e)),
+    };
+    let size = guard.size().map_err(|e| Error::io(format!("reading {}", s.db.display()), e))?;
+    let now = hashing::hash_reader(&mut guard, size, &mut |_, _| {})
+        .map_err(|e| Error::io(format!("hashing {}", s.db.display()), e))?;
+    if now.sha256 != s.current_sha256 {
+        return Err(Error::NotReady(format!(
+            "{} was written to in the moment the rollback let go of it — nothing was restored; stop the application and run the rollback again",
+            s.db.display()
+        )));
+    }
+    let aside = set_aside(s.db, s.migrated, s.dir)?;
+    drop(guard);
+    progress(Progress::Step("putting the backup in place".into()));
+    match durable::name_replacing(partial.into_temp_path(), s.db, s.dir) {
+        Ok(()) => {}
+        Err(durable::NamingError::Rename(_, e)) => {
+            aside.undo(s.db, s.dir);
+            if platform::is_held_error(&e) || e.kind() == std::io::ErrorKind::PermissionDenied {
+                return Err(held(s.db));
+            }
+            return Err(Error::io(format!("renaming the restored copy to {}", s.db.display()), e));
+        }
+        Err(durable::NamingError::Flush(e)) => {
+            return Err(Error::io(format!("flushing {} after putting the backup in place", s.dir.display()), e));
+        }
+    }
+    let kept = hashing::hash_file(s.migrated).map_err(|e| Error::io(format!("hashing {}", s.migrated.display()), e))?;
+    if kept.sha256 != s.current_sha256 {
+        aside.undo_swap(s.db, s.dir);
+        return Err(Error::NotReady(format!(
+            "{} was written to during the swap: the rollback was undone and the database is as that write left it — stop the application and run the rollback again",
+            s.db.display()
+        )));
+    }
+    Ok(())
+}
+
+fn file_id(path: &Path) -> Result<platform::FileId> {
+    platform::identity(path).map(|i| i.id).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+}
 
 /// Proves the backup against its recorded hash and copies it to a synced temp file beside
 /// the database, with the database's owner and permissions.
@@ -98,10 +226,10 @@ impl SetAside {
 
 /// Gives the database its second name and moves its side files beside it. The WAL was folded
 /// in under the lock, so the files moved hold nothing the database needs.
-pub(super) fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
+fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
     let linked = match fs::hard_link(db, migrated) {
         Ok(()) => true,
-        Err(e) if no_hard_links(&e) => {
+        Err(e) if platform::no_hard_links(&e) => {
             fs::rename(db, migrated)
                 .map_err(|e| Error::io(format!("keeping the database as {}", migrated.display()), e))?;
             false
@@ -128,14 +256,9 @@ pub(super) fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAsi
 }
 
 /// A process that opened the replaced file while this one held it: the rollback must be undone.
-pub(super) fn opened_meanwhile(db: &Path, old: &[(platform::FileId, PathBuf)]) -> Option<Error> {
+fn opened_meanwhile(db: &Path, old: &[(platform::FileId, PathBuf)]) -> Option<Error> {
     let holders: Vec<Holder> = inuse::holders_of(old);
     (!holders.is_empty()).then(|| Error::OpenedDuringRollback { path: db.to_path_buf(), holders })
-}
-
-fn no_hard_links(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind as K;
-    matches!(e.kind(), K::Unsupported | K::PermissionDenied) || e.raw_os_error() == Some(95)
 }
 
 /// `<db>.migrated-<time>`, never a name that exists.

@@ -85,7 +85,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rows: u64 =
         audit.tables.iter().filter(|tb| app.effective(tb).0 == Decision::Migrate).filter_map(|tb| tb.rows).sum();
     let filter = match app.focus {
-        Focus::Filter => format!(" · filter: {}▏", app.filter.text),
+        Focus::Filter => format!(" · filter: {}{}", app.filter.text, app.theme.cursor()),
         _ if !app.filter.text.is_empty() => format!(" · filter: {}", app.filter.text),
         _ => String::new(),
     };

@@ -19,7 +19,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Some(path) => vec![Line::from(vec![Span::styled("Script   ", t.dim()), Span::raw(path.display().to_string())])],
         None => {
             let editing = app.focus == Focus::Tenant;
-            let value = if editing { format!("{}▏", app.tenant.text) } else { app.tenant.text.clone() };
+            let value =
+                if editing { format!("{}{}", app.tenant.text, app.theme.cursor()) } else { app.tenant.text.clone() };
             let column = app.audit.as_ref().map_or("tenant_id", |a| a.column.as_str());
             vec![
                 Line::from(vec![
