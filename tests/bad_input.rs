@@ -282,3 +282,30 @@ fn a_huge_script_runs_and_invalid_sql_is_named_by_line() {
     cutover().args(["plan", "--script"]).arg(&not_text).arg(&db).assert().code(2);
     cutover().args(["plan", "--script"]).arg(dir.path().join("missing.sql")).arg(&db).assert().code(2);
 }
+
+// A read-only bind mount is a Linux tool.
+#[cfg(unix)]
+#[test]
+fn a_records_folder_that_cannot_be_written_leaves_no_stray_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Rollback);
+    let records = dir.path().join("hostile.db.cutover");
+    fs::create_dir(&records).unwrap();
+    let mount = |args: &[&str]| std::process::Command::new("mount").args(args).arg(&records).arg(&records).output();
+    let mounted = mount(&["--bind"]).is_ok_and(|o| o.status.success())
+        && std::process::Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(&records)
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !mounted {
+        common::state::report("read-only records folder test SKIPPED: bind mounts are not permitted here");
+        return;
+    }
+    let before = snapshot(dir.path());
+    for args in [vec!["backup"], vec!["execute", "--tenant", "acme", "--yes"]] {
+        cutover().args(&args).arg(&db).assert().code(2).stderr(predicate::str::contains("cannot be written"));
+        assert_eq!(snapshot(dir.path()), before, "{args:?}: no copy of the database is left behind");
+    }
+    std::process::Command::new("umount").arg(&records).output().unwrap();
+}

@@ -187,3 +187,22 @@ fn every_writing_command_refuses_while_the_application_runs() {
     }
     state::report(&format!("application running: {tried} refusals checked"));
 }
+
+#[test]
+fn a_demo_that_does_not_fit_leaves_no_half_database() {
+    let Some(disk) = SmallDisk::mount(2) else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["demo", "--dir"])
+        .arg(disk.path())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let left: Vec<String> = snapshot(disk.path()).into_keys().collect();
+    if out.status.success() {
+        // It fitted after all: then it is whole.
+        assert_eq!(state::integrity(&disk.path().join("pos.db")), "ok");
+    } else {
+        assert!(!left.iter().any(|n| n == "pos.db"), "no half-built database under the real name: {left:?}");
+        assert!(!left.iter().any(|n| n.contains("partial")), "{left:?}");
+    }
+}

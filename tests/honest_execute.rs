@@ -270,3 +270,25 @@ fn a_failure_to_print_after_the_commit_says_the_change_is_committed() {
     assert!(said.contains("IS committed") && said.contains("cutover verify"), "{said}");
     assert!(has_column(&db, "items", "tenant_id"));
 }
+
+#[test]
+fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale() {
+    use cutover::engine::journal::{self, Event};
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    assert!(cutover(&["dry-run", "--tenant", "acme"], &db).status.success());
+    // Killed after it journalled its start, before its commit: SQLite rolls that back.
+    let standing = journal::standing(&journal::read(&db).unwrap());
+    let (backup, sha) = standing.backup.clone().unwrap();
+    let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
+    journal::append(&db, Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha }).unwrap();
+    common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
+    let out = cutover(&["verify"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("interrupted before its commit") && !said.contains("no longer holds"), "{said}");
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("changed nothing"), "{}", text(&out));
+    assert_eq!(count(&db, "items"), 4);
+}

@@ -432,3 +432,71 @@ fn inside_a_process_namespace_of_its_own_cutover_cannot_say_not_in_use() {
     assert_eq!(snapshot(dir.path()), before, "nothing changed");
     assert!(run(&["--confirm-stopped"]).status.success());
 }
+
+/// Puts `db` in the state a rollback leaves when it is killed right after its swap: the
+/// journal says it started, the migrated file has its second name, the backup is in place.
+fn rollback_cut_off_after_its_swap(db: &Path, fallback_rename: bool) -> PathBuf {
+    use cutover::engine::journal::{self, Event};
+    let entries = journal::read(db).unwrap();
+    let x = journal::standing(&entries).execute.unwrap();
+    let migrated = PathBuf::from(format!("{}.migrated-20261201-000000", db.display()));
+    journal::append(
+        db,
+        Event::RollbackStarted {
+            backup_path: x.backup_path.clone(),
+            sha256: x.backup_sha256.clone(),
+            migrated_path: migrated.clone(),
+        },
+    )
+    .unwrap();
+    if fallback_rename {
+        // A file system without hard links: the database is renamed aside; cut off here.
+        fs::rename(db, &migrated).unwrap();
+    } else {
+        fs::hard_link(db, &migrated).unwrap();
+        let restored = db.with_extension("restoring");
+        fs::copy(&x.backup_path, &restored).unwrap();
+        fs::rename(&restored, db).unwrap();
+    }
+    migrated
+}
+
+#[test]
+fn a_rollback_cut_off_after_its_swap_is_told_as_rolled_back_even_after_a_sale() {
+    for journal in [Journal::Rollback, Journal::Wal] {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, original) = executed(dir.path(), journal);
+        rollback_cut_off_after_its_swap(&db, false);
+        assert_eq!(fs::read(&db).unwrap(), original);
+        app_writes(&db, "INSERT INTO items (sku, name) VALUES ('J1', 'sold after the restore')");
+        let out = cutover(&["verify"], &db);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("rolled back"), "{journal:?}: {}", text(&out));
+        let after_sale = fs::read(&db).unwrap();
+        let out = cutover(&["rollback", "--yes"], &db);
+        assert_eq!(out.status.code(), Some(2), "{journal:?}: {}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("already rolled back"), "{}", text(&out));
+        assert_eq!(fs::read(&db).unwrap(), after_sale, "{journal:?}: the sale stays");
+    }
+}
+
+#[test]
+fn a_rollback_cut_off_after_moving_the_database_aside_puts_it_back_and_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, original) = executed(dir.path(), Journal::Rollback);
+    let migrated_before = fs::read(&db).unwrap();
+    let moved = rollback_cut_off_after_its_swap(&db, true);
+    assert!(!db.exists());
+    let out = cutover(&["verify"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(said.contains("cut off") && said.contains(&moved.display().to_string()), "{said}");
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(fs::read(&db).unwrap(), original, "restored");
+    let kept = kept_files(dir.path(), ".migrated-");
+    assert!(
+        kept.iter().any(|k| fs::read(dir.path().join(k)).is_ok_and(|b| b == migrated_before)),
+        "the migrated database is kept: {kept:?}"
+    );
+}

@@ -325,3 +325,97 @@ fn processes_that_cannot_be_looked_into_need_the_technicians_word() {
     assert!(app.confirmed_stopped);
     assert!(matches!(effects.as_slice(), [Effect::Start(worker::Job::Preflight { confirmed_stopped: true, .. }, _)]));
 }
+
+#[test]
+fn a_backup_damaged_after_the_dry_run_keeps_the_database_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let original = fs::read(&db).unwrap();
+    let mut app = opened(&db);
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Enter);
+    }
+    assert!(app.dry_run.as_ref().is_some_and(|d| d.ok));
+    let backup = app.backup.clone().unwrap().path;
+    let len = fs::metadata(&backup).unwrap().len() as usize;
+    fs::write(&backup, vec![0x5a; len]).unwrap();
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "acme");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.execute.is_none(), "execute must not run without a good backup");
+    assert!(
+        matches!(&app.modal, Some(Modal::Error { message, .. }) if message.contains("no longer matches")),
+        "{:?}",
+        app.modal
+    );
+    assert_eq!(fs::read(&db).unwrap(), original);
+}
+
+#[test]
+fn an_error_after_the_commit_makes_q_ask_before_quitting() {
+    use cutover::engine::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = opened(&db);
+    app.job = None;
+    let err = Error::AfterCommit { path: db.clone(), what: "writing the report".into(), cause: "disk full".into() };
+    app.handle(Event::Done(worker::JobKind::Execute, Err(err)));
+    assert!(matches!(&app.modal, Some(Modal::Error { title, .. }) if title.contains("IS committed")));
+    assert!(app.migrated_unverified());
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.quit, "a committed, unverified change is not left without a question");
+    assert!(matches!(app.modal, Some(Modal::ConfirmQuit { .. })));
+}
+
+// Python stands in for the shop's application.
+#[cfg(unix)]
+#[test]
+fn the_resume_offer_waits_until_the_file_can_be_looked_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = executed_shop(dir.path());
+    let holder = common::Holder::start(&db, common::Hold::Idle);
+    let mut app = opened(&db);
+    assert!(!matches!(app.modal, Some(Modal::Resume { .. })), "no claims about a file in use: {:?}", app.modal);
+    assert!(app.preflight.as_ref().unwrap().in_use());
+    drop(holder);
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.modal, Some(Modal::Resume { .. })), "{:?}", app.modal);
+}
+
+#[test]
+fn the_discard_dialog_keeps_its_prompt_on_an_80_by_24_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "shop.db",
+        Journal::Rollback,
+        &format!(
+            "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');{}",
+            (0..22)
+                .map(|i| format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY); INSERT INTO t{i} VALUES (1);"))
+                .collect::<String>()
+        ),
+    );
+    assert_cmd::Command::cargo_bin("cutover")
+        .unwrap()
+        .args(["execute", "--tenant", "acme", "--yes"])
+        .arg(&db)
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for i in 0..22 {
+        conn.execute(&format!("DELETE FROM t{i}"), []).unwrap();
+    }
+    drop(conn);
+    let mut app = opened(&db);
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    let Some(Modal::TypeToDiscard { lines, .. }) = &app.modal else { panic!("{:?}", app.modal) };
+    assert!(lines.len() <= 12, "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("more")), "{lines:?}");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| cutover::tui::ui::render(&app, f)).unwrap();
+    let screen: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(screen.contains("Type  discard"), "the prompt is on screen:\n{screen}");
+}

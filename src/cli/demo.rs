@@ -38,19 +38,33 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
     }
     cutover::engine::preflight::check_file(db)?;
     let app = cutover::tui::run(db.to_path_buf(), script).wrap_err("running the wizard")?;
-    let unverified =
-        app.execute.is_some() && app.rolled_back.is_none() && !app.verification.as_ref().is_some_and(|v| v.ok);
-    match (&app.rolled_back, &app.execute, unverified) {
-        (Some(r), _, _) => {
-            outln(format!("{} was rolled back: its SHA-256 matches the backup ({}).", db.display(), r.verdict))?
-        }
-        (None, Some(_), false) => outln(format!("{} is migrated and verified.", db.display()))?,
-        (None, Some(_), true) => outln(format!(
-            "{} was changed but its verification did not pass: `cutover rollback {} --yes` restores it.",
+    let unverified = app.migrated_unverified();
+    if let Some(r) = &app.rolled_back {
+        outln(format!("{} was rolled back: its SHA-256 matches the backup ({}).", db.display(), r.verdict))?;
+    } else if unverified {
+        outln(format!(
+            "{} is migrated, but its verification did not pass or did not run: run `cutover verify {}` — do not run the migration again.",
             db.display(),
             shell_quote(db)
-        ))?,
-        (None, None, _) => outln(format!("{} was not changed.", db.display()))?,
+        ))?;
+    } else if app.migrated() {
+        match &app.changed_since {
+            Some(what) => outln(format!("{} is migrated; it changed since the execute: {what}", db.display()))?,
+            None => outln(format!("{} is migrated and verified.", db.display()))?,
+        }
+    } else {
+        // Nothing this session did; say where the journal leaves it.
+        let standing = cutover::engine::journal::read(db).map(|e| cutover::engine::journal::standing(&e));
+        let earlier =
+            standing.is_ok_and(|s| s.execute.is_some_and(|x| x.committed && !x.rolled_back) && !s.rolled_back);
+        if earlier {
+            outln(format!(
+                "{} was not changed in this session; an earlier execute is in it (see `cutover verify`).",
+                db.display()
+            ))?;
+        } else {
+            outln(format!("{} was not changed.", db.display()))?;
+        }
     }
     if let Some(dir) = app.reports.first().and_then(|p| p.parent()) {
         outln(format!("Reports: {}", dir.display()))?;

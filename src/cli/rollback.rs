@@ -51,7 +51,8 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     );
     if let Some(c) = &report.discarded {
         summary.push_str(&format!(
-            "\nAs you asked, these changes made since the execute were discarded (they stay in the kept file): {}",
+            "\nAs you asked, these changes made since {} were discarded (they stay in the kept file): {}",
+            report.since,
             c.summary()
         ));
     }

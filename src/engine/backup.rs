@@ -109,6 +109,8 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     if available < needed {
         return Err(Error::DiskSpace { dir, needed, available });
     }
+    // A backup the journal cannot record is never offered; find out before copying anything.
+    journal::check_writable(db)?;
 
     let mut partial = tempfile::Builder::new()
         .prefix(&paths::hidden_name(db, ".backup-"))
@@ -152,10 +154,20 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
             };
         }
     };
-    journal::append(
+    if let Err(e) = journal::append(
         db,
         journal::Event::Backup { path: path.clone(), sha256: backup_sha256.clone(), bytes: copied.bytes },
-    )?;
+    ) {
+        // Unrecorded, it would only be a stray copy of the shop's data that nothing can use; but
+        // a record that reached the file (only its fsync failed) must keep pointing at it.
+        let recorded = journal::read(db).is_ok_and(|entries| {
+            entries.iter().any(|x| matches!(&x.event, journal::Event::Backup { path: p, .. } if *p == path))
+        });
+        if !recorded {
+            remove_bad_backup(&path, &dir);
+        }
+        return Err(e);
+    }
     Ok(BackupReport {
         database: db.to_path_buf(),
         path,

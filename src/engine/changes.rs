@@ -74,6 +74,22 @@ impl Changes {
         parts.join("; ")
     }
 
+    /// Each change on a line of its own, at most `max` lines (the last says how many more).
+    pub fn lines(&self, max: usize) -> Vec<String> {
+        let all: Vec<String> =
+            self.tables.iter().map(TableChange::describe).chain(self.schema.iter().cloned()).collect();
+        if all.len() <= max {
+            return all;
+        }
+        let shown = max.saturating_sub(1);
+        let mut out = all[..shown].to_vec();
+        out.push(format!(
+            "… and {} more (all are listed in the log and by the command line's --json)",
+            all.len() - shown
+        ));
+        out
+    }
+
     /// Whether `table` is among the changed tables.
     pub fn touches(&self, table: &str) -> bool {
         self.tables.iter().any(|t| t.table == table)

@@ -35,10 +35,31 @@ pub fn create(dir: &Path) -> Result<PathBuf> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
     let build = |e| Error::sqlite("building the demo database", e);
-    let conn = Connection::open(partial.path()).map_err(build)?;
-    conn.pragma_update(None, "journal_mode", "wal").map_err(build)?;
-    conn.execute_batch(DEMO_SQL).map_err(build)?;
-    conn.close().map_err(|(_, e)| build(e))?;
+    let built = (|| {
+        let conn = Connection::open(partial.path()).map_err(build)?;
+        conn.pragma_update(None, "journal_mode", "wal").map_err(build)?;
+        conn.execute_batch(DEMO_SQL).map_err(build)?;
+        // Everything into the file itself before it gets its name: a WAL left behind (a full
+        // disk) would not follow the rename.
+        let (busy, log, done): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(build)?;
+        conn.close().map_err(|(_, e)| build(e))?;
+        let wal = crate::engine::paths::side_file(partial.path(), "-wal");
+        if busy != 0 || log != done || std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(Error::io(
+                "building the demo database",
+                std::io::Error::other("its WAL could not be folded into the file (is the disk full?)"),
+            ));
+        }
+        Ok(())
+    })();
+    if let Err(e) = built {
+        for side in crate::engine::paths::SIDE_SUFFIXES {
+            let _ = std::fs::remove_file(crate::engine::paths::side_file(partial.path(), side));
+        }
+        return Err(e);
+    }
     partial.as_file().sync_all().map_err(|e| Error::io("flushing the demo database (fsync)", e))?;
     durable::name_new(partial.into_temp_path(), &target, dir)
         .map_err(|e| Error::io(format!("naming {}", target.display()), e.into_io()))?;

@@ -122,6 +122,16 @@ pub fn run(
     if !backup.path.is_file() {
         return Err(Error::NotReady(format!("the backup {} is gone — make a new backup", backup.path.display())));
     }
+    // The way back must still be there: the backup is read from the disk once more and must
+    // hash as recorded, or nothing runs.
+    progress(Progress::Step("checking the backup against its recorded hash".into()));
+    let proven = crate::engine::backup::rehash(&backup.path, progress)?;
+    if proven.sha256 != backup.sha256 {
+        return Err(Error::NotReady(format!(
+            "the backup {} no longer matches its recorded hash (it changed on disk) — nothing was changed; make a new backup and dry run",
+            backup.path.display()
+        )));
+    }
     if let Some(why) = preflight::restore_blocker(db, None) {
         return Err(Error::CannotRestore { path: db.to_path_buf(), why });
     }

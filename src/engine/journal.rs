@@ -144,6 +144,24 @@ pub fn ensure_records_dir(db: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Makes sure the journal can be written (its folder created, the file opened for appending)
+/// before a phase writes anything it would have to record.
+pub fn check_writable(db: &Path) -> Result<()> {
+    ensure_records_dir(db)?;
+    let path = path(db);
+    let created = !path.exists();
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map(drop)
+        .map_err(|e| Error::writing(&path, format!("opening {}", path.display()), e))?;
+    if created {
+        durable::fsync_dir(&records_dir(db)).map_err(|e| Error::io("flushing the records folder", e))?;
+    }
+    Ok(())
+}
+
 /// Appends one event and fsyncs it before returning. A torn last line left by a crash is
 /// first moved to `journal.jsonl.torn-<time>` beside it, so the new line starts clean.
 pub fn append(db: &Path, event: Event) -> Result<()> {

@@ -210,9 +210,48 @@ pub fn run_with(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Prefl
 pub fn ready_to_write(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Option<Recovery>> {
     check_file(path)?;
     inuse::ensure_not_in_use(path)?;
+    remove_leftovers(path, progress);
     let recovered = recovery::settle(path, progress)?;
     check_file(path)?;
     Ok(recovered)
+}
+
+/// Removes the hidden, incomplete copies an interrupted run left beside the database (a backup
+/// or a restore being written, a rehearsal or replay copy, and their side files) — never one
+/// that a process still has open, such as another cutover at work.
+fn remove_leftovers(db: &Path, progress: &mut dyn FnMut(Progress)) {
+    let dir = paths::parent_dir(db);
+    let prefixes: Vec<String> = [".backup-", ".restore-", ".rehearsal-", ".replay-"]
+        .iter()
+        .map(|m| paths::hidden_name(db, m).to_string_lossy().into_owned())
+        .collect();
+    let Ok(entries) = fs::read_dir(&dir) else { return };
+    let found: Vec<(platform::FileId, PathBuf)> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            prefixes.iter().any(|p| name.starts_with(p.as_str()))
+        })
+        .filter_map(|e| platform::identity(&e.path()).ok().map(|i| (i.id, e.path())))
+        .collect();
+    if found.is_empty() {
+        return;
+    }
+    let held: Vec<usize> = platform::scan_processes(&found, false).holders.iter().map(|h| h.file).collect();
+    let removed = found
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !held.contains(i))
+        .filter(|(_, (_, p))| fs::remove_file(p).is_ok())
+        .count();
+    if removed > 0 {
+        let _ = durable::fsync_dir(&dir);
+        progress(Progress::Notice(format!(
+            "removed {removed} incomplete temporary file{} an interrupted cutover run left in {}",
+            if removed == 1 { "" } else { "s" },
+            dir.display()
+        )));
+    }
 }
 
 /// Why a backup could not be put back over this file by renaming, if it could not: the

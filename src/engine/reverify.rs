@@ -84,6 +84,18 @@ impl Reverification {
 /// Verifies `db` after the newest execute its journal records.
 pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverification> {
     let db = &paths::resolve(db)?;
+    if !db.exists()
+        && let Some(r) = journal::standing(&journal::read(db)?).rollback_started
+    {
+        let moved = journal::locate(db, &r.migrated_path);
+        if moved.is_file() {
+            return Err(Error::NotReady(format!(
+                "a rollback of {} was cut off after it moved the database to {}: run the rollback again to finish it (it puts that file back first)",
+                db.display(),
+                moved.display()
+            )));
+        }
+    }
     preflight::check_file(db)?;
     let rec = status::reconcile(db, progress)?;
     if rec.settled == Some(Settled::Unchanged) {

@@ -10,11 +10,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::engine::dryrun::{self, BackupRef};
 use crate::engine::error::{Error, Result};
 use crate::engine::journal::{self, Event, Standing};
 use crate::engine::progress::Progress;
 use crate::engine::recovery::{self, Recovery};
-use crate::engine::{hashing, inuse, open, paths};
+use crate::engine::verify::snapshot::{self, SchemaObject};
+use crate::engine::{hashing, inuse, open, paths, platform};
 
 /// What an interrupted execute left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,43 +60,83 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
     inuse::ensure_not_in_use(db)?;
     let recovered = recovery::settle(db, progress)?;
     let sha256 = settled_sha256(db)?.ok_or_else(|| Error::Locked { path: db.to_path_buf(), pid: None })?;
-    if let Some(r) = open_rollback
-        && r.sha256 == sha256
-    {
-        journal::append(
-            db,
-            Event::RolledBack {
-                backup_path: r.backup_path.clone(),
-                sha256: r.sha256.clone(),
-                migrated_path: r.migrated_path.clone(),
-                discarded: None,
-            },
-        )?;
+    if let Some(r) = open_rollback {
+        // Before the swap the database and its second name are one file; after it, two. That
+        // tells a finished swap apart even when the shop has written to the restored file.
+        let migrated = journal::locate(db, &r.migrated_path);
+        let swapped = migrated.is_file() && !platform::same_file(db, &migrated);
+        if r.sha256 == sha256 || swapped {
+            journal::append(
+                db,
+                Event::RolledBack {
+                    backup_path: r.backup_path.clone(),
+                    sha256: r.sha256.clone(),
+                    migrated_path: r.migrated_path.clone(),
+                    discarded: None,
+                },
+            )?;
+        }
     }
     let mut settled = None;
     if let Some(exec) = open_execute {
         let rehearsal = standing.rehearsal_of(&exec.plan_sha256);
-        settled = Some(if sha256 == exec.backup_sha256 {
-            journal::append(
-                db,
-                Event::ExecuteRolledBack {
-                    plan_sha256: exec.plan_sha256.clone(),
-                    error: "interrupted before its commit: SQLite rolled it back; the database equals the backup"
-                        .into(),
-                },
-            )?;
-            Settled::Unchanged
+        let outcome = if sha256 == exec.backup_sha256 {
+            Some((Settled::Unchanged, None))
         } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
-            journal::append(
-                db,
-                Event::ExecuteCommitted { plan_sha256: exec.plan_sha256.clone(), result_sha256: Some(sha256) },
-            )?;
-            Settled::Migrated
+            Some((Settled::Migrated, Some(sha256.clone())))
         } else {
-            Settled::Unknown
+            // Written to since: the hashes cannot tell, but a plan that changes the schema
+            // leaves either the backup's schema (not committed) or the result's (committed).
+            rehearsal.and_then(|d| by_schema(db, exec, d, progress).ok().flatten())
+        };
+        settled = Some(match outcome {
+            Some((Settled::Unchanged, _)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteRolledBack {
+                        plan_sha256: exec.plan_sha256.clone(),
+                        error: "interrupted before its commit: SQLite rolled it back".into(),
+                    },
+                )?;
+                Settled::Unchanged
+            }
+            Some((Settled::Migrated, result)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteCommitted { plan_sha256: exec.plan_sha256.clone(), result_sha256: result },
+                )?;
+                Settled::Migrated
+            }
+            _ => Settled::Unknown,
         });
     }
     Ok(Reconciled { standing: journal::standing(&journal::read(db)?), settled, recovered })
+}
+
+/// Settles an interrupted execute of a plan that changes the schema by the schema alone: the
+/// backup's (the transaction never committed) or the one the plan makes, rebuilt from the
+/// backup (it committed; the result's hash comes with the rebuild). `None` when the plan
+/// changes no schema or the schema is neither.
+fn by_schema(
+    db: &Path,
+    exec: &journal::ExecuteRecord,
+    rehearsal: &journal::PassedDryRun,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<(Settled, Option<String>)>> {
+    if !rehearsal.plan.statements.iter().any(|s| s.changes_schema()) {
+        return Ok(None);
+    }
+    let schema_of = |path: &Path| -> Result<Vec<SchemaObject>> {
+        let conn = open::inspect(path)?;
+        snapshot::schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))
+    };
+    let now = schema_of(db)?;
+    if now == rehearsal.before.schema {
+        return Ok(Some((Settled::Unchanged, None)));
+    }
+    let backup = BackupRef { path: journal::locate(db, &exec.backup_path), sha256: exec.backup_sha256.clone() };
+    let rebuilt = dryrun::replay(db, &backup, &rehearsal.plan, progress)?;
+    Ok((schema_of(rebuilt.path())? == now).then(|| (Settled::Migrated, Some(rebuilt.sha256.clone()))))
 }
 
 /// Lets SQLite finish its own recovery (a hot journal is rolled back on the first read, a WAL

@@ -195,6 +195,8 @@ pub struct App {
     pub changed_since: Option<String>,
     /// The technician confirmed the application is stopped (for processes not looked into).
     pub confirmed_stopped: bool,
+    /// The change committed but a step after it failed, so it is not verified.
+    pub committed_unverified: bool,
     /// The backup a rollback restores.
     pub rollback_target: Option<BackupRef>,
     /// The finished rollback.
@@ -238,6 +240,7 @@ impl App {
             verification: None,
             changed_since: None,
             confirmed_stopped: false,
+            committed_unverified: false,
             rollback_target: None,
             rolled_back: None,
             resume: None,
@@ -378,6 +381,18 @@ impl App {
             Some(spec) => spec.tenant.clone(),
             None => paths::file_name(&self.db),
         }
+    }
+
+    /// Whether the database now holds a committed change that was not rolled back: executed
+    /// in this session (even if a step after the commit failed), or found so in the journal.
+    pub fn migrated(&self) -> bool {
+        let resumed = self.resume.as_ref().is_some_and(|s| s.execute.as_ref().is_some_and(|x| x.committed));
+        self.rolled_back.is_none() && (self.execute.is_some() || self.committed_unverified || resumed)
+    }
+
+    /// Whether it is migrated without a passing verification in this session.
+    pub fn migrated_unverified(&self) -> bool {
+        self.migrated() && !self.verification.as_ref().is_some_and(|v| v.ok)
     }
 
     /// A passed rehearsal of the current plan, the one thing execute may start from.

@@ -100,17 +100,19 @@ impl App {
                     format!("backup   {}", report.backup_sha256),
                     format!("restored {}", report.restored_sha256),
                     format!("{} is exactly as it was before the migration.", self.db.display()),
+                    "Restart the shop's application, then press q to quit.".into(),
                 ];
                 if let Some(kept) = &report.migrated_path {
                     lines.push(format!("The migrated database is kept as {}.", kept.display()));
                 }
                 if let Some(c) = &report.discarded {
-                    lines.push(format!("Discarded, as you confirmed (kept in that file): {}", c.summary()));
+                    tracing::info!(changes = %c.summary(), "discarded by the rollback, as confirmed");
+                    lines.push("Discarded, as you confirmed (kept in that file):".into());
+                    lines.extend(c.lines(4).into_iter().map(|l| format!("  {l}")));
                 }
                 if let Some(note) = &report.note {
                     lines.push(note.clone());
                 }
-                lines.push("Restart the shop's application, then press q to quit.".into());
                 self.modal = Some(Modal::Info { title: "Rolled back: MATCH".into(), lines });
                 self.rolled_back = Some(*report);
             }
@@ -123,6 +125,9 @@ impl App {
         if kind == JobKind::Rollback && matches!(e, Error::WouldDiscard { .. }) {
             self.offer_discard(e);
             return;
+        }
+        if e.committed() {
+            self.committed_unverified = true;
         }
         let (title, next) = match (kind, e, e.exit_kind()) {
             (_, e, _) if e.committed() => (

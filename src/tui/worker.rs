@@ -166,9 +166,10 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
                 inuse::confirm_stopped();
             }
             let report = preflight::run_with(&db, progress)?;
-            // Settle an interrupted execute from the file itself when nobody holds it.
+            // Where the journal leaves the database is only offered once the file itself was
+            // looked at (an interrupted execute is settled from it), so not while it is in use.
             let standing = if report.in_use() || (report.uncertain() && !inuse::stopped_confirmed()) {
-                journal::read(&db).map(|e| journal::standing(&e)).ok()
+                None
             } else {
                 crate::engine::status::reconcile(&db, progress).map(|r| r.standing).ok()
             };

@@ -27,6 +27,21 @@ pub struct PlannedStatement {
     pub table: Option<String>,
 }
 
+impl PlannedStatement {
+    /// Whether it changes the schema (CREATE, ALTER or DROP), judged by its first word.
+    pub fn changes_schema(&self) -> bool {
+        let body = self
+            .sql
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("--"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let first = body.split(|c: char| !c.is_ascii_alphabetic()).find(|w| !w.is_empty()).unwrap_or("");
+        ["CREATE", "ALTER", "DROP"].iter().any(|k| first.eq_ignore_ascii_case(k))
+    }
+}
+
 /// What a tenant plan adds to one table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedTable {

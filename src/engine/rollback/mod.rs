@@ -50,8 +50,10 @@ pub struct RollbackReport {
     /// Where the replaced database (and its side files) were kept.
     #[serde(with = "crate::engine::ospath::option")]
     pub migrated_path: Option<PathBuf>,
-    /// What the technician chose to discard: changes made after the execute.
+    /// What the technician chose to discard.
     pub discarded: Option<Changes>,
+    /// What the discarded changes were made since: `the execute` or `the backup`.
+    pub since: &'static str,
     /// Anything else worth saying (the file already equalled the backup, …).
     pub note: Option<String>,
     /// The database had not shut down cleanly and was recovered first, a copy kept as found.
@@ -108,6 +110,11 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
     }
     // Side files count even when the main file is missing.
     inuse::ensure_not_in_use(&db)?;
+    if !db.exists()
+        && let Some(link) = req.interrupted.as_deref().filter(|p| p.is_file())
+    {
+        put_back(link, &db)?;
+    }
     if !db.exists() {
         return restore_missing(req, &db, started, progress);
     }
@@ -181,6 +188,7 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         verdict: "MATCH",
         migrated_path: Some(migrated),
         discarded,
+        since: since(&req.expected),
         note: None,
         recovered,
         seconds: started.elapsed().as_secs_f64(),
@@ -219,6 +227,29 @@ fn changes_since(
             progress(Progress::Step("comparing every table with the backup".into()));
             changes::between(hold.conn()?, &req.backup.path).map(Some)
         }
+    }
+}
+
+/// A rollback on a file system without hard links moved the database to its second name and
+/// was cut off before the backup took its place: that file is the database, and it (with its
+/// side files) goes back first.
+fn put_back(link: &Path, db: &Path) -> Result<()> {
+    let dir = paths::parent_dir(db);
+    let io = |what: String| move |e| Error::io(what, e);
+    platform::rename_new(link, db).map_err(io(format!("putting {} back as {}", link.display(), db.display())))?;
+    for suffix in paths::SIDE_SUFFIXES {
+        let (kept, side) = (paths::side_file(link, suffix), paths::side_file(db, suffix));
+        if kept.exists() && !side.exists() {
+            platform::rename_new(&kept, &side).map_err(io(format!("putting {} back", kept.display())))?;
+        }
+    }
+    crate::engine::durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", dir.display())))
+}
+
+fn since(expected: &Expected) -> &'static str {
+    match expected {
+        Expected::ExecuteResult { .. } => "the execute",
+        Expected::Backup => "the backup",
     }
 }
 

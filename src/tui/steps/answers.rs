@@ -13,9 +13,7 @@ impl App {
             }
             return Vec::new();
         }
-        let unverified =
-            self.execute.is_some() && self.rolled_back.is_none() && !self.verification.as_ref().is_some_and(|v| v.ok);
-        if unverified && !matches!(self.modal, Some(Modal::ConfirmQuit { .. })) {
+        if self.migrated_unverified() && !matches!(self.modal, Some(Modal::ConfirmQuit { .. })) {
             self.modal = Some(Modal::ConfirmQuit {
                 reason: "the database was changed and its verification did not pass".into(),
             });

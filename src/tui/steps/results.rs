@@ -29,9 +29,10 @@ impl App {
     pub(crate) fn offer_discard(&mut self, e: &Error) {
         let mut lines: Vec<String> = match e {
             Error::WouldDiscard { changes: Some(c), .. } => {
+                tracing::warn!(changes = %c.summary(), "a rollback would discard these");
                 let mut l = vec![format!("{} changed since the execute:", self.db.display())];
-                l.extend(c.tables.iter().map(|t| format!("  {}", t.describe())));
-                l.extend(c.schema.iter().map(|s| format!("  {s}")));
+                // Room for the word to type stays on an 80×24 screen, however long the list.
+                l.extend(c.lines(8).into_iter().map(|line| format!("  {line}")));
                 l
             }
             other => vec![other.to_string()],
