@@ -500,3 +500,63 @@ fn a_rollback_cut_off_after_moving_the_database_aside_puts_it_back_and_finishes(
         "the migrated database is kept: {kept:?}"
     );
 }
+
+/// An exFAT volume (no hard links, as on the shop's USB sticks) in an image file, mounted with
+/// FUSE at a fresh folder; unmounted on drop.
+struct ExFat {
+    dir: tempfile::TempDir,
+    image: PathBuf,
+    device: String,
+}
+
+impl ExFat {
+    fn mount() -> Option<ExFat> {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("stick.img");
+        let mnt = dir.path().join("stick");
+        fs::create_dir(&mnt).unwrap();
+        let run = |cmd: &mut Command| cmd.output().ok().filter(|o| o.status.success());
+        run(Command::new("truncate").args(["-s", "64M"]).arg(&image))?;
+        run(Command::new("mkfs.exfat").arg(&image))?;
+        let out = run(Command::new("losetup").args(["-f", "--show"]).arg(&image))?;
+        let device = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if run(Command::new("mount.exfat-fuse").arg(&device).arg(&mnt)).is_none() {
+            let _ = Command::new("losetup").args(["-d", &device]).output();
+            return None;
+        }
+        Some(ExFat { dir, image, device })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("stick")
+    }
+}
+
+impl Drop for ExFat {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.path()).output();
+        let _ = Command::new("losetup").args(["-d", &self.device]).output();
+        let _ = fs::remove_file(&self.image);
+    }
+}
+
+#[test]
+fn a_volume_without_hard_links_backs_up_executes_and_rolls_back() {
+    if !root_or_skip("the exFAT test") {
+        return;
+    }
+    let Some(stick) = ExFat::mount() else {
+        assert!(std::env::var_os("CUTOVER_REQUIRE_EXFAT").is_none(), "an exFAT volume is required here");
+        state::report("the exFAT test SKIPPED: no loop device, exfat-fuse or mkfs.exfat here");
+        return;
+    };
+    let db = small_shop(&stick.path(), Journal::Rollback);
+    let original = fs::read(&db).unwrap();
+    assert!(fs::hard_link(&db, stick.path().join("probe")).is_err(), "exFAT has no hard links");
+    let out = cutover(&EXECUTE, &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(fs::read(&db).unwrap(), original);
+    assert!(kept_files(&stick.path(), ".migrated-").iter().any(|n| !n.ends_with("-wal")), "the migrated file is kept");
+}

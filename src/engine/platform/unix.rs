@@ -90,17 +90,43 @@ pub fn rename_replacing(from: &Path, to: &Path) -> io::Result<()> {
 pub fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-        match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
-            Ok(()) => return Ok(()),
-            Err(nix::errno::Errno::EEXIST) => return Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        use nix::libc;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+        let (a, b) = (c(from)?, c(to)?);
+        // The system call itself: glibc and musl do not all wrap it.
+        // SAFETY: both paths are NUL-terminated and outlive the call; AT_FDCWD resolves them
+        // from the working folder like rename(2).
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EEXIST) => return Err(io::Error::from(io::ErrorKind::AlreadyExists)),
             // A file system without RENAME_NOREPLACE: a hard link never replaces either.
-            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {}
-            Err(e) => return Err(io::Error::from(e)),
+            Some(libc::EINVAL | libc::ENOSYS) => {}
+            _ => return Err(e),
         }
     }
-    fs::hard_link(from, to)?;
-    fs::remove_file(from)
+    match fs::hard_link(from, to) {
+        Ok(()) => fs::remove_file(from),
+        // No hard links either (exFAT, FAT): claim the name with an exclusive create, which
+        // fails if anything has it, then rename over our own placeholder.
+        Err(e) if no_hard_links(&e) => {
+            fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+            fs::rename(from, to)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A handle on the database for reading it while SQLite holds its locks. On Unix it is a

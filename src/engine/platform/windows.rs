@@ -173,10 +173,11 @@ pub fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
     move_file(from, to, MOVEFILE_WRITE_THROUGH)
 }
 
-/// Whether an error from making a hard link means the volume has none (FAT, exFAT).
+/// Whether an error from making a hard link means the volume has none (FAT, exFAT): Windows
+/// says ERROR_INVALID_FUNCTION or ERROR_NOT_SUPPORTED, Wine on such a volume ERROR_ACCESS_DENIED.
+/// (Where access really is denied, the rename that follows is denied too and reported.)
 pub fn no_hard_links(e: &io::Error) -> bool {
-    // ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED
-    matches!(e.raw_os_error(), Some(1) | Some(50)) || e.kind() == io::ErrorKind::Unsupported
+    matches!(e.raw_os_error(), Some(1) | Some(5) | Some(50)) || e.kind() == io::ErrorKind::Unsupported
 }
 
 /// A handle on the database for reading it while SQLite holds its locks: the reads go through
