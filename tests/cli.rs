@@ -88,6 +88,25 @@ fn backup_json_carries_the_path_and_both_hashes() {
 }
 
 #[test]
+fn messages_name_the_database_as_typed_and_json_keeps_the_real_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let elsewhere = dir.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let typed = format!("../{}", db.file_name().unwrap().to_string_lossy());
+    let out = cutover().current_dir(&elsewhere).args(["backup", &typed]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains(&format!("Backup     {typed}.backup-")), "backup not named as typed:\n{text}");
+    assert!(
+        !text.contains(&dir.path().to_string_lossy().into_owned()),
+        "the real path leaked into the message:\n{text}"
+    );
+    let v = json_of(cutover().current_dir(&elsewhere).args(["backup", "--json", &typed]));
+    let path = std::path::Path::new(v["path"].as_str().unwrap());
+    assert!(path.is_absolute(), "JSON carries a path other tools can open from anywhere: {}", path.display());
+}
+
+#[test]
 fn backup_text_shows_both_hashes_and_match() {
     let dir = tempfile::tempdir().unwrap();
     let db = hostile_db(dir.path(), Journal::Rollback);

@@ -156,6 +156,8 @@ fn a_relative_path_with_backslashes_works_from_its_folder() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains(r"Backup     shop data\pos.db.backup-"), "not named as typed:\n{said}");
     let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .current_dir(&sub)
         .args(["rollback", "pos.db", "--yes"])

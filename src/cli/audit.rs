@@ -1,6 +1,7 @@
 //! `cutover audit`: the table list as an aligned table or one JSON object.
 
 use crate::cli::{out, outln};
+use cutover::engine::paths::shown;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -52,7 +53,7 @@ pub fn preflight_and_audit(db: &Path, args: TenantArgs) -> Result<(PreflightRepo
 /// The preflight facts as a short block of text.
 pub fn render_preflight(p: &PreflightReport) -> String {
     let mut s = String::new();
-    s.push_str(&format!("Database   {}\n", p.path.display()));
+    s.push_str(&format!("Database   {}\n", shown(&p.path)));
     let wal = if p.wal_size > 0 { format!(" + {} WAL", human_bytes(p.wal_size)) } else { String::new() };
     s.push_str(&format!(
         "File       {}{wal}, {} pages of {} bytes, journal mode {}\n",

@@ -1,6 +1,7 @@
 //! `cutover backup`: a proven copy of the database, reported as text or JSON.
 
 use crate::cli::out;
+use cutover::engine::paths::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ struct BackupOutput<'a> {
 /// prints both hashes. A damaged database is refused before anything is written.
 pub fn run(db: &Path, dir: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     let mut progress = StderrProgress::new();
-    progress.show(Progress::Step(format!("checking {} (quick_check)", db.display())));
+    progress.show(Progress::Step(format!("checking {} (quick_check)", shown(db))));
     preflight::run_with(db, &mut |p| progress.show(p))?;
     progress.finish();
     let report = backup::run(db, &BackupOptions { dir }, &mut |p| progress.show(p));
@@ -45,7 +46,7 @@ fn render(r: &BackupReport) -> String {
          Backup     sha256 {}  (re-read from disk)\n\
          Result     {} — the backup is a byte-for-byte copy\n\
          Time       {:.2} s: lock {:.2}, copy and hash {:.2}, fsync {:.2}, re-read and hash {:.2}\n",
-        r.path.display(),
+        shown(&r.path),
         human_bytes(r.bytes),
         r.source_sha256,
         r.sha256,

@@ -2,6 +2,7 @@
 //! where there is no terminal.
 
 use crate::cli::{note, out, outln};
+use cutover::engine::paths::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,7 +24,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<ExitCode> {
             .keep(),
     };
     let db = demo::create(&dir)?;
-    outln(format!("Built the demo point-of-sale database: {}\n", db.display()))?;
+    outln(format!("Built the demo point-of-sale database: {}\n", shown(&db)))?;
     let code = open(&db, None)?;
     outln(format!("\nThe demo database stays in {}", dir.display()))?;
     Ok(code)
@@ -40,17 +41,17 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
     let app = cutover::tui::run(db.to_path_buf(), script).wrap_err("running the wizard")?;
     let unverified = app.migrated_unverified();
     if let Some(r) = &app.rolled_back {
-        outln(format!("{} was rolled back: its SHA-256 matches the backup ({}).", db.display(), r.verdict))?;
+        outln(format!("{} was rolled back: its SHA-256 matches the backup ({}).", shown(db), r.verdict))?;
     } else if unverified {
         outln(format!(
             "{} is migrated, but its verification did not pass or did not run: run `cutover verify {}` — do not run the migration again.",
-            db.display(),
+            shown(db),
             shell_quote(db)
         ))?;
     } else if app.migrated() {
         match &app.changed_since {
-            Some(what) => outln(format!("{} is migrated; it changed since the execute: {what}", db.display()))?,
-            None => outln(format!("{} is migrated and verified.", db.display()))?,
+            Some(what) => outln(format!("{} is migrated; it changed since the execute: {what}", shown(db)))?,
+            None => outln(format!("{} is migrated and verified.", shown(db)))?,
         }
     } else {
         // Nothing this session did; say where the journal leaves it.
@@ -60,10 +61,10 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
         if earlier {
             outln(format!(
                 "{} was not changed in this session; an earlier execute is in it (see `cutover verify`).",
-                db.display()
+                shown(db)
             ))?;
         } else {
-            outln(format!("{} was not changed.", db.display()))?;
+            outln(format!("{} was not changed.", shown(db)))?;
         }
     }
     if let Some(dir) = app.reports.first().and_then(|p| p.parent()) {

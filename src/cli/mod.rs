@@ -219,6 +219,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 fn resolve(typed: &std::path::Path) -> Result<PathBuf> {
     let real = cutover::engine::paths::resolve(typed)?;
     let link = std::fs::symlink_metadata(typed).is_ok_and(|m| m.file_type().is_symlink());
+    // Messages name it as typed (unless a link was followed: then the real file is the news).
+    if !link {
+        cutover::engine::paths::remember_typed(&real, typed);
+    }
     if link {
         note(format!("note: {} is a link to {}: working on that file", typed.display(), real.display()));
     }

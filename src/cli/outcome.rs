@@ -1,5 +1,6 @@
 //! The result of a headless phase: one JSON object for fleet tooling, or a readable summary.
 
+use cutover::engine::paths::shown;
 use std::path::PathBuf;
 
 use cutover::engine::apply::StatementRun;
@@ -92,7 +93,7 @@ impl Outcome {
     pub fn render(&self) -> String {
         let mut s = format!("{}\n", self.summary);
         if let Some(b) = &self.backup {
-            s.push_str(&format!("Backup     {}\n           sha256 {}\n", b.path.display(), b.sha256));
+            s.push_str(&format!("Backup     {}\n           sha256 {}\n", shown(&b.path), b.sha256));
         }
         if let Some(p) = &self.plan_sha256 {
             s.push_str(&format!("Plan       sha256 {p}\n"));
@@ -134,7 +135,7 @@ impl Outcome {
             s.push_str(&format!("\nTime       {}\n", parts.join(", ")));
         }
         for r in &self.reports {
-            s.push_str(&format!("Report     {}\n", r.display()));
+            s.push_str(&format!("Report     {}\n", shown(r)));
         }
         s
     }

@@ -1,5 +1,6 @@
 //! Arguments shared by `plan`, `dry-run` and `execute`, and turning them into a plan.
 
+use cutover::engine::paths::shown;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -73,7 +74,7 @@ pub fn build_checked(
 
 /// The plan as a SQL script with its identity, notices and warnings as comments.
 pub fn render_sql(db: &Path, plan: &Plan) -> String {
-    let mut s = format!("-- cutover plan for {}\n-- plan SHA-256 {}\n", db.display(), plan.sha256);
+    let mut s = format!("-- cutover plan for {}\n-- plan SHA-256 {}\n", shown(db), plan.sha256);
     s.push_str(&format!("-- {} statements, run in one transaction by cutover\n", plan.statements.len()));
     for n in &plan.notices {
         s.push_str(&format!("-- NOTE: {n}\n"));

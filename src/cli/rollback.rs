@@ -1,6 +1,7 @@
 //! `cutover rollback`: restore the database from the backup of its last execute — refused
 //! while the shop's new work would be lost, unless the technician says to discard it.
 
+use cutover::engine::paths::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -41,11 +42,11 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     let kept = report
         .migrated_path
         .as_ref()
-        .map(|p| format!("; the database it replaced is kept as {}", p.display()))
+        .map(|p| format!("; the database it replaced is kept as {}", shown(p)))
         .unwrap_or_default();
     let mut summary = format!(
         "{} restored: its SHA-256 {} the backup's — {}{kept}",
-        db.display(),
+        shown(db),
         if report.restored_sha256 == report.backup_sha256 { "equals" } else { "DIFFERS FROM" },
         report.verdict
     );

@@ -1,6 +1,7 @@
 //! `cutover dry-run` and `cutover execute`: the pipeline headless, with reports and exit codes.
 
 use crate::cli::note;
+use cutover::engine::paths::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,16 +40,16 @@ pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode>
     let summary = if dry.ok {
         format!(
             "Dry run PASSED on a copy of {}: plan {} ({} statements); the database was not changed",
-            args.db.display(),
+            shown(&args.db),
             plan.short_hash(),
             plan.statements.len()
         )
     } else {
-        format!("Dry run FAILED on a copy of {}: the database was not changed; execute stays locked", args.db.display())
+        format!("Dry run FAILED on a copy of {}: the database was not changed; execute stays locked", shown(&args.db))
     };
     let mut outcome = rehearsal_outcome("dry_run", &args.db, &plan, &dry, summary, timings, written);
     if let Some(kept) = &dry.kept_copy {
-        outcome.warnings.push(format!("the rehearsed copy was kept as {}", kept.display()));
+        outcome.warnings.push(format!("the rehearsed copy was kept as {}", shown(kept)));
     }
     emit(outcome, json)
 }
@@ -97,7 +98,7 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     timings.dry_run = Some(dry.seconds);
     let mut written = reports::write_rehearsal(&args.db, &plan, audit.as_ref(), &dry)?;
     if !dry.ok {
-        let summary = format!("Dry run FAILED on the copy: {} was NOT changed", args.db.display());
+        let summary = format!("Dry run FAILED on the copy: {} was NOT changed", shown(&args.db));
         return emit(rehearsal_outcome("execute", &args.db, &plan, &dry, summary, timings, written), json);
     }
 
@@ -114,16 +115,16 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     let summary = if let Some(c) = done.changed_since.as_ref() {
         format!(
             "{} is migrated; it was written to after the commit ({}), so those tables are reported as changed since the execute: {}",
-            args.db.display(),
+            shown(&args.db),
             c.summary(),
             done.verification.summary()
         )
     } else if done.verification.ok {
-        format!("{} is migrated and verified: {}", args.db.display(), done.verification.summary())
+        format!("{} is migrated and verified: {}", shown(&args.db), done.verification.summary())
     } else {
         format!(
             "{} was migrated but verification FAILED ({}): roll back with `cutover rollback {} --yes`",
-            args.db.display(),
+            shown(&args.db),
             done.verification.summary(),
             cutover::engine::platform::shell_quote(&args.db)
         )
@@ -167,7 +168,7 @@ fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
         database: db.to_path_buf(),
         plan_sha256: Some(plan.sha256.clone()),
         nothing_to_do: true,
-        summary: format!("Nothing to do: every table of {} already has the change or is left out", db.display()),
+        summary: format!("Nothing to do: every table of {} already has the change or is left out", shown(db)),
         ..Outcome::default()
     }
 }

@@ -1,5 +1,6 @@
 //! `cutover verify`: check a migrated database again, against what its journal recorded.
 
+use cutover::engine::paths::shown;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -18,7 +19,7 @@ pub fn run(db: &Path, json: bool) -> Result<ExitCode> {
     progress.finish();
     let done = done?;
     let verification = &done.verification;
-    let mut markdown = format!("# Verification of {}\n\n{}\n\n", db.display(), done.summary());
+    let mut markdown = format!("# Verification of {}\n\n{}\n\n", shown(db), done.summary());
     for c in &verification.checks {
         markdown.push_str(&format!("- **{}** {}: {}\n", c.status.label(), c.name, c.detail));
     }

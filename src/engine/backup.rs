@@ -1,5 +1,6 @@
 //! Backup: a byte copy of the idle database, hashed while copied and hashed again from disk.
 
+use crate::engine::paths::shown;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -102,7 +103,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     })?;
     let journal_mode = hold.journal_mode().to_string();
     let checkpointed = journal_mode.eq_ignore_ascii_case("wal");
-    let size = hold.size().map_err(|e| Error::io(format!("reading {}", db.display()), e))?;
+    let size = hold.size().map_err(|e| Error::io(format!("reading {}", shown(db)), e))?;
     let available =
         durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", dir.display()), e))?;
     let needed = size + margin(size);

@@ -1,6 +1,7 @@
 //! Dry run: the plan rehearsed on a scratch copy of the backup, then fully verified. The
 //! original is never opened for writing.
 
+use crate::engine::paths::shown;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -191,7 +192,7 @@ pub fn replay(db: &Path, backup: &BackupRef, plan: &Plan, progress: &mut dyn FnM
 /// Copies the backup to the scratch file, proving on the way that it still hashes as recorded.
 fn copy_checked(backup: &BackupRef, copy: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
     let mut src = File::open(&backup.path).map_err(|e| {
-        Error::NotReady(format!("the backup {} cannot be read ({e}) — make a new backup", backup.path.display()))
+        Error::NotReady(format!("the backup {} cannot be read ({e}) — make a new backup", shown(&backup.path)))
     })?;
     let total = src.metadata().map(|m| m.len()).unwrap_or(0);
     let mut dst = File::create(copy).map_err(|e| Error::io(format!("creating {}", copy.display()), e))?;
@@ -202,7 +203,7 @@ fn copy_checked(backup: &BackupRef, copy: &Path, progress: &mut dyn FnMut(Progre
     if h.sha256 != backup.sha256 {
         return Err(Error::NotReady(format!(
             "the backup {} no longer matches its recorded hash — it changed on disk; make a new backup",
-            backup.path.display()
+            shown(&backup.path)
         )));
     }
     Ok(())

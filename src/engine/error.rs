@@ -1,5 +1,6 @@
 //! The engine's error type: every way a phase can refuse or fail, worded so a technician can act.
 
+use crate::engine::paths::shown;
 use std::path::{Path, PathBuf};
 
 use crate::engine::changes::Changes;
@@ -262,7 +263,7 @@ pub fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 fn show(path: &Path) -> String {
-    path.display().to_string()
+    shown(path)
 }
 
 fn holders_text(holders: &[Holder]) -> String {

@@ -1,6 +1,7 @@
 //! Execute: the plan on production, in one exclusive, durable transaction, allowed only with a
 //! backup equal to the file and a passed dry run of the same plan from the same bytes.
 
+use crate::engine::paths::shown;
 use std::fs;
 use std::path::Path;
 use std::time::Instant;
@@ -120,7 +121,7 @@ pub fn run(
         ));
     }
     if !backup.path.is_file() {
-        return Err(Error::NotReady(format!("the backup {} is gone — make a new backup", backup.path.display())));
+        return Err(Error::NotReady(format!("the backup {} is gone — make a new backup", shown(&backup.path))));
     }
     // The way back must still be there: the backup is read from the disk once more and must
     // hash as recorded, or nothing runs.
@@ -129,7 +130,7 @@ pub fn run(
     if proven.sha256 != backup.sha256 {
         return Err(Error::NotReady(format!(
             "the backup {} no longer matches its recorded hash (it changed on disk) — nothing was changed; make a new backup and dry run",
-            backup.path.display()
+            shown(&backup.path)
         )));
     }
     if let Some(why) = preflight::restore_blocker(db, None) {
@@ -140,7 +141,7 @@ pub fn run(
 
     // Opened before the connection and closed after it: closing a descriptor of the database
     // would drop SQLite's locks (see `inuse`).
-    let mut file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
+    let mut file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", shown(db)), e))?;
     let mut conn = open::read_write(db)?;
     let locked = |e: rusqlite::Error| {
         if is_busy(&e) {
@@ -175,14 +176,14 @@ pub fn run(
         if wal && fs::metadata(&wal_path).is_ok_and(|m| m.len() > 0) {
             return Err(Error::NotReady(format!(
                 "{} changed since the backup: a write reached its WAL after the checkpoint (is the application running?) — nothing changed; stop the application, then run execute again",
-                db.display()
+                shown(db)
             )));
         }
-        let now = hash_under_lock(&mut file, conn).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?;
+        let now = hash_under_lock(&mut file, conn).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?;
         if now.sha256 != backup.sha256 {
             return Err(Error::NotReady(format!(
                 "{} changed since the backup (its SHA-256 is no longer the backup's) — nothing changed; make a new backup and dry run",
-                db.display()
+                shown(db)
             )));
         }
         check_secs = check_started.elapsed().as_secs_f64();
@@ -212,7 +213,7 @@ pub fn run(
     let result = match dryrun::finish_after_commit(&conn) {
         Ok(()) => Some(
             hash_under_lock(&mut file, &conn)
-                .map_err(|e| Error::io(format!("hashing {}", db.display()), e))
+                .map_err(|e| Error::io(format!("hashing {}", shown(db)), e))
                 .map_err(after("hashing the result"))?
                 .sha256,
         ),

@@ -7,6 +7,7 @@
 //! the restored database and an application that just opened it. A hold that swapped nothing
 //! closes normally and leaves no side file behind.
 
+use crate::engine::paths::shown;
 use std::io::{self, Read};
 use std::os::raw::{c_int, c_void};
 use std::path::{Path, PathBuf};
@@ -34,10 +35,10 @@ impl Hold {
     /// that the WAL is empty, so the main file alone is the whole database. Another process
     /// holding the file makes this fail at once with `Locked`.
     pub fn acquire(db: &Path) -> Result<Hold> {
-        let file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", db.display()), e))?;
+        let file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", shown(db)), e))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(db, flags)
-            .map_err(|e| Error::sqlite(format!("opening {}", db.display()), e))?;
+        let conn =
+            Connection::open_with_flags(db, flags).map_err(|e| Error::sqlite(format!("opening {}", shown(db)), e))?;
         // SQLite opens a file it may not write read-only without saying so.
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             return Err(Error::ReadOnly { path: db.to_path_buf(), why: "it opens read-only".into() });
@@ -46,7 +47,7 @@ impl Hold {
             if is_busy(&e) {
                 Error::Locked { path: db.to_path_buf(), pid: None }
             } else {
-                Error::sqlite(format!("locking {}", db.display()), e)
+                Error::sqlite(format!("locking {}", shown(db)), e)
             }
         };
         conn.busy_timeout(std::time::Duration::ZERO).map_err(locked)?;
@@ -64,7 +65,7 @@ impl Hold {
         if !hold.wal_is_empty() {
             return Err(Error::NotReady(format!(
                 "the WAL of {} still holds changes after its checkpoint — stop the application and try again",
-                db.display()
+                shown(db)
             )));
         }
         Ok(hold)
@@ -97,7 +98,7 @@ impl Hold {
 
     /// SHA-256 of the main file, read under the lock.
     pub fn hash_main(&mut self) -> Result<StreamHash> {
-        let db = self.db.display().to_string();
+        let db = shown(&self.db).to_string();
         let total = self.size().map_err(|e| Error::io(format!("hashing {db}"), e))?;
         self.read(|r| hashing::hash_reader(r, total, &mut |_, _| {})).map_err(|e| Error::io(format!("hashing {db}"), e))
     }
@@ -120,7 +121,7 @@ impl Hold {
     /// Lets go of the database: the connection closes (its lock goes), then the file handle.
     pub fn release(mut self) -> Result<()> {
         let closed = match self.conn.take() {
-            Some(conn) => conn.close().map_err(|(_, e)| Error::sqlite(format!("releasing {}", self.db.display()), e)),
+            Some(conn) => conn.close().map_err(|(_, e)| Error::sqlite(format!("releasing {}", shown(&self.db)), e)),
             None => Ok(()),
         };
         self.file.take();

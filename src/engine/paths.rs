@@ -4,6 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::engine::error::{Error, Result};
 
@@ -49,6 +50,35 @@ pub fn resolve(typed: &Path) -> Result<PathBuf> {
         "{} is a chain of more than {MAX_LINKS} links (a loop?) — give the database file itself",
         typed.display()
     )))
+}
+
+/// The paths as the technician typed them, by the real path each resolved to: messages name
+/// the database (and the files beside it) the way it was typed.
+static TYPED: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+
+/// Remembers that `typed` resolved to `real`, for [`shown`].
+pub fn remember_typed(real: &Path, typed: &Path) {
+    if real != typed
+        && let Ok(mut all) = TYPED.lock()
+        && !all.iter().any(|(r, _)| r == real)
+    {
+        all.push((real.to_path_buf(), typed.to_path_buf()));
+    }
+}
+
+/// A path as a message shows it: the database as the technician typed it, and a file beside
+/// it (`pos.db.backup-…`, `pos.db-wal`) the same way; any other path as it is.
+pub fn shown(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if let Ok(all) = TYPED.lock() {
+        for (real, typed) in all.iter() {
+            let real_text = real.to_string_lossy();
+            if let Some(rest) = text.strip_prefix(real_text.as_ref()) {
+                return format!("{}{rest}", typed.to_string_lossy());
+            }
+        }
+    }
+    text.into_owned()
 }
 
 /// `pos.db` + `-wal` → `pos.db-wal`, in the same folder.
@@ -103,6 +133,15 @@ mod tests {
         assert_eq!(with_side_files(Path::new("a b.db")).len(), 4);
         assert_eq!(parent_dir(Path::new("pos.db")), PathBuf::from("."));
         assert_eq!(hidden_name(Path::new("/x/pos.db"), ".backup-"), OsString::from(".pos.db.backup-"));
+    }
+
+    #[test]
+    fn messages_show_the_path_as_typed() {
+        let real = std::env::temp_dir().join("cutover-shown-test").join("pos.db");
+        remember_typed(&real, Path::new("pos.db"));
+        assert_eq!(shown(&real), "pos.db");
+        assert_eq!(shown(&side_file(&real, ".backup-20261201-120000")), "pos.db.backup-20261201-120000");
+        assert_eq!(shown(Path::new("elsewhere.db")), "elsewhere.db");
     }
 
     #[cfg(unix)]

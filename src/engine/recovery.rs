@@ -4,6 +4,7 @@
 //! recover them. Every command that reads the database goes through here first, so even the
 //! read-only ones say when they had to recover.
 
+use crate::engine::paths::shown;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,9 +49,9 @@ impl Recovery {
     pub fn notice(&self, db: &Path) -> String {
         format!(
             "{} did not shut down cleanly ({}): a copy as found is kept in {} (SHA256SUMS beside it); SQLite then recovered the database",
-            db.display(),
+            shown(db),
             self.found,
-            self.kept.display()
+            shown(&self.kept)
         )
     }
 }
@@ -97,8 +98,8 @@ pub fn settle(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Option<Re
     if let Some(still) = pending(db) {
         return Err(Error::NotReady(format!(
             "{} could not be recovered ({still}); the copy as found is in {} — have it looked at before anything else",
-            db.display(),
-            kept.display()
+            shown(db),
+            shown(&kept)
         )));
     }
     journal::append(db, Event::Recovered { found: found.clone(), kept: kept.clone() })?;
@@ -173,7 +174,7 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
 /// folds a WAL into the file; closes it.
 fn recover(db: &Path) -> Result<()> {
     let conn = open::read_write(db)?;
-    let failed = |e| Error::sqlite(format!("recovering {}", db.display()), e);
+    let failed = |e| Error::sqlite(format!("recovering {}", shown(db)), e);
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map_err(failed)?;
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(failed)?;
     if mode.eq_ignore_ascii_case("wal") {

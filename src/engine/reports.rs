@@ -1,6 +1,7 @@
 //! Reports a person can hand over: Markdown for the shop owner and the engineer, and the same
 //! facts as JSON, written atomically to `<db>.cutover/reports/`.
 
+use crate::engine::paths::shown;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -156,7 +157,7 @@ fn checks_section(s: &mut String, v: &Verification) {
 pub fn dry_run_markdown(db: &Path, plan: &Plan, r: &DryRunReport) -> String {
     let mut s = String::new();
     let verdict = if r.ok { "PASSED" } else { "FAILED" };
-    let _ = writeln!(s, "# Dry run (test) of {}: {verdict}\n", db.display());
+    let _ = writeln!(s, "# Dry run (test) of {}: {verdict}\n", shown(db));
     let _ = writeln!(
         s,
         "Made {} on a scratch copy of the backup; the database itself was not opened for writing.\n",
@@ -165,7 +166,7 @@ pub fn dry_run_markdown(db: &Path, plan: &Plan, r: &DryRunReport) -> String {
     let _ = writeln!(
         s,
         "- Backup: `{}`\n- Backup SHA-256: `{}`\n- Copy's SHA-256 after the plan: `{}`\n",
-        r.backup.path.display(),
+        shown(&r.backup.path),
         r.backup.sha256,
         r.result_sha256
     );
@@ -185,12 +186,12 @@ pub fn dry_run_markdown(db: &Path, plan: &Plan, r: &DryRunReport) -> String {
 pub fn execution_markdown(db: &Path, plan: &Plan, r: &ExecuteReport) -> String {
     let mut s = String::new();
     let verdict = if r.verification.ok { "migrated and verified" } else { "migrated, verification FAILED" };
-    let _ = writeln!(s, "# Execution (production) of {}: {verdict}\n", db.display());
+    let _ = writeln!(s, "# Execution (production) of {}: {verdict}\n", shown(db));
     let _ = writeln!(s, "Made {}.\n", now());
     let _ = writeln!(
         s,
         "- Backup to roll back to: `{}`\n- Backup SHA-256: `{}`\n- Database SHA-256 after the change: `{}`\n- Same result as the rehearsal: **{}**\n",
-        r.backup.path.display(),
+        shown(&r.backup.path),
         r.backup.sha256,
         r.result_sha256,
         if r.identical { "MATCH" } else { "no" }

@@ -3,6 +3,7 @@
 //! the WAL is folded in; a database the shop has written to since the execute is said to have
 //! changed — with what changed, table by table — never called a failed migration.
 
+use crate::engine::paths::shown;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -91,8 +92,8 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
         if moved.is_file() {
             return Err(Error::NotReady(format!(
                 "a rollback of {} was cut off after it moved the database to {}: run the rollback again to finish it (it puts that file back first)",
-                db.display(),
-                moved.display()
+                shown(db),
+                shown(&moved)
             )));
         }
     }
@@ -101,20 +102,20 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     if rec.settled == Some(Settled::Unchanged) {
         return Err(Error::NotReady(format!(
             "the last execute on {} was interrupted before its commit: SQLite rolled it back and the database equals its backup — nothing to verify",
-            db.display()
+            shown(db)
         )));
     }
     let standing = rec.standing;
     let Some(exec) = standing.execute.clone().filter(|x| x.committed || rec.settled == Some(Settled::Unknown)) else {
         return Err(Error::NotReady(format!(
             "nothing to verify: the journal records no committed execute for {}",
-            db.display()
+            shown(db)
         )));
     };
     if standing.rolled_back {
         return Err(Error::NotReady(format!(
             "{} was rolled back after its execute; there is no migration to verify",
-            db.display()
+            shown(db)
         )));
     }
     let Some(dry) = standing.rehearsal_of(&exec.plan_sha256).cloned() else {

@@ -5,6 +5,7 @@
 //! exactly the rehearsal's bytes, so the file's SHA-256 says which happened. A rollback cut off
 //! after its swap is recognised the same way, by the backup's hash.
 
+use crate::engine::paths::shown;
 use std::fs;
 use std::path::Path;
 
@@ -143,14 +144,14 @@ fn by_schema(
 /// is folded into the file), then hashes the main file.
 pub fn settle_and_hash(db: &Path) -> Result<String> {
     let conn = open::read_write(db)?;
-    let recover = |e| Error::sqlite(format!("recovering {}", db.display()), e);
+    let recover = |e| Error::sqlite(format!("recovering {}", shown(db)), e);
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map_err(recover)?;
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(recover)?;
     if mode.eq_ignore_ascii_case("wal") {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map_err(recover)?;
     }
     conn.close().map_err(|(_, e)| recover(e))?;
-    Ok(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?.sha256)
+    Ok(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256)
 }
 
 /// The SHA-256 that stands for the database as SQLite reads it: the main file's, once any WAL
@@ -167,5 +168,5 @@ pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
             return Ok(None);
         }
     }
-    Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", db.display()), e))?.sha256))
+    Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256))
 }

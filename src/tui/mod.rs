@@ -15,6 +15,7 @@ pub mod ui;
 pub mod widgets;
 pub mod worker;
 
+use crate::engine::paths::shown;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,5 +70,5 @@ fn start_log(db: &Path) {
         return;
     };
     let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).try_init();
-    tracing::info!(db = %db.display(), version = env!("CARGO_PKG_VERSION"), "wizard started");
+    tracing::info!(db = %shown(db), version = env!("CARGO_PKG_VERSION"), "wizard started");
 }

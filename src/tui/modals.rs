@@ -1,6 +1,7 @@
 //! The dialogs drawn over the screen: help, errors, confirmations, the typed confirmations and
 //! the resume offer.
 
+use crate::engine::paths::shown;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -51,8 +52,8 @@ pub fn render(app: &App, modal: &Modal, frame: &mut Frame) {
         }
         Modal::ConfirmRollback { backup } => {
             let lines = vec![
-                Line::raw(format!("Restore {} from", app.db.display())),
-                Line::raw(format!("  {}", backup.path.display())),
+                Line::raw(format!("Restore {} from", shown(&app.db))),
+                Line::raw(format!("  {}", shown(&backup.path))),
                 Line::raw(format!("  sha256 {}", backup.sha256)),
                 Line::raw(""),
                 Line::raw("The migrated database is kept aside, so this can be undone."),
@@ -84,7 +85,7 @@ pub fn render(app: &App, modal: &Modal, frame: &mut Frame) {
         }
         Modal::TypeToExecute { expected } => {
             let lines = vec![
-                Line::raw(format!("This changes {} for real.", app.db.display())),
+                Line::raw(format!("This changes {} for real.", shown(&app.db))),
                 Line::raw(format!("Type  {expected}  and press Enter to execute.")),
                 Line::raw(""),
                 Line::from(vec![

@@ -3,6 +3,7 @@
 use crate::engine::Error;
 use crate::engine::dryrun::BackupRef;
 use crate::engine::error::ExitKind;
+use crate::engine::paths::shown;
 use crate::engine::verify::Status;
 use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
@@ -99,11 +100,11 @@ impl App {
                 let mut lines = vec![
                     format!("backup   {}", report.backup_sha256),
                     format!("restored {}", report.restored_sha256),
-                    format!("{} is exactly as it was before the migration.", self.db.display()),
+                    format!("{} is exactly as it was before the migration.", shown(&self.db)),
                     "Restart the shop's application, then press q to quit.".into(),
                 ];
                 if let Some(kept) = &report.migrated_path {
-                    lines.push(format!("The migrated database is kept as {}.", kept.display()));
+                    lines.push(format!("The migrated database is kept as {}.", shown(kept)));
                 }
                 if let Some(c) = &report.discarded {
                     tracing::info!(changes = %c.summary(), "discarded by the rollback, as confirmed");
@@ -176,8 +177,8 @@ impl App {
         self.rollback_target = Some(BackupRef { path: x.backup_path.clone(), sha256: x.backup_sha256.clone() });
         self.modal = Some(Modal::Resume {
             text: vec![
-                format!("The journal of {} says {status}.", self.db.display()),
-                format!("Backup: {}", x.backup_path.display()),
+                format!("The journal of {} says {status}.", shown(&self.db)),
+                format!("Backup: {}", shown(&x.backup_path)),
                 "v  verify it now    r  roll back to the backup    s  start over".into(),
             ],
         });

@@ -1,6 +1,7 @@
 //! The two rollbacks that swap nothing: the database already equals the backup (an earlier
 //! rollback was cut off after its swap), or the database file is missing altogether.
 
+use crate::engine::paths::shown;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -41,7 +42,7 @@ pub(super) fn finish_already_restored(
         migrated_path: migrated,
         discarded: None,
         since: super::since(&req.expected),
-        note: Some(format!("{} already equals the backup: nothing needed restoring", db.display())),
+        note: Some(format!("{} already equals the backup: nothing needed restoring", shown(db))),
         recovered,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -69,7 +70,7 @@ pub(super) fn restore_missing(
         return Err(Error::WouldDiscard {
             message: format!(
                 "{} is missing (moved or deleted?){left}: cutover cannot tell what restoring the backup would throw away, so nothing was changed — put the file back and run the rollback again, or restore the backup anyway with --discard-changes (leftover side files are kept aside, never replayed)",
-                db.display()
+                shown(db)
             ),
             changes: None,
         });
@@ -93,13 +94,10 @@ pub(super) fn restore_missing(
     }
     durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
     partial.persist_noclobber(db).map_err(|e| {
-        Error::io(
-            format!("putting the backup in place as {} (did something create it meanwhile?)", db.display()),
-            e.error,
-        )
+        Error::io(format!("putting the backup in place as {} (did something create it meanwhile?)", shown(db)), e.error)
     })?;
     durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
-    let discarded = format!("{} was missing; leftover side files kept as {}-*", db.display(), orphaned.display());
+    let discarded = format!("{} was missing; leftover side files kept as {}-*", shown(db), shown(&orphaned));
     journal::append(
         db,
         Event::RolledBack {

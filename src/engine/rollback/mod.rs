@@ -6,6 +6,7 @@
 //! execute left until after the restored file is in place, so no write can slip in between;
 //! a process that opened the old file meanwhile makes the rollback undo itself.
 
+use crate::engine::paths::shown;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -122,7 +123,7 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
     let recovered = recovery::settle(&db, progress)?;
     if let Some(link) = ours {
         // Our own second name from the cut-off rollback: the data is still under `db`.
-        fs::remove_file(link).map_err(|e| Error::io(format!("removing {}", link.display()), e))?;
+        fs::remove_file(link).map_err(|e| Error::io(format!("removing {}", shown(link)), e))?;
     }
 
     let dir = paths::parent_dir(&db);
@@ -218,7 +219,7 @@ fn changes_since(
             Err(Error::WouldDiscard {
                 message: format!(
                     "{} changed since the execute (its SHA-256 is no longer the result's), and the journal no longer holds the plan needed to tell which rows: rolling back would discard whatever was written since, so nothing was changed — restore anyway with --discard-changes (the current file is kept aside)",
-                    db.display()
+                    shown(db)
                 ),
                 changes: None,
             })
@@ -236,11 +237,11 @@ fn changes_since(
 fn put_back(link: &Path, db: &Path) -> Result<()> {
     let dir = paths::parent_dir(db);
     let io = |what: String| move |e| Error::io(what, e);
-    platform::rename_new(link, db).map_err(io(format!("putting {} back as {}", link.display(), db.display())))?;
+    platform::rename_new(link, db).map_err(io(format!("putting {} back as {}", shown(link), shown(db))))?;
     for suffix in paths::SIDE_SUFFIXES {
         let (kept, side) = (paths::side_file(link, suffix), paths::side_file(db, suffix));
         if kept.exists() && !side.exists() {
-            platform::rename_new(&kept, &side).map_err(io(format!("putting {} back", kept.display())))?;
+            platform::rename_new(&kept, &side).map_err(io(format!("putting {} back", shown(&kept))))?;
         }
     }
     crate::engine::durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", dir.display())))
@@ -260,7 +261,7 @@ fn changed_message(db: &Path, c: &Changes, expected: &Expected) -> String {
     };
     format!(
         "{} {what}: {} — rolling back now would discard these changes, so nothing was changed. Keep the shop's work, or restore the backup anyway with --discard-changes (the current file is then kept as {}.{kept}-<time>)",
-        db.display(),
+        shown(db),
         c.summary(),
         paths::file_name(db)
     )

@@ -2,6 +2,7 @@
 //! the last execute and that execute's result, or — only when forced — a named (or the newest)
 //! backup with nothing to undo. A second rollback, or one with no recorded execute, is refused.
 
+use crate::engine::paths::shown;
 use std::path::Path;
 
 use super::{Expected, RollbackRequest};
@@ -31,7 +32,7 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
                 return Err(Error::InvalidArgument(format!(
                     "{} is not a backup cutover recorded for {} — only recorded, hash-proven backups are restored",
                     path.display(),
-                    db.display()
+                    shown(db)
                 )));
             }
         },
@@ -61,7 +62,7 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     let Some(backup) = named.or(newest) else {
         return Err(Error::NothingToRollBack(format!(
             "the journal records no backup of {} — nothing to roll back to",
-            db.display()
+            shown(db)
         )));
     };
     if !asked.force
@@ -81,11 +82,11 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     if !asked.force {
         let why = if standing.rolled_back {
             let when = last_rollback(&entries).unwrap_or_default();
-            format!("{} was already rolled back{when}, and the journal records no execute since", db.display())
+            format!("{} was already rolled back{when}, and the journal records no execute since", shown(db))
         } else if standing.execute.as_ref().is_some_and(|x| x.rolled_back) {
-            format!("the last execute of {} changed nothing (its transaction was rolled back)", db.display())
+            format!("the last execute of {} changed nothing (its transaction was rolled back)", shown(db))
         } else {
-            format!("the journal records no execute of {}", db.display())
+            format!("the journal records no execute of {}", shown(db))
         };
         return Err(Error::NothingToRollBack(format!(
             "{why}: there is nothing to roll back. To put a backup back anyway, add --force (what differs from the backup is listed first and is kept unless you add --discard-changes)"

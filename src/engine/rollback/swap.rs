@@ -1,6 +1,7 @@
 //! The swap itself: the backup copied beside the database, the database given a second name
 //! and its side files moved beside that, and the way back if anything goes wrong.
 
+use crate::engine::paths::shown;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -52,7 +53,7 @@ pub(super) fn swap_held(
         Ok(()) => {}
         Err(durable::NamingError::Rename(_, e)) => {
             aside.undo(s.db, s.dir);
-            return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", s.db.display()), e));
+            return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", shown(s.db)), e));
         }
         Err(durable::NamingError::Flush(e)) => {
             return Err(Error::io(
@@ -97,15 +98,15 @@ pub(super) fn swap_released(
     let mut guard = match platform::WriteGuard::open(s.db) {
         Ok(g) => g,
         Err(e) if platform::is_held_error(&e) => return Err(held(s.db)),
-        Err(e) => return Err(Error::io(format!("opening {}", s.db.display()), e)),
+        Err(e) => return Err(Error::io(format!("opening {}", shown(s.db)), e)),
     };
-    let size = guard.size().map_err(|e| Error::io(format!("reading {}", s.db.display()), e))?;
+    let size = guard.size().map_err(|e| Error::io(format!("reading {}", shown(s.db)), e))?;
     let now = hashing::hash_reader(&mut guard, size, &mut |_, _| {})
-        .map_err(|e| Error::io(format!("hashing {}", s.db.display()), e))?;
+        .map_err(|e| Error::io(format!("hashing {}", shown(s.db)), e))?;
     if now.sha256 != s.current_sha256 {
         return Err(Error::NotReady(format!(
             "{} was written to in the moment the rollback let go of it — nothing was restored; stop the application and run the rollback again",
-            s.db.display()
+            shown(s.db)
         )));
     }
     let aside = set_aside(s.db, s.migrated, s.dir)?;
@@ -118,18 +119,18 @@ pub(super) fn swap_released(
             if platform::is_held_error(&e) || e.kind() == std::io::ErrorKind::PermissionDenied {
                 return Err(held(s.db));
             }
-            return Err(Error::io(format!("renaming the restored copy to {}", s.db.display()), e));
+            return Err(Error::io(format!("renaming the restored copy to {}", shown(s.db)), e));
         }
         Err(durable::NamingError::Flush(e)) => {
             return Err(Error::io(format!("flushing {} after putting the backup in place", s.dir.display()), e));
         }
     }
-    let kept = hashing::hash_file(s.migrated).map_err(|e| Error::io(format!("hashing {}", s.migrated.display()), e))?;
+    let kept = hashing::hash_file(s.migrated).map_err(|e| Error::io(format!("hashing {}", shown(s.migrated)), e))?;
     if kept.sha256 != s.current_sha256 {
         aside.undo_swap(s.db, s.dir);
         return Err(Error::NotReady(format!(
             "{} was written to during the swap: the rollback was undone and the database is as that write left it — stop the application and run the rollback again",
-            s.db.display()
+            shown(s.db)
         )));
     }
     Ok(())
@@ -149,11 +150,11 @@ pub(super) fn prepare_copy(
 ) -> Result<tempfile::NamedTempFile> {
     progress(Progress::Step("checking the backup against its recorded hash".into()));
     let found = rehash(&backup.path, progress)
-        .map_err(|e| Error::NotReady(format!("the backup {} cannot be read: {e}", backup.path.display())))?;
+        .map_err(|e| Error::NotReady(format!("the backup {} cannot be read: {e}", shown(&backup.path))))?;
     if found.sha256 != backup.sha256 {
         return Err(Error::NotReady(format!(
             "the backup {} does not match its recorded hash (recorded {}, found {}) — it is not restored",
-            backup.path.display(),
+            shown(&backup.path),
             short(&backup.sha256),
             short(&found.sha256)
         )));
@@ -165,7 +166,7 @@ pub(super) fn prepare_copy(
         .tempfile_in(dir)
         .map_err(|e| Error::writing(dir, format!("creating a file in {}", dir.display()), e))?;
     progress(Progress::Step("copying the backup beside the database".into()));
-    let mut src = File::open(&backup.path).map_err(io(format!("opening {}", backup.path.display())))?;
+    let mut src = File::open(&backup.path).map_err(io(format!("opening {}", shown(&backup.path))))?;
     let copied = hashing::copy_hashing(&mut src, partial.as_file_mut(), found.bytes, &mut |done, total| {
         progress(Progress::Bytes { stage: "restoring", done, total })
     })
@@ -231,10 +232,12 @@ fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
         Ok(()) => true,
         Err(e) if platform::no_hard_links(&e) => {
             fs::rename(db, migrated)
-                .map_err(|e| Error::io(format!("keeping the database as {}", migrated.display()), e))?;
+                .map_err(|e| Error::io(format!("keeping the database as {}", shown(migrated)), e))?;
             false
         }
-        Err(e) => return Err(Error::io(format!("keeping the database as {}", migrated.display()), e)),
+        Err(e) => {
+            return Err(Error::io(format!("keeping the database as {}", shown(migrated)), e));
+        }
     };
     let mut aside = SetAside { migrated: migrated.to_path_buf(), linked, moved: Vec::new() };
     for suffix in paths::SIDE_SUFFIXES {

@@ -1,5 +1,6 @@
 //! The backup screen: both hashes side by side, MATCH or MISMATCH in colour and in words.
 
+use crate::engine::paths::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -38,7 +39,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled("MISMATCH — the backup was deleted", t.bad())
     };
     let lines = vec![
-        Line::from(vec![Span::styled("Backup     ", t.dim()), Span::raw(b.path.display().to_string())]),
+        Line::from(vec![Span::styled("Backup     ", t.dim()), Span::raw(shown(&b.path))]),
         Line::from(vec![Span::styled("Size       ", t.dim()), Span::raw(human_bytes(b.bytes))]),
         Line::raw(""),
         Line::styled("SHA-256 of the database, read while copying:", t.dim()),

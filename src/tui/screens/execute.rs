@@ -1,5 +1,6 @@
 //! The execute screen: what will happen, then progress while production changes.
 
+use crate::engine::paths::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -23,14 +24,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let mut lines = vec![
-        Line::raw(format!("This changes {} in one transaction:", app.db.display())),
+        Line::raw(format!("This changes {} in one transaction:", shown(&app.db))),
         Line::raw("  1. prove the file still equals the backup (under an exclusive lock)"),
         Line::raw("  2. run the rehearsed plan; any error rolls everything back"),
         Line::raw("  3. compare the result with the rehearsal's SHA-256, then verify"),
         Line::raw(""),
     ];
     if let Some(b) = &app.backup {
-        lines.push(Line::styled(format!("Backup to roll back to: {}", b.path.display()), t.dim()));
+        lines.push(Line::styled(format!("Backup to roll back to: {}", shown(&b.path)), t.dim()));
     }
     lines.push(Line::raw(""));
     lines.push(match app.rehearsal() {

@@ -1,6 +1,7 @@
 //! The plan screen: the tenant value and column, and the exact SQL, scrollable, with
 //! destructive statements highlighted.
 
+use crate::engine::paths::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -16,7 +17,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Length(2), Constraint::Length(2), Constraint::Min(3), Constraint::Length(3)])
             .areas(area);
     let head_lines = match &app.script {
-        Some(path) => vec![Line::from(vec![Span::styled("Script   ", t.dim()), Span::raw(path.display().to_string())])],
+        Some(path) => vec![Line::from(vec![Span::styled("Script   ", t.dim()), Span::raw(shown(path))])],
         None => {
             let editing = app.focus == Focus::Tenant;
             let value =

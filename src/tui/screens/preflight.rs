@@ -1,5 +1,6 @@
 //! The first screen: is this a healthy SQLite database that nobody else is using?
 
+use crate::engine::paths::shown;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -18,7 +19,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let row = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:<14}"), t.dim()), Span::raw(v)]);
     let mut lines = vec![
-        row("Database", p.path.display().to_string()),
+        row("Database", shown(&p.path)),
         row("Size", format!("{} ({} pages of {} bytes)", human_bytes(p.file_size), p.page_count, p.page_size)),
         row("Journal mode", p.journal_mode.clone()),
         Line::from(vec![
@@ -56,10 +57,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(r) = &p.recovered {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<14}", "Recovered"), t.dim()),
-            Span::styled(
-                format!("not shut down cleanly ({}); copy as found in {}", r.found, r.kept.display()),
-                t.warn(),
-            ),
+            Span::styled(format!("not shut down cleanly ({}); copy as found in {}", r.found, shown(&r.kept)), t.warn()),
         ]));
     }
     lines.push(Line::raw(""));

@@ -1,6 +1,7 @@
 //! The verification dashboard: each check with PASS/WARN/FAIL, per-table drill-down, totals,
 //! timings, where the reports are, and rollback with `r`.
 
+use crate::engine::paths::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -82,7 +83,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(findings), inner);
     }
     let reports = match app.reports.iter().find(|p| p.ends_with("execution.md")).or(app.reports.first()) {
-        Some(p) => format!("Reports: {}", p.parent().map(|d| d.display().to_string()).unwrap_or_default()),
+        Some(p) => format!("Reports: {}", p.parent().map(shown).unwrap_or_default()),
         None => String::new(),
     };
     let hint = if app.rolled_back.is_some() {

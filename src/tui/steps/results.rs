@@ -2,6 +2,7 @@
 //! database since the execute — a second, typed confirmation naming what a restore discards.
 
 use crate::engine::Error;
+use crate::engine::paths::shown;
 use crate::tui::app::{App, Effect, Focus, Modal, Step};
 use crate::tui::input::Input;
 use crate::tui::worker::Job;
@@ -30,7 +31,7 @@ impl App {
         let mut lines: Vec<String> = match e {
             Error::WouldDiscard { changes: Some(c), .. } => {
                 tracing::warn!(changes = %c.summary(), "a rollback would discard these");
-                let mut l = vec![format!("{} changed since the execute:", self.db.display())];
+                let mut l = vec![format!("{} changed since the execute:", shown(&self.db))];
                 // Room for the word to type stays on an 80×24 screen, however long the list.
                 l.extend(c.lines(8).into_iter().map(|line| format!("  {line}")));
                 l

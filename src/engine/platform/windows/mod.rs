@@ -1,8 +1,8 @@
-//! The Windows side of the platform layer: write-through renames, free disk, reads that bypass
-//! the cache, volume and file-index identity, share-mode probes and the Restart Manager for
-//! holders, SQLite's own lock bytes for the lock probe, and reading the database through
-//! SQLite's own handle (Windows locks are mandatory: another handle may not read a range SQLite
-//! has locked).
+//! The Windows side of the platform layer: write-through renames, free disk, volume and
+//! file-index identity, attributes and ACLs kept on restore, paths, and reading the database
+//! through SQLite's own handle (Windows locks are mandatory: another handle may not read a
+//! range SQLite has locked). Who holds a file is in `holders`; reads past the cache in
+//! `uncached`.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -15,19 +15,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_LOCK_VIOLATION, ERROR_SHARING_VIOLATION, GENERIC_READ, HANDLE, INVALID_HANDLE_VALUE,
+    ERROR_LOCK_VIOLATION, ERROR_SHARING_VIOLATION, GENERIC_READ, HANDLE, INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, CreateFileW, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
-    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_NO_BUFFERING,
-    FILE_FLAG_SEQUENTIAL_SCAN, FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
-    GetDiskFreeSpaceExW, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
-    LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH,
-    MoveFileExW, OPEN_EXISTING, SetFileAttributesW, UnlockFileEx,
+    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_SEQUENTIAL_SCAN,
+    FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, GetDiskFreeSpaceExW,
+    GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES, MOVEFILE_REPLACE_EXISTING,
+    MOVEFILE_WRITE_THROUGH, MoveFileExW, OPEN_EXISTING, SetFileAttributesW,
 };
-use windows_sys::Win32::System::IO::OVERLAPPED;
 
-use super::{FileId, Holding, Identity, LockedFile, ProcessScan, RestartManagerEntry, Targets, restart_manager_names};
+use super::{FileId, Identity};
+
+mod holders;
+mod uncached;
+
+pub use holders::{held_lock, process_name, scan_processes};
+pub use uncached::{Uncached, open_uncached};
 
 /// Whether the terminal's default font may lack symbols such as ✓: the classic console's
 /// raster and Consolas fonts do.
@@ -42,7 +46,7 @@ pub const RENAME_WHILE_OPEN: bool = false;
 /// retries the same way).
 const RETRIES: u32 = 10;
 
-fn wide(path: &Path) -> Vec<u16> {
+pub(super) fn wide(path: &Path) -> Vec<u16> {
     path.as_os_str().encode_wide().chain(std::iter::once(0)).collect()
 }
 
@@ -52,7 +56,7 @@ pub fn is_held_error(e: &io::Error) -> bool {
 }
 
 /// Runs `op` again while it fails because another process holds the file for a moment.
-fn retrying<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+pub(super) fn retrying<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     let mut attempt = 0;
     loop {
         match op() {
@@ -80,79 +84,6 @@ pub fn free_space(dir: &Path) -> io::Result<u64> {
 
 /// No write-back hint on Windows; the flush at the end does the work.
 pub fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
-
-/// Bytes read at a time when bypassing the cache: a multiple of any sector size.
-const UNCACHED_CHUNK: usize = 1 << 20;
-/// Alignment of the buffer and of every read: the largest sector size in use.
-const SECTOR: usize = 4096;
-
-/// A file opened with FILE_FLAG_NO_BUFFERING, so every byte comes from the disk. Reads are
-/// made in aligned, sector-sized blocks into an aligned buffer and handed out from there.
-pub struct Uncached {
-    file: File,
-    buf: Vec<u8>,
-    start: usize,
-    filled: usize,
-    used: usize,
-    eof: bool,
-}
-
-impl Uncached {
-    /// The file's size.
-    pub fn size(&self) -> io::Result<u64> {
-        Ok(self.file.metadata()?.len())
-    }
-}
-
-impl Read for Uncached {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.used == self.filled {
-            if self.eof {
-                return Ok(0);
-            }
-            let start = self.start;
-            let block = &mut self.buf[start..start + UNCACHED_CHUNK];
-            let got = (&self.file).read(block)?;
-            if got < UNCACHED_CHUNK {
-                self.eof = true;
-            }
-            self.filled = got;
-            self.used = 0;
-            if got == 0 {
-                return Ok(0);
-            }
-        }
-        let n = out.len().min(self.filled - self.used);
-        let from = self.start + self.used;
-        out[..n].copy_from_slice(&self.buf[from..from + n]);
-        self.used += n;
-        Ok(n)
-    }
-}
-
-/// Opens a file for reading straight from the disk, past the cache.
-pub fn open_uncached(path: &Path) -> io::Result<Uncached> {
-    // SAFETY: NUL-terminated path; no security attributes or template handle.
-    let handle = unsafe {
-        CreateFileW(
-            wide(path).as_ptr(),
-            GENERIC_READ,
-            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-            std::ptr::null(),
-            OPEN_EXISTING,
-            FILE_FLAG_NO_BUFFERING | FILE_FLAG_SEQUENTIAL_SCAN,
-            std::ptr::null_mut(),
-        )
-    };
-    if handle == INVALID_HANDLE_VALUE {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a valid handle we own from here on.
-    let file = unsafe { File::from_raw_handle(handle as _) };
-    let buf = vec![0u8; UNCACHED_CHUNK + SECTOR];
-    let start = buf.as_ptr().align_offset(SECTOR);
-    Ok(Uncached { file, buf, start, filled: 0, used: 0, eof: false })
-}
 
 fn move_file(from: &Path, to: &Path, flags: u32) -> io::Result<()> {
     retrying(|| {
@@ -329,168 +260,6 @@ pub fn path_to_bytes(path: &Path) -> Vec<u8> {
 pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     let units: Vec<u16> = bytes.chunks(2).map(|p| u16::from_le_bytes([p[0], *p.get(1).unwrap_or(&0)])).collect();
     PathBuf::from(OsString::from_wide(&units))
-}
-
-/// Whether another process holds `path` open: an open with share mode 0 is refused with a
-/// sharing violation then (retried for a moment, for antivirus and indexers).
-fn held_open(path: &Path) -> io::Result<bool> {
-    let open = || {
-        // SAFETY: NUL-terminated path; share mode 0 asks for the file to ourselves.
-        let handle = unsafe {
-            CreateFileW(wide(path).as_ptr(), GENERIC_READ, 0, std::ptr::null(), OPEN_EXISTING, 0, std::ptr::null_mut())
-        };
-        if handle == INVALID_HANDLE_VALUE {
-            Err(io::Error::last_os_error())
-        } else {
-            // SAFETY: a handle we just opened.
-            unsafe { CloseHandle(handle) };
-            Ok(())
-        }
-    };
-    match retrying(open) {
-        Ok(()) => Ok(false),
-        Err(e) if is_held_error(&e) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// The processes holding any of `files`: a share-mode probe says whether someone does, the
-/// Restart Manager says who (and which service). Where it names nobody, "another program";
-/// where it fails, the same: an unnamed holder is never taken for none. Processes cutover
-/// cannot look into do not arise (`unseen` is empty): the probe sees every holder.
-pub fn scan_processes(files: &Targets, _unseen: bool) -> ProcessScan {
-    let mut scan = ProcessScan::default();
-    let held: Vec<usize> =
-        files.iter().enumerate().filter(|(_, (_, path))| held_open(path).unwrap_or(true)).map(|(i, _)| i).collect();
-    if held.is_empty() {
-        return scan;
-    }
-    let paths: Vec<&Path> = held.iter().map(|&i| files[i].1.as_path()).collect();
-    let named = match restart_manager(&paths) {
-        Ok(list) => restart_manager_names(&list, std::process::id()),
-        Err(e) => {
-            tracing::warn!(error = %e, "the Restart Manager could not name the holders");
-            Vec::new()
-        }
-    };
-    if named.is_empty() {
-        scan.holders.push(Holding { pid: 0, name: "another program".into(), service: None, file: held[0] });
-    } else {
-        scan.holders.extend(named.into_iter().map(|(pid, name, service)| Holding {
-            pid,
-            name,
-            service,
-            file: held[0],
-        }));
-    }
-    scan
-}
-
-/// Asks the Restart Manager which processes hold these files.
-fn restart_manager(paths: &[&Path]) -> io::Result<Vec<RestartManagerEntry>> {
-    use windows_sys::Win32::System::RestartManager::{
-        CCH_RM_SESSION_KEY, RM_PROCESS_INFO, RmEndSession, RmGetList, RmRegisterResources, RmStartSession,
-    };
-    let mut session = 0u32;
-    let mut key = [0u16; CCH_RM_SESSION_KEY as usize + 1];
-    // SAFETY: valid out pointers; the key buffer has the documented size.
-    let rc = unsafe { RmStartSession(&mut session, 0, key.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc as i32));
-    }
-    let result = (|| {
-        let names: Vec<Vec<u16>> = paths.iter().map(|p| wide(p)).collect();
-        let pointers: Vec<*const u16> = names.iter().map(|n| n.as_ptr()).collect();
-        // SAFETY: `pointers` holds NUL-terminated strings that outlive the call.
-        let rc = unsafe {
-            RmRegisterResources(
-                session,
-                pointers.len() as u32,
-                pointers.as_ptr(),
-                0,
-                std::ptr::null(),
-                0,
-                std::ptr::null(),
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc as i32));
-        }
-        let mut list: Vec<RM_PROCESS_INFO> = Vec::new();
-        let mut needed = 0u32;
-        for _ in 0..4 {
-            let mut count = list.len() as u32;
-            let mut reasons = 0u32;
-            // SAFETY: `list` has room for `count` entries.
-            let rc = unsafe { RmGetList(session, &mut needed, &mut count, list.as_mut_ptr(), &mut reasons) };
-            match rc {
-                0 => {
-                    list.truncate(count as usize);
-                    return Ok(list
-                        .iter()
-                        .map(|p| RestartManagerEntry {
-                            pid: p.Process.dwProcessId,
-                            app: from_wide_z(&p.strAppName),
-                            service: from_wide_z(&p.strServiceShortName),
-                        })
-                        .collect());
-                }
-                // ERROR_MORE_DATA: make room for what it asked and ask again.
-                234 => list.resize(needed as usize + 2, RM_PROCESS_INFO::default()),
-                other => return Err(io::Error::from_raw_os_error(other as i32)),
-            }
-        }
-        Err(io::Error::other("the list of holders kept growing"))
-    })();
-    // SAFETY: the session was started above.
-    unsafe { RmEndSession(session) };
-    result
-}
-
-fn from_wide_z(units: &[u16]) -> String {
-    let end = units.iter().position(|u| *u == 0).unwrap_or(units.len());
-    String::from_utf16_lossy(&units[..end])
-}
-
-/// SQLite's lock bytes on Windows (os_win.c): PENDING and RESERVED at 0x40000000 and after,
-/// then the 510-byte SHARED range; in the `-shm`, every WAL connection holds the byte at 128.
-const PENDING_BYTE: u32 = 0x4000_0000;
-const SHARED_SIZE: u32 = 510;
-const SHM_DMS_BYTE: u32 = 128;
-
-/// Whether another connection holds one of SQLite's locks on the file: an exclusive lock is
-/// tried on its lock bytes without waiting and released at once. Windows cannot name the
-/// holder (`Some(0)`).
-pub fn held_lock(file: &File, which: LockedFile) -> io::Result<Option<i32>> {
-    let (offset, len) = match which {
-        LockedFile::Database => (PENDING_BYTE, 2 + SHARED_SIZE),
-        LockedFile::SharedMemory => (SHM_DMS_BYTE, 1),
-    };
-    let handle = file.as_raw_handle() as HANDLE;
-    let mut overlapped: OVERLAPPED = unsafe { std::mem::zeroed() };
-    overlapped.Anonymous.Anonymous.Offset = offset;
-    let locked = retrying(|| {
-        // SAFETY: a valid handle and an OVERLAPPED giving the offset, both outliving the call.
-        let ok = unsafe {
-            LockFileEx(handle, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, len, 0, &mut overlapped)
-        };
-        if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
-    });
-    match locked {
-        Ok(()) => {
-            // SAFETY: the range just locked on this handle.
-            unsafe { UnlockFileEx(handle, 0, len, 0, &mut overlapped) };
-            Ok(None)
-        }
-        Err(e) if is_held_error(&e) => Ok(Some(0)),
-        Err(e) => Err(e),
-    }
-}
-
-/// Windows names lock holders through the Restart Manager instead.
-pub fn process_name(_pid: u32) -> String {
-    "another program".into()
 }
 
 /// A handle that lets other processes read the file (and rename or delete it) but never open
