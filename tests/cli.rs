@@ -104,6 +104,36 @@ fn messages_name_the_database_as_typed_and_json_keeps_the_real_path() {
     let v = json_of(cutover().current_dir(&elsewhere).args(["backup", "--json", &typed]));
     let path = std::path::Path::new(v["path"].as_str().unwrap());
     assert!(path.is_absolute(), "JSON carries a path other tools can open from anywhere: {}", path.display());
+    // Typed with a trailing slash, the file beside it is still named as it is.
+    let slashed = format!("{typed}/");
+    let out =
+        cutover().current_dir(&elsewhere).args(["backup", &slashed]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains(&format!("Backup     {typed}.backup-")), "a file that does not exist was named:\n{text}");
+}
+
+#[test]
+fn a_tenant_column_that_is_not_right_is_never_called_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE sales (id INTEGER PRIMARY KEY, total REAL, tenant_id TEXT);
+         INSERT INTO sales VALUES (1, 9.5, NULL), (2, 3.0, 'other-shop');",
+    );
+    let before = snapshot(dir.path());
+    let out = cutover()
+        .args(["execute", "--tenant", "harbor-auto", "--yes"])
+        .arg(&db)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!said.contains("already has the change"), "{said}");
+    assert!(said.contains("sales") && said.contains("review"), "{said}");
+    assert_eq!(snapshot(dir.path()), before, "something changed on disk");
 }
 
 #[test]

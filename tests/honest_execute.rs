@@ -133,30 +133,39 @@ fn an_error_after_the_commit_says_the_change_is_committed() {
     if !strace_or_skip("the after-commit error test") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = small_shop(dir.path(), Journal::Rollback);
-    let journal = dir.path().join("pos.db.cutover/journal.jsonl");
-    // Journal writes: backup, dry run, execute started, execute committed (the 4th) fails.
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(&journal)
-        .args(["--trace=write", "--inject=write:error=ENOSPC:when=4"])
-        .arg(env!("CARGO_BIN_EXE_cutover"))
-        .args(EXECUTE)
-        .arg("--json")
-        .arg(&db)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(has_column(&db, "items", "tenant_id"), "the change did commit");
-    let v = json(&out);
-    assert_eq!(v["committed"], true, "{v}");
-    let error = v["error"].as_str().unwrap();
-    assert!(error.contains("committed") && error.contains("cutover verify"), "{error}");
-    assert!(!error.contains("nothing changed"), "{error}");
-    let again = cutover(&["verify"], &db);
-    assert!(again.status.success(), "{}", text(&again));
+    // Journal writes: backup, dry run, execute started, execute committing (the 4th: the COMMIT
+    // must then not happen), execute committed (the 5th: the change IS in).
+    for (nth, committed) in [(4, false), (5, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = small_shop(dir.path(), Journal::Rollback);
+        let journal = dir.path().join("pos.db.cutover/journal.jsonl");
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+            .arg(&journal)
+            .arg("--trace=write")
+            .arg(format!("--inject=write:error=ENOSPC:when={nth}"))
+            .arg(env!("CARGO_BIN_EXE_cutover"))
+            .args(EXECUTE)
+            .arg("--json")
+            .arg(&db)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_eq!(has_column(&db, "items", "tenant_id"), committed, "write {nth}: {}", text(&out));
+        let v = json(&out);
+        let error = v["error"].as_str().unwrap();
+        if committed {
+            assert_eq!(v["committed"], true, "{v}");
+            assert!(error.contains("committed") && error.contains("cutover verify"), "{error}");
+            assert!(!error.contains("nothing changed"), "{error}");
+            let again = cutover(&["verify"], &db);
+            assert!(again.status.success(), "{}", text(&again));
+        } else {
+            assert_ne!(v["committed"], true, "{v}");
+            assert!(error.contains("nothing changed"), "{error}");
+        }
+    }
 }
 
 /// A process of another user holding the database idle (rollback-journal mode holds no lock).
@@ -281,7 +290,11 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
     let standing = journal::standing(&journal::read(&db).unwrap());
     let (backup, sha) = standing.backup.clone().unwrap();
     let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
-    journal::append(&db, Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha }).unwrap();
+    journal::append(
+        &db,
+        Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha, marks_commit: false },
+    )
+    .unwrap();
     common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
     let out = cutover(&["verify"], &db);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -291,4 +304,90 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("changed nothing"), "{}", text(&out));
     assert_eq!(count(&db, "items"), 4);
+}
+
+/// A data-only script (no schema change to tell a commit by) rehearsed, then its execute
+/// journalled as started — the state a kill -9 leaves — with `committing` when it got as far
+/// as its COMMIT; then the shop sells something.
+fn data_only_execute_cut_off(dir: &Path, committing: bool) -> std::path::PathBuf {
+    use cutover::engine::journal::{self, Event};
+    let db = small_shop(dir, Journal::Wal);
+    let script = dir.join("prices.sql");
+    fs::write(&script, "UPDATE items SET name = upper(name) WHERE id > 0;\n").unwrap();
+    let out = cutover(&["dry-run", "--script", script.to_str().unwrap()], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let standing = journal::standing(&journal::read(&db).unwrap());
+    let (backup, sha) = standing.backup.clone().unwrap();
+    let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
+    journal::append(
+        &db,
+        Event::ExecuteStarted {
+            plan_sha256: plan.clone(),
+            backup_path: backup,
+            backup_sha256: sha,
+            marks_commit: true,
+        },
+    )
+    .unwrap();
+    if committing {
+        journal::append(&db, Event::ExecuteCommitting { plan_sha256: plan }).unwrap();
+    }
+    common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
+    db
+}
+
+#[test]
+fn a_data_only_execute_cut_off_before_its_commit_is_never_called_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = data_only_execute_cut_off(dir.path(), false);
+    let out = cutover(&["verify"], &db);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("interrupted before its commit") && said.contains("not in place"), "{said}");
+    assert!(!said.contains("is in place") && !said.contains("verified:"), "{said}");
+    // The journal now says it was rolled back: nothing is taken for the shop's work.
+    let standing = cutover::engine::journal::standing(&cutover::engine::journal::read(&db).unwrap());
+    assert!(standing.execute.is_some_and(|x| x.rolled_back && !x.committed));
+}
+
+#[test]
+fn an_execute_cut_off_during_its_commit_is_said_to_be_unknown_never_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = data_only_execute_cut_off(dir.path(), true);
+    let out = cutover(&["verify"], &db);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("cannot tell whether the last execute"), "{said}");
+    assert!(!said.contains("is in place") && !said.contains("verified:"), "{said}");
+    let journal = fs::read_to_string(dir.path().join("pos.db.cutover").join("journal.jsonl")).unwrap_or_default();
+    assert!(!journal.contains("\"verified\""), "recorded as verified:\n{journal}");
+}
+
+#[test]
+fn a_script_cannot_give_up_the_lock_or_the_journal_however_it_is_spelled() {
+    for pragma in [
+        "PRAGMA locking_mode = NORMAL;",
+        "PRAGMA \"locking_mode\" = NORMAL;",
+        "PRAGMA \"journal_mode\" = OFF;",
+        "PRAGMA [journal_mode] = MEMORY;",
+        "PRAGMA main.'journal_mode' = DELETE;",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = small_shop(dir.path(), Journal::Rollback);
+        let script = dir.path().join("s.sql");
+        fs::write(&script, format!("{pragma}\nUPDATE items SET name = upper(name) WHERE id > 0;\n")).unwrap();
+        let before = snapshot(dir.path());
+        for args in [vec!["plan", "--script"], vec!["execute", "--yes", "--script"]] {
+            let mut args = args.clone();
+            args.push(script.to_str().unwrap());
+            let out = cutover(&args, &db);
+            let said = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{pragma} {args:?}: {said}");
+            assert!(
+                said.contains("line 1") && said.contains("refused: a migration must not change the"),
+                "{pragma}: {said}"
+            );
+        }
+        assert_eq!(snapshot(dir.path()), before, "{pragma}: something changed on disk");
+    }
 }

@@ -47,7 +47,7 @@ proptest! {
         let plan = tenant::generate(&conn, &report, &request).unwrap();
         drop(conn);
         let mut conn = open::read_write(&db).unwrap();
-        apply::apply(&mut conn, &plan, &Cancel::new(), "", &mut |_| Ok(()), &mut |_| {}).unwrap();
+        apply::apply(&mut conn, &plan, &Cancel::new(), "", &mut |_| Ok(()), &mut || Ok(()), &mut |_| {}).unwrap();
 
         let values: Vec<String> = conn
             .prepare(&format!("SELECT DISTINCT tenant_id FROM {}", sql::ident(&table))).unwrap()

@@ -168,6 +168,25 @@ fn a_relative_path_with_backslashes_works_from_its_folder() {
 }
 
 #[test]
+fn a_name_with_a_trailing_dot_or_space_is_the_file_windows_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    for typed in ["pos.db.", "pos.db "] {
+        let out = cutover(&["backup"], &dir.path().join(typed));
+        assert!(out.status.success(), "{typed:?}: {}", text(&out));
+    }
+    let out = cutover(&EXECUTE, &dir.path().join("pos.db."));
+    assert!(out.status.success(), "{}", text(&out));
+    // One database, one set of records, whichever way it was typed.
+    let out = cutover(&["verify"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let names: Vec<String> =
+        fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with("pos.db..") && !n.starts_with("pos.db .")), "{names:?}");
+    assert!(text(&out).contains("pos.db verified"), "{}", text(&out));
+}
+
+#[test]
 fn the_demo_executes_with_match_and_rolls_back_to_its_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("D");

@@ -184,7 +184,8 @@ fn main() {
         ours.push(secs(|| {
             let mut c = open::read_write(&exec).unwrap();
             dryrun::prepare_for_plan(&c).unwrap();
-            apply::apply(&mut c, &plan, &Cancel::new(), "", &mut |_| Ok(()), &mut |_| {}).expect("apply");
+            apply::apply(&mut c, &plan, &Cancel::new(), "", &mut |_| Ok(()), &mut || Ok(()), &mut |_| {})
+                .expect("apply");
             dryrun::finish_after_commit(&c).unwrap();
         }));
         copy(&db, &exec);
@@ -202,7 +203,7 @@ fn main() {
         {
             let mut c = open::read_write(&exec).unwrap();
             dryrun::prepare_for_plan(&c).unwrap();
-            apply::apply(&mut c, &plan, &Cancel::new(), "", &mut |_| Ok(()), &mut |_| {}).unwrap();
+            apply::apply(&mut c, &plan, &Cancel::new(), "", &mut |_| Ok(()), &mut || Ok(()), &mut |_| {}).unwrap();
             dryrun::finish_after_commit(&c).unwrap();
         }
         let (mut ours, mut lite) = (vec![], vec![]);

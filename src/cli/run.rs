@@ -10,7 +10,7 @@ use cutover::engine::apply::Cancel;
 use cutover::engine::backup::{self, BackupOptions};
 use cutover::engine::dryrun::{self, BackupRef, DryRunOptions, DryRunReport};
 use cutover::engine::execute::{self, Rehearsal};
-use cutover::engine::plan::Plan;
+use cutover::engine::plan::{Plan, PlanSource};
 use cutover::engine::{hashing, inuse, journal, reports};
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
@@ -162,6 +162,30 @@ fn warn(plan: &Plan, json: bool) {
 }
 
 fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
+    let review = match &plan.source {
+        PlanSource::Tenant(spec) => spec.review.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        PlanSource::Script { .. } => Vec::new(),
+    };
+    if !review.is_empty() {
+        // A column that allows NULL or holds another default is not the change: say so, as
+        // the execute that added the others did (exit 0 there too, with the same note).
+        return Outcome {
+            ok: true,
+            phase,
+            database: db.to_path_buf(),
+            plan_sha256: Some(plan.sha256.clone()),
+            nothing_to_do: true,
+            warnings: planning::warnings(plan),
+            summary: format!(
+                "Nothing to do on {}: the tables cutover migrates have the change, but {} already {} a tenant column that is not right, left as it is — review {} by hand (see the audit)",
+                shown(db),
+                review.join(", "),
+                if review.len() == 1 { "has" } else { "have" },
+                if review.len() == 1 { "it" } else { "them" }
+            ),
+            ..Outcome::default()
+        };
+    }
     Outcome {
         ok: true,
         phase,

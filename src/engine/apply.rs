@@ -14,6 +14,7 @@ use rusqlite::{Batch, Connection};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::error::{Error, Result, is_busy};
+use crate::engine::guard::{self, Refused};
 use crate::engine::plan::script::first_line;
 use crate::engine::plan::{Plan, PlannedStatement};
 use crate::engine::progress::Progress;
@@ -75,7 +76,8 @@ pub struct StatementRun {
 /// Runs every statement of `plan` in one `BEGIN EXCLUSIVE` … `COMMIT` on `conn`.
 ///
 /// `before_first` runs once the exclusive lock is held and before any statement (execute uses
-/// it to prove the file still equals the backup). `place` names where it ran, for messages
+/// it to prove the file still equals the backup); `before_commit` once every statement ran
+/// and before the COMMIT (execute journals that it is about to commit). `place` names where it ran, for messages
 /// (" on the copy", " on production"). On any error or a cancel the transaction is rolled back
 /// and the error says nothing changed.
 pub fn apply(
@@ -84,6 +86,7 @@ pub fn apply(
     cancel: &Cancel,
     place: &str,
     before_first: &mut dyn FnMut(&Connection) -> Result<()>,
+    before_commit: &mut dyn FnMut() -> Result<()>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<StatementRun>> {
     conn.execute_batch("BEGIN EXCLUSIVE").map_err(|e| {
@@ -97,8 +100,18 @@ pub fn apply(
     // Lets a long statement (an index on millions of rows) be interrupted by a cancel.
     conn.progress_handler(10_000, Some(move || flag.is_set()))
         .map_err(|e| Error::sqlite("installing the cancel handler", e))?;
-    let outcome = run_all(conn, plan, cancel, place, before_first, progress);
+    // SQLite itself refuses, however spelled, what would undo the transaction's promises.
+    let refused = match guard::install(conn) {
+        Ok(r) => r,
+        Err(e) => {
+            rollback(conn);
+            return Err(Error::sqlite("installing the statement guard", e));
+        }
+    };
+    let outcome = run_all(conn, plan, cancel, place, &refused, before_first, progress);
+    guard::remove(conn);
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    let outcome = outcome.and_then(|runs| before_commit().map(|()| runs));
     match outcome {
         Ok(runs) => match conn.execute_batch("COMMIT") {
             Ok(()) => Ok(runs),
@@ -119,6 +132,7 @@ fn run_all(
     plan: &Plan,
     cancel: &Cancel,
     place: &str,
+    refused: &Refused,
     before_first: &mut dyn FnMut(&Connection) -> Result<()>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<StatementRun>> {
@@ -142,7 +156,7 @@ fn run_all(
         let (changes, first_value) = match result {
             Ok(r) => r,
             Err(e) if cancel.is_set() && is_interrupt(&e) => return Err(Error::Cancelled(place.to_string())),
-            Err(e) => return Err(failed(e.to_string())),
+            Err(e) => return Err(failed(refused.take().map_or_else(|| e.to_string(), str::to_string))),
         };
         if conn.is_autocommit() {
             return Err(failed(

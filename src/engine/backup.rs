@@ -79,7 +79,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
             check_backup_dir(d)?;
             crate::engine::platform::canonicalize(d)
                 .map(crate::engine::platform::simplify)
-                .map_err(|e| Error::io(format!("resolving {}", d.display()), e))?
+                .map_err(|e| Error::io(format!("resolving {}", shown(d)), e))?
         }
         None => paths::parent_dir(db),
     };
@@ -105,7 +105,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     let checkpointed = journal_mode.eq_ignore_ascii_case("wal");
     let size = hold.size().map_err(|e| Error::io(format!("reading {}", shown(db)), e))?;
     let available =
-        durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", dir.display()), e))?;
+        durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
     let needed = size + margin(size);
     if available < needed {
         return Err(Error::DiskSpace { dir, needed, available });
@@ -117,7 +117,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         .prefix(&paths::hidden_name(db, ".backup-"))
         .suffix(".partial")
         .tempfile_in(&dir)
-        .map_err(|e| Error::writing(&dir, format!("creating a file in {}", dir.display()), e))?;
+        .map_err(|e| Error::writing(&dir, format!("creating a file in {}", shown(&dir)), e))?;
     timings.lock = split();
     progress(Progress::Step(format!("copying {} while hashing it", paths::file_name(db))));
     let copied = hold
@@ -186,12 +186,12 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
 
 /// Hashes a file as stored on disk, dropping its cached pages first so the read reaches the device.
 pub fn rehash(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<hashing::StreamHash> {
-    let mut file = durable::open_uncached(path).map_err(|e| Error::io(format!("re-opening {}", path.display()), e))?;
-    let total = file.size().map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut file = durable::open_uncached(path).map_err(|e| Error::io(format!("re-opening {}", shown(path)), e))?;
+    let total = file.size().map_err(|e| Error::io(format!("reading {}", shown(path)), e))?;
     hashing::hash_reader(&mut file, total, &mut |done, total| {
         progress(Progress::Bytes { stage: "re-reading the backup", done, total })
     })
-    .map_err(|e| Error::io(format!("re-reading {}", path.display()), e))
+    .map_err(|e| Error::io(format!("re-reading {}", shown(path)), e))
 }
 
 /// Room left over beyond the copy itself, so the file system is never filled to the last block:
@@ -203,14 +203,12 @@ fn margin(size: u64) -> u64 {
 fn check_backup_dir(dir: &Path) -> Result<()> {
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => {
-            Err(Error::InvalidArgument(format!("{} is not a folder — give a folder for the backup", dir.display())))
-        }
+        Ok(_) => Err(Error::InvalidArgument(format!("{} is not a folder — give a folder for the backup", shown(dir)))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::InvalidArgument(format!(
             "backup folder {} does not exist — create it first or choose another",
-            dir.display()
+            shown(dir)
         ))),
-        Err(e) => Err(Error::io(format!("reading {}", dir.display()), e)),
+        Err(e) => Err(Error::io(format!("reading {}", shown(dir)), e)),
     }
 }
 
@@ -224,7 +222,7 @@ fn persist(partial: tempfile::NamedTempFile, dir: &Path, db: &Path, stamp: &str)
         match durable::name_new(partial, &candidate, dir) {
             Ok(()) => return Ok(candidate),
             Err(durable::NamingError::Rename(back, e)) if e.kind() == io::ErrorKind::AlreadyExists => partial = back,
-            Err(e) => return Err(Error::io(format!("naming the backup {}", candidate.display()), e.into_io())),
+            Err(e) => return Err(Error::io(format!("naming the backup {}", shown(&candidate)), e.into_io())),
         }
     }
     Err(Error::io("naming the backup", io::Error::other("100 backups already exist for this second")))

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::error::{Error, Result};
 use crate::engine::sql;
+use crate::engine::verify::snapshot::feed;
 
 /// The schema name the known state is attached under.
 const REF: &str = "cutover_ref";
@@ -308,25 +309,6 @@ fn register(conn: &Connection) -> rusqlite::Result<()> {
             Ok(0i64)
         },
     )
-}
-
-fn feed(sha: &mut Sha256, v: ValueRef<'_>) {
-    match v {
-        ValueRef::Null => sha.update([0u8]),
-        ValueRef::Integer(i) => {
-            sha.update([1u8]);
-            sha.update(i.to_be_bytes());
-        }
-        ValueRef::Real(f) => {
-            sha.update([2u8]);
-            sha.update(f.to_bits().to_be_bytes());
-        }
-        ValueRef::Text(t) | ValueRef::Blob(t) => {
-            sha.update([if matches!(v, ValueRef::Text(_)) { 3u8 } else { 4u8 }]);
-            sha.update((t.len() as u64).to_be_bytes());
-            sha.update(t);
-        }
-    }
 }
 
 fn same(a: ValueRef<'_>, b: ValueRef<'_>) -> bool {

@@ -1,5 +1,6 @@
 //! The demo point-of-sale database: built from `assets/demo.sql` into a fresh file.
 
+use crate::engine::paths::shown;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -21,19 +22,19 @@ pub const DEMO_TENANT: &str = "harbor-auto";
 /// `dir` if needed. Refuses to replace an existing file. The database is built under a hidden
 /// temporary name and renamed into place only once complete and synced.
 pub fn create(dir: &Path) -> Result<PathBuf> {
-    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", shown(dir)), e))?;
     let target = dir.join(DEMO_FILE);
     if target.exists() {
         return Err(Error::InvalidArgument(format!(
             "{} already exists — cutover never replaces a database; choose another --dir",
-            target.display()
+            shown(&target)
         )));
     }
     let partial = tempfile::Builder::new()
         .prefix(&format!(".{DEMO_FILE}."))
         .suffix(".partial")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
+        .map_err(|e| Error::io(format!("creating a file in {}", shown(dir)), e))?;
     let build = |e| Error::sqlite("building the demo database", e);
     let built = (|| {
         let conn = Connection::open(partial.path()).map_err(build)?;
@@ -62,7 +63,7 @@ pub fn create(dir: &Path) -> Result<PathBuf> {
     }
     partial.as_file().sync_all().map_err(|e| Error::io("flushing the demo database (fsync)", e))?;
     durable::name_new(partial.into_temp_path(), &target, dir)
-        .map_err(|e| Error::io(format!("naming {}", target.display()), e.into_io()))?;
+        .map_err(|e| Error::io(format!("naming {}", shown(&target)), e.into_io()))?;
     Ok(target)
 }
 

@@ -96,7 +96,7 @@ pub fn run(
     let scratch = tempfile::Builder::new()
         .prefix(&paths::hidden_name(db, ".rehearsal-"))
         .tempfile_in(&dir)
-        .map_err(|e| Error::writing(&dir, format!("creating the rehearsal copy in {}", dir.display()), e))?;
+        .map_err(|e| Error::writing(&dir, format!("creating the rehearsal copy in {}", shown(&dir)), e))?;
     let copy = scratch.path().to_path_buf();
 
     progress(Progress::Step("copying the backup to a scratch file".into()));
@@ -182,7 +182,7 @@ pub fn replay(db: &Path, backup: &BackupRef, plan: &Plan, progress: &mut dyn FnM
     let file = tempfile::Builder::new()
         .prefix(&paths::hidden_name(db, ".replay-"))
         .tempfile_in(&dir)
-        .map_err(|e| Error::writing(&dir, format!("creating a scratch copy in {}", dir.display()), e))?;
+        .map_err(|e| Error::writing(&dir, format!("creating a scratch copy in {}", shown(&dir)), e))?;
     progress(Progress::Step("rebuilding the state the execute left, from the backup".into()));
     copy_checked(backup, file.path(), progress)?;
     let (_, sha256) = rehearse(file.path(), plan, &Cancel::new(), progress)?;
@@ -195,7 +195,7 @@ fn copy_checked(backup: &BackupRef, copy: &Path, progress: &mut dyn FnMut(Progre
         Error::NotReady(format!("the backup {} cannot be read ({e}) — make a new backup", shown(&backup.path)))
     })?;
     let total = src.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut dst = File::create(copy).map_err(|e| Error::io(format!("creating {}", copy.display()), e))?;
+    let mut dst = File::create(copy).map_err(|e| Error::io(format!("creating {}", shown(copy)), e))?;
     let h = hashing::copy_hashing(&mut src, &mut dst, total, &mut |done, total| {
         progress(Progress::Bytes { stage: "copying the backup", done, total })
     })
@@ -218,7 +218,8 @@ fn rehearse(
 ) -> Result<(Vec<StatementRun>, String)> {
     let mut conn = open::read_write(copy)?;
     prepare_for_plan(&conn)?;
-    let runs = apply::apply(&mut conn, plan, cancel, " on the rehearsal copy", &mut |_| Ok(()), progress)?;
+    let runs =
+        apply::apply(&mut conn, plan, cancel, " on the rehearsal copy", &mut |_| Ok(()), &mut || Ok(()), progress)?;
     finish_after_commit(&conn)?;
     drop(conn);
     let hash = hashing::hash_file(copy).map_err(|e| Error::io("hashing the rehearsal copy", e))?;
@@ -287,7 +288,7 @@ fn keep(scratch: tempfile::NamedTempFile, db: &Path) -> Result<PathBuf> {
     let target = paths::side_file(db, &format!(".dry-run-{stamp}"));
     scratch.as_file().sync_all().map_err(|e| Error::io("flushing the rehearsal copy (fsync)", e))?;
     durable::name_new(scratch.into_temp_path(), &target, &paths::parent_dir(db))
-        .map_err(|e| Error::io(format!("keeping the copy as {}", target.display()), e.into_io()))?;
+        .map_err(|e| Error::io(format!("keeping the copy as {}", shown(&target)), e.into_io()))?;
     Ok(target)
 }
 

@@ -165,6 +165,7 @@ pub fn run(
             plan_sha256: plan.sha256.clone(),
             backup_path: backup.path.clone(),
             backup_sha256: backup.sha256.clone(),
+            marks_commit: true,
         },
     )?;
     let mut check_secs = 0.0;
@@ -190,7 +191,16 @@ pub fn run(
         Ok(())
     };
     progress(Progress::Step("locking and proving the database still equals the backup".into()));
-    let applied = apply::apply(&mut conn, plan, cancel, " on production", &mut prove_unchanged, progress);
+    // Journalled before the COMMIT: an execute cut off without this record never committed.
+    let mut committing = || {
+        journal::append(db, Event::ExecuteCommitting { plan_sha256: plan.sha256.clone() }).map_err(|e| {
+            Error::NotReady(format!(
+                "the journal could not record that the commit was next ({e}), so the transaction was rolled back: nothing changed"
+            ))
+        })
+    };
+    let applied =
+        apply::apply(&mut conn, plan, cancel, " on production", &mut prove_unchanged, &mut committing, progress);
     timings.check = check_secs;
     let runs = match applied {
         Ok(runs) => runs,

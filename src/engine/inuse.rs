@@ -10,6 +10,7 @@
 //! never counted as "not holding the file": writing phases refuse until the technician runs
 //! with those rights or confirms the application is stopped ([`confirm_stopped`]).
 
+use crate::engine::paths::shown;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,10 +114,10 @@ pub fn lock_probe(db: &Path) -> Result<Option<i32>> {
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(format!("opening {} to probe its locks", path.display()), e)),
+            Err(e) => return Err(Error::io(format!("opening {} to probe its locks", shown(&path)), e)),
         };
         if let Some(pid) = platform::held_lock(&file, which)
-            .map_err(|e| Error::io(format!("probing the locks on {}", path.display()), e))?
+            .map_err(|e| Error::io(format!("probing the locks on {}", shown(&path)), e))?
         {
             return Ok(Some(pid));
         }

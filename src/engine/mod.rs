@@ -12,6 +12,7 @@ pub mod dryrun;
 pub mod durable;
 pub mod error;
 pub mod execute;
+pub mod guard;
 pub mod hashing;
 pub mod hold;
 pub mod inuse;

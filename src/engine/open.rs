@@ -3,6 +3,7 @@
 //! rusqlite's default `open` creates a missing file; a mistyped path must not leave an empty
 //! database behind that later looks like a real one, so every open here omits SQLITE_OPEN_CREATE.
 
+use crate::engine::paths::shown;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
@@ -19,7 +20,7 @@ pub fn read_write(path: &Path) -> Result<Connection> {
         if is_permission(&e) {
             Error::ReadOnly { path: path.to_path_buf(), why: e.to_string() }
         } else {
-            Error::sqlite(format!("opening {}", path.display()), e)
+            Error::sqlite(format!("opening {}", shown(path)), e)
         }
     })?;
     // SQLite opens a file it may not write read-only without saying so; writing needs to know.
@@ -42,7 +43,7 @@ pub fn inspect(path: &Path) -> Result<Connection> {
         Err(Error::ReadOnly { .. }) => {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             Connection::open_with_flags(path, flags)
-                .map_err(|e| Error::sqlite(format!("opening {} read-only", path.display()), e))?
+                .map_err(|e| Error::sqlite(format!("opening {} read-only", shown(path)), e))?
         }
         Err(e) => return Err(e),
     };

@@ -36,7 +36,7 @@ pub fn resolve(typed: &Path) -> Result<PathBuf> {
             }
             Err(e) => return Err(Error::io(format!("resolving {}", typed.display()), e)),
         };
-        let candidate = parent.join(name);
+        let candidate = parent.join(crate::engine::platform::name_as_opened(&current, name));
         match fs::symlink_metadata(&candidate) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let target = fs::read_link(&candidate)
@@ -58,11 +58,19 @@ static TYPED: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
 /// Remembers that `typed` resolved to `real`, for [`shown`].
 pub fn remember_typed(real: &Path, typed: &Path) {
+    // As typed, but ending in the file's real name: `pos.db/` and, on Windows, `pos.db.` open
+    // `pos.db`, and the files beside it are named after that.
+    let (Some(typed_name), Some(real_name)) = (typed.file_name(), real.file_name()) else { return };
+    let text = typed.to_string_lossy();
+    let text = text.trim_end_matches(std::path::is_separator);
+    let typed_name = typed_name.to_string_lossy();
+    let Some(folder) = text.strip_suffix(typed_name.as_ref()) else { return };
+    let typed = PathBuf::from(format!("{folder}{}", real_name.to_string_lossy()));
     if real != typed
         && let Ok(mut all) = TYPED.lock()
         && !all.iter().any(|(r, _)| r == real)
     {
-        all.push((real.to_path_buf(), typed.to_path_buf()));
+        all.push((real.to_path_buf(), typed));
     }
 }
 
@@ -142,6 +150,10 @@ mod tests {
         assert_eq!(shown(&real), "pos.db");
         assert_eq!(shown(&side_file(&real, ".backup-20261201-120000")), "pos.db.backup-20261201-120000");
         assert_eq!(shown(Path::new("elsewhere.db")), "elsewhere.db");
+        // A trailing separator is not part of the name the files beside it are named after.
+        let real = std::env::temp_dir().join("cutover-shown-test").join("shop.db");
+        remember_typed(&real, Path::new("../shop.db/"));
+        assert_eq!(shown(&side_file(&real, "-wal")), "../shop.db-wal");
     }
 
     #[cfg(unix)]

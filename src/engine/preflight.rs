@@ -1,5 +1,6 @@
 //! Preflight: is this a healthy SQLite database nobody else is using, and is there room to work?
 
+use crate::engine::paths::shown;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -111,7 +112,7 @@ pub fn check_file(path: &Path) -> Result<FileFacts> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NotFound { path: path.to_path_buf() });
         }
-        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        Err(e) => return Err(Error::io(format!("reading {}", shown(path)), e)),
     };
     if meta.is_dir() {
         return Err(Error::IsDirectory { path: path.to_path_buf() });
@@ -181,7 +182,7 @@ pub fn run_with(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Prefl
 
     let dir = paths::parent_dir(path);
     let free_disk =
-        durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", dir.display()), e))?;
+        durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
     let needed_disk = needed_bytes(facts.size + wal_size);
     Ok(PreflightReport {
         path: path.to_path_buf(),
@@ -249,7 +250,7 @@ fn remove_leftovers(db: &Path, progress: &mut dyn FnMut(Progress)) {
         progress(Progress::Notice(format!(
             "removed {removed} incomplete temporary file{} an interrupted cutover run left in {}",
             if removed == 1 { "" } else { "s" },
-            dir.display()
+            shown(&dir)
         )));
     }
 }
@@ -278,7 +279,7 @@ pub fn restore_blocker(db: &Path, ours: Option<&Path>) -> Option<String> {
     if let Some(other) = platform::mounted_elsewhere(db) {
         return Some(format!(
             "the file is also mounted on its own at {} (a bind mount, as container volumes do): a rollback renames a new file into place here, which that mount would not see, and the application there keeps its own -wal — stop it and mount the folder instead of the single file",
-            other.display()
+            shown(&other)
         ));
     }
     None
@@ -308,19 +309,19 @@ pub fn classify_open_error(path: &Path, e: rusqlite::Error) -> Error {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             Error::Locked { path: path.to_path_buf(), pid: None }
         }
-        _ => Error::sqlite(format!("reading {}", path.display()), e),
+        _ => Error::sqlite(format!("reading {}", shown(path)), e),
     }
 }
 
 fn read_prefix(path: &Path, buf: &mut [u8]) -> Result<usize> {
-    let mut file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut file = File::open(path).map_err(|e| Error::io(format!("opening {}", shown(path)), e))?;
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+            Err(e) => return Err(Error::io(format!("reading {}", shown(path)), e)),
         }
     }
     Ok(filled)

@@ -120,7 +120,7 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
     let originals: Vec<PathBuf> = paths::with_side_files(db).into_iter().filter(|p| p.is_file()).collect();
     let total: u64 = originals.iter().filter_map(|p| fs::metadata(p).ok()).map(|m| m.len()).sum();
     let available = durable::free_space(&records)
-        .map_err(|e| Error::io(format!("reading free space in {}", records.display()), e))?;
+        .map_err(|e| Error::io(format!("reading free space in {}", shown(&records)), e))?;
     let needed = total + (1 << 20);
     if available < needed {
         return Err(Error::DiskSpace { dir: records, needed, available });
@@ -133,24 +133,24 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
         n += 1;
     }
     let io = |what: String| move |e| Error::io(what, e);
-    fs::create_dir(&dir).map_err(|e| Error::writing(&dir, format!("creating {}", dir.display()), e))?;
-    durable::fsync_dir(&records).map_err(io(format!("flushing {} (fsync)", records.display())))?;
+    fs::create_dir(&dir).map_err(|e| Error::writing(&dir, format!("creating {}", shown(&dir)), e))?;
+    durable::fsync_dir(&records).map_err(io(format!("flushing {} (fsync)", shown(&records))))?;
     let mut files = Vec::new();
     let mut sums = Vec::new();
     for original in &originals {
         let name = original.file_name().map(|n| n.to_os_string()).unwrap_or_default();
         let target = dir.join(&name);
         let partial = dir.join(paths::hidden_name(original, ".partial"));
-        let mut src = File::open(original).map_err(io(format!("opening {}", original.display())))?;
+        let mut src = File::open(original).map_err(io(format!("opening {}", shown(original))))?;
         let size = src.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut dst = File::create(&partial).map_err(io(format!("creating {}", partial.display())))?;
+        let mut dst = File::create(&partial).map_err(io(format!("creating {}", shown(&partial))))?;
         let copied = hashing::copy_hashing(&mut src, &mut dst, size, &mut |done, total| {
             progress(Progress::Bytes { stage: "keeping a copy as found", done, total })
         })
-        .map_err(io(format!("copying {}", original.display())))?;
-        dst.sync_all().map_err(io(format!("flushing {} (fsync)", partial.display())))?;
+        .map_err(io(format!("copying {}", shown(original))))?;
+        dst.sync_all().map_err(io(format!("flushing {} (fsync)", shown(&partial))))?;
         drop(dst);
-        fs::rename(&partial, &target).map_err(io(format!("naming {}", target.display())))?;
+        fs::rename(&partial, &target).map_err(io(format!("naming {}", shown(&target))))?;
         sums.extend_from_slice(copied.sha256.as_bytes());
         sums.extend_from_slice(b"  ");
         sums.extend_from_slice(&platform::path_to_bytes(Path::new(&name)));
@@ -158,9 +158,9 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
         files.push(KeptFile { name: name.to_string_lossy().into_owned(), sha256: copied.sha256, bytes: copied.bytes });
     }
     let list = dir.join("SHA256SUMS");
-    let mut out = File::create(&list).map_err(io(format!("creating {}", list.display())))?;
-    out.write_all(&sums).and_then(|()| out.sync_all()).map_err(io(format!("writing {}", list.display())))?;
-    durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", dir.display())))?;
+    let mut out = File::create(&list).map_err(io(format!("creating {}", shown(&list))))?;
+    out.write_all(&sums).and_then(|()| out.sync_all()).map_err(io(format!("writing {}", shown(&list))))?;
+    durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", shown(&dir))))?;
     for (file, original) in files.iter().zip(&originals) {
         let reread = backup::rehash(&dir.join(original.file_name().unwrap_or_default()), progress)?;
         if reread.sha256 != file.sha256 {

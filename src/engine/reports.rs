@@ -24,9 +24,9 @@ pub fn dir(db: &Path) -> PathBuf {
 pub fn write(db: &Path, name: &str, contents: &str) -> Result<PathBuf> {
     journal::ensure_records_dir(db)?;
     let dir = dir(db);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", shown(&dir)), e))?;
     let target = dir.join(name);
-    let io = |e| Error::io(format!("writing {}", target.display()), e);
+    let io = |e| Error::io(format!("writing {}", shown(&target)), e);
     let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).tempfile_in(&dir).map_err(io)?;
     tmp.write_all(contents.as_bytes()).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
@@ -46,7 +46,7 @@ fn now() -> String {
 /// The audit as Markdown.
 pub fn audit_markdown(r: &AuditReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Audit of {}\n", r.database.display());
+    let _ = writeln!(s, "# Audit of {}\n", shown(&r.database));
     let _ = writeln!(s, "Made {} with cutover {}, SQLite {}.\n", now(), env!("CARGO_PKG_VERSION"), rusqlite::version());
     let tenant = r.tenant.as_deref().unwrap_or("(not given)");
     let _ = writeln!(s, "Tenant column `{}`, tenant value `{}`.\n", r.column, tenant);

@@ -53,7 +53,7 @@ impl Reverification {
 
     /// One line saying where the database stands.
     pub fn summary(&self) -> String {
-        let db = self.database.display();
+        let db = shown(&self.database);
         let v = &self.verification;
         let since = match (&self.changes, &self.changes_unknown) {
             (Some(c), _) if !c.is_empty() => Some(c.summary()),
@@ -105,8 +105,20 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
             shown(db)
         )));
     }
+    if rec.settled == Some(Settled::NeverCommitted) {
+        return Err(Error::NotReady(format!(
+            "the last execute on {} was interrupted before its commit: SQLite rolled it back, so the migration is not in place (the shop has written to the database since) — nothing to verify",
+            shown(db)
+        )));
+    }
+    if rec.settled == Some(Settled::Unknown) {
+        return Err(Error::NotReady(format!(
+            "cutover cannot tell whether the last execute on {} committed: it was cut off during its commit and the database has been written to since, so it is neither the backup nor the execute's result — nothing was verified; have it looked at before anything else (`cutover rollback` lists what restoring the backup would discard)",
+            shown(db)
+        )));
+    }
     let standing = rec.standing;
-    let Some(exec) = standing.execute.clone().filter(|x| x.committed || rec.settled == Some(Settled::Unknown)) else {
+    let Some(exec) = standing.execute.clone().filter(|x| x.committed) else {
         return Err(Error::NotReady(format!(
             "nothing to verify: the journal records no committed execute for {}",
             shown(db)

@@ -25,9 +25,13 @@ use crate::engine::{hashing, inuse, open, paths, platform};
 pub enum Settled {
     /// The file equals the backup: the transaction never committed.
     Unchanged,
+    /// The journal shows the execute never reached its COMMIT, so SQLite rolled it back; the
+    /// file has been written to since (it no longer equals the backup).
+    NeverCommitted,
     /// The file equals the rehearsal's result: the transaction committed.
     Migrated,
-    /// Neither: the full verification must tell.
+    /// Neither can be told: cut off during its commit (or journalled by an older cutover),
+    /// and the file is now neither the backup nor the result.
     Unknown,
 }
 
@@ -85,6 +89,8 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
             Some((Settled::Unchanged, None))
         } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
             Some((Settled::Migrated, Some(sha256.clone())))
+        } else if exec.marks_commit && !exec.committing {
+            Some((Settled::NeverCommitted, None))
         } else {
             // Written to since: the hashes cannot tell, but a plan that changes the schema
             // leaves either the backup's schema (not committed) or the result's (committed).
@@ -100,6 +106,17 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
                     },
                 )?;
                 Settled::Unchanged
+            }
+            Some((Settled::NeverCommitted, _)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteRolledBack {
+                        plan_sha256: exec.plan_sha256.clone(),
+                        error: "interrupted before its commit: SQLite rolled it back (the database has been written to since)"
+                            .into(),
+                    },
+                )?;
+                Settled::NeverCommitted
             }
             Some((Settled::Migrated, result)) => {
                 journal::append(

@@ -1,6 +1,7 @@
 //! The journal: `<db>.cutover/journal.jsonl`, an append-only, fsynced log of what cutover did
 //! to a database, read back to know where a run stands and to resume it.
 
+use crate::engine::paths::shown;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,16 @@ pub enum Event {
         backup_path: PathBuf,
         /// That backup's SHA-256.
         backup_sha256: String,
+        /// This execute records [`Event::ExecuteCommitting`] before its COMMIT, so a journal
+        /// without that record proves the commit was never attempted (older journals lack it).
+        #[serde(default)]
+        marks_commit: bool,
+    },
+    /// Production's statements all ran; its COMMIT is next. Written (and flushed) before the
+    /// COMMIT, so an execute cut off without this record cannot have committed.
+    ExecuteCommitting {
+        /// The plan.
+        plan_sha256: String,
     },
     /// Production's transaction committed.
     ExecuteCommitted {
@@ -142,7 +153,7 @@ pub fn path(db: &Path) -> PathBuf {
 pub fn ensure_records_dir(db: &Path) -> Result<PathBuf> {
     let dir = records_dir(db);
     if !dir.is_dir() {
-        fs::create_dir_all(&dir).map_err(|e| Error::writing(&dir, format!("creating {}", dir.display()), e))?;
+        fs::create_dir_all(&dir).map_err(|e| Error::writing(&dir, format!("creating {}", shown(&dir)), e))?;
         durable::fsync_dir(&paths::parent_dir(db)).map_err(|e| Error::io("flushing the database's folder", e))?;
     }
     Ok(dir)
@@ -159,7 +170,7 @@ pub fn check_writable(db: &Path) -> Result<()> {
         .append(true)
         .open(&path)
         .map(drop)
-        .map_err(|e| Error::writing(&path, format!("opening {}", path.display()), e))?;
+        .map_err(|e| Error::writing(&path, format!("opening {}", shown(&path)), e))?;
     if created {
         durable::fsync_dir(&records_dir(db)).map_err(|e| Error::io("flushing the records folder", e))?;
     }
@@ -183,9 +194,9 @@ pub fn append(db: &Path, event: Event) -> Result<()> {
         .create(true)
         .append(true)
         .open(&path)
-        .map_err(|e| Error::writing(&path, format!("opening {}", path.display()), e))?;
-    file.write_all(line.as_bytes()).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    file.sync_all().map_err(|e| Error::io(format!("flushing {} (fsync)", path.display()), e))?;
+        .map_err(|e| Error::writing(&path, format!("opening {}", shown(&path)), e))?;
+    file.write_all(line.as_bytes()).map_err(|e| Error::io(format!("writing {}", shown(&path)), e))?;
+    file.sync_all().map_err(|e| Error::io(format!("flushing {} (fsync)", shown(&path)), e))?;
     if created {
         durable::fsync_dir(&records_dir(db)).map_err(|e| Error::io("flushing the records folder", e))?;
     }
@@ -194,7 +205,7 @@ pub fn append(db: &Path, event: Event) -> Result<()> {
 
 /// Moves an unterminated last line to its own file (synced first), then cuts it off.
 fn set_aside_torn_tail(path: &Path) -> Result<()> {
-    let bytes = fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let bytes = fs::read(path).map_err(|e| Error::io(format!("reading {}", shown(path)), e))?;
     let keep = match bytes.iter().rposition(|b| *b == b'\n') {
         Some(i) => i + 1,
         None => 0,
@@ -210,16 +221,11 @@ fn set_aside_torn_tail(path: &Path) -> Result<()> {
         .write(true)
         .create_new(true)
         .open(&aside)
-        .map_err(io(format!("keeping the torn journal line as {}", aside.display())))?;
-    kept.write_all(&bytes[keep..])
-        .and_then(|()| kept.sync_all())
-        .map_err(io(format!("writing {}", aside.display())))?;
+        .map_err(io(format!("keeping the torn journal line as {}", shown(&aside))))?;
+    kept.write_all(&bytes[keep..]).and_then(|()| kept.sync_all()).map_err(io(format!("writing {}", shown(&aside))))?;
     durable::fsync_dir(&dir).map_err(io("flushing the records folder".into()))?;
-    let journal = OpenOptions::new().write(true).open(path).map_err(io(format!("opening {}", path.display())))?;
-    journal
-        .set_len(keep as u64)
-        .and_then(|()| journal.sync_all())
-        .map_err(io(format!("trimming {}", path.display())))?;
+    let journal = OpenOptions::new().write(true).open(path).map_err(io(format!("opening {}", shown(path))))?;
+    journal.set_len(keep as u64).and_then(|()| journal.sync_all()).map_err(io(format!("trimming {}", shown(path))))?;
     tracing::warn!(aside = %aside.display(), "a torn journal line was set aside");
     Ok(())
 }
@@ -231,7 +237,7 @@ pub fn read(db: &Path) -> Result<Vec<Entry>> {
     let bytes = match fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        Err(e) => return Err(Error::io(format!("reading {}", shown(&path)), e)),
     };
     let complete = match bytes.iter().rposition(|b| *b == b'\n') {
         Some(i) => &bytes[..=i],
@@ -250,7 +256,7 @@ pub fn read(db: &Path) -> Result<Vec<Entry>> {
             Err(e) => {
                 return Err(Error::NotReady(format!(
                     "{} line {} is damaged ({e}); move the file aside to start over",
-                    path.display(),
+                    shown(&path),
                     i + 1
                 )));
             }
@@ -267,7 +273,7 @@ pub fn torn_tail(db: &Path) -> Option<String> {
     (tail > 0).then(|| {
         format!(
             "notice: the last line of {} is torn ({tail} bytes cut off by a crash while it was written); it is ignored and will be kept aside as journal.jsonl.torn-<time> at the next record",
-            path(db).display()
+            shown(&path(db))
         )
     })
 }

@@ -73,6 +73,10 @@ pub struct ExecuteRecord {
     pub result_sha256: Option<String>,
     /// Rolled back (nothing changed).
     pub rolled_back: bool,
+    /// The execute journals its COMMIT before making it (see [`Event::ExecuteCommitting`]).
+    pub marks_commit: bool,
+    /// It reached its COMMIT (which may or may not have finished).
+    pub committing: bool,
 }
 
 /// Folds the journal into where things stand. An execute that changed nothing (rolled back,
@@ -95,7 +99,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 });
             }
             Event::DryRun { .. } | Event::Recovered { .. } => {}
-            Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256 } => {
+            Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256, marks_commit } => {
                 prior = s
                     .execute
                     .take()
@@ -109,10 +113,17 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     committed: false,
                     result_sha256: None,
                     rolled_back: false,
+                    marks_commit: *marks_commit,
+                    committing: false,
                 });
                 s.verified = None;
                 s.rolled_back = false;
                 s.rollback_started = None;
+            }
+            Event::ExecuteCommitting { .. } => {
+                if let Some(x) = s.execute.as_mut() {
+                    x.committing = true;
+                }
             }
             Event::ExecuteCommitted { result_sha256, .. } => {
                 if let Some(x) = s.execute.as_mut() {
@@ -191,6 +202,7 @@ mod tests {
             plan_sha256: p.into(),
             backup_path: "b".into(),
             backup_sha256: "s".into(),
+            marks_commit: true,
         };
         let entries = vec![
             e(started("one")),

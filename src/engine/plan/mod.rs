@@ -5,6 +5,7 @@ pub mod lexer;
 pub mod script;
 pub mod tenant;
 
+use crate::engine::paths::shown;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,10 @@ pub struct TenantSpec {
     pub index: bool,
     /// Table by table.
     pub tables: Vec<PlannedTable>,
+    /// Tables left as they are because the tenant column they already have is not right
+    /// (it allows NULL, has no default or another one): each with why, for a person to review.
+    #[serde(default)]
+    pub review: Vec<(String, String)>,
 }
 
 /// Where a plan came from.
@@ -112,15 +117,12 @@ impl Plan {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::InvalidArgument(format!(
-                    "script {}: no such file — check the path",
-                    path.display()
-                )));
+                return Err(Error::InvalidArgument(format!("script {}: no such file — check the path", shown(path))));
             }
-            Err(e) => return Err(Error::io(format!("reading the script {}", path.display()), e)),
+            Err(e) => return Err(Error::io(format!("reading the script {}", shown(path)), e)),
         };
         let text = String::from_utf8(bytes).map_err(|_| {
-            Error::InvalidArgument(format!("script {} is not UTF-8 text — save it as UTF-8", path.display()))
+            Error::InvalidArgument(format!("script {} is not UTF-8 text — save it as UTF-8", shown(path)))
         })?;
         let text = normalise(&text);
         let loaded = script::load(&text)?;

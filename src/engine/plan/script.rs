@@ -5,6 +5,7 @@
 use std::ffi::CString;
 
 use crate::engine::error::{Error, Result};
+use crate::engine::guard;
 use crate::engine::plan::PlannedStatement;
 use crate::engine::plan::lexer::{self, Word};
 
@@ -36,7 +37,7 @@ pub fn load(text: &str) -> Result<LoadedScript> {
     for piece in &pieces {
         attach_expectations(&piece.leading, statements.last_mut(), piece.line)?;
         let words = lexer::words(&piece.sql);
-        if let Some(c) = control_kind(&words) {
+        if let Some(c) = control_kind(&words, &piece.sql) {
             control.push((statements.len(), c));
         }
         statements.push(PlannedStatement {
@@ -165,9 +166,8 @@ impl Control {
     }
 }
 
-fn control_kind(words: &[Word]) -> Option<Control> {
+fn control_kind(words: &[Word], sql: &str) -> Option<Control> {
     let first = words.first()?.text.as_str();
-    let second = words.get(1).map(|w| w.text.as_str());
     match first {
         "BEGIN" => Some(Control::Begin),
         "COMMIT" | "END" => Some(Control::Commit),
@@ -179,9 +179,8 @@ fn control_kind(words: &[Word]) -> Option<Control> {
             "VACUUM cannot run inside a transaction and rewrites the whole file; run it separately",
         )),
         "ATTACH" | "DETACH" => Some(Control::Other("a migration must not reach other database files (ATTACH/DETACH)")),
-        "PRAGMA" if words.iter().any(|w| w.text == "JOURNAL_MODE") || second == Some("JOURNAL_MODE") => {
-            Some(Control::Other("changing the journal mode inside a migration is refused; change it separately"))
-        }
+        // SQLite's own parser names the pragma, however it is quoted.
+        "PRAGMA" => guard::pragma_refusal(sql).map(Control::Other),
         _ => None,
     }
 }

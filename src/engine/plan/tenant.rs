@@ -78,12 +78,26 @@ pub fn generate(conn: &Connection, audit: &AuditReport, request: &TenantRequest)
             sql::ident(&reg.table)
         ));
     }
+    let review: Vec<(String, String)> = audit
+        .tables
+        .iter()
+        .filter(|t| t.decision == Decision::Skip)
+        .filter_map(|t| t.tenant_column.as_ref()?.problem.as_ref().map(|p| (t.name.clone(), p.clone())))
+        .collect();
+    for (table, problem) in &review {
+        notices.push(format!(
+            "{} already has a {} column, but {problem}: the plan leaves it as it is — review it by hand",
+            sql::ident(table),
+            sql::ident(column)
+        ));
+    }
     let spec = TenantSpec {
         column: column.clone(),
         tenant: request.tenant.clone(),
         column_type: request.column_type.clone(),
         index: request.index,
         tables,
+        review,
     };
     Ok(Plan::new(PlanSource::Tenant(spec), statements, notices, text))
 }

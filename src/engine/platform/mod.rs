@@ -16,9 +16,9 @@ use windows as os;
 
 pub use os::{
     DbFile, LIMITED_CONSOLE_FONT, RENAME_WHILE_OPEN, Uncached, WriteGuard, canonicalize, free_space, fsync_dir,
-    held_lock, identity, is_held_error, is_mount_point, keep_attributes, mounted_elsewhere, no_hard_links,
-    open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing, scan_processes,
-    shell_quote, simplify, start_writeback,
+    held_lock, identity, is_held_error, is_mount_point, keep_attributes, mounted_elsewhere, name_as_opened,
+    no_hard_links, open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing,
+    scan_processes, shell_quote, simplify, start_writeback,
 };
 
 /// What identifies a file whatever name it is reached by: device (volume) and file number.

@@ -22,30 +22,10 @@ pub(super) fn finish_already_restored(
     started: Instant,
 ) -> Result<RollbackReport> {
     let migrated = req.interrupted.clone().filter(|p| p.exists());
-    if matches!(req.expected, Expected::ExecuteResult { .. }) {
-        journal::append(
-            db,
-            Event::RolledBack {
-                backup_path: req.backup.path.clone(),
-                sha256: req.backup.sha256.clone(),
-                migrated_path: migrated.clone().unwrap_or_default(),
-                discarded: None,
-            },
-        )?;
-    }
-    Ok(RollbackReport {
-        database: db.to_path_buf(),
-        backup_path: req.backup.path.clone(),
-        backup_sha256: req.backup.sha256.clone(),
-        restored_sha256: req.backup.sha256.clone(),
-        verdict: "MATCH",
-        migrated_path: migrated,
-        discarded: None,
-        since: super::since(&req.expected),
-        note: Some(format!("{} already equals the backup: nothing needed restoring", shown(db))),
-        recovered,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    let note = format!("{} already equals the backup: nothing needed restoring", shown(db));
+    let journalled = matches!(req.expected, Expected::ExecuteResult { .. });
+    let kept = migrated.clone().unwrap_or_default();
+    finished(req, db, Finished { journalled, kept, migrated, discarded: None, note, recovered }, started)
 }
 
 /// The database file is missing but the rollback was asked for: its leftover side files would
@@ -90,34 +70,64 @@ pub(super) fn restore_missing(
     for side in &leftovers {
         let suffix = paths::SIDE_SUFFIXES.iter().find(|s| side.as_os_str().to_string_lossy().ends_with(*s));
         let kept = paths::side_file(&orphaned, suffix.copied().unwrap_or("-side"));
-        fs::rename(side, &kept).map_err(|e| Error::io(format!("moving {} aside", side.display()), e))?;
+        fs::rename(side, &kept).map_err(|e| Error::io(format!("moving {} aside", shown(side)), e))?;
     }
-    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
+    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", shown(&dir)), e))?;
     partial.persist_noclobber(db).map_err(|e| {
         Error::io(format!("putting the backup in place as {} (did something create it meanwhile?)", shown(db)), e.error)
     })?;
-    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", dir.display()), e))?;
+    durable::fsync_dir(&dir).map_err(|e| Error::io(format!("flushing {} (fsync)", shown(&dir)), e))?;
     let discarded = format!("{} was missing; leftover side files kept as {}-*", shown(db), shown(&orphaned));
-    journal::append(
-        db,
-        Event::RolledBack {
-            backup_path: req.backup.path.clone(),
-            sha256: req.backup.sha256.clone(),
-            migrated_path: orphaned.clone(),
-            discarded: Some(discarded.clone()),
-        },
-    )?;
+    let migrated = (!leftovers.is_empty()).then(|| orphaned.clone());
+    let end = Finished {
+        journalled: true,
+        kept: orphaned,
+        migrated,
+        discarded: Some(discarded.clone()),
+        note: discarded,
+        recovered: None,
+    };
+    finished(req, db, end, started)
+}
+
+/// How a rollback that swapped nothing ended.
+struct Finished {
+    /// Whether the journal records it (a rollback of an execute's result).
+    journalled: bool,
+    /// Where the journal says the replaced file went (empty: nowhere).
+    kept: PathBuf,
+    /// Where the report says the replaced file went.
+    migrated: Option<PathBuf>,
+    /// What the journal records as discarded.
+    discarded: Option<String>,
+    note: String,
+    recovered: Option<Recovery>,
+}
+
+/// Records the rollback and reports the backup's bytes as what the database now holds.
+fn finished(req: &RollbackRequest, db: &Path, end: Finished, started: Instant) -> Result<RollbackReport> {
+    if end.journalled {
+        journal::append(
+            db,
+            Event::RolledBack {
+                backup_path: req.backup.path.clone(),
+                sha256: req.backup.sha256.clone(),
+                migrated_path: end.kept,
+                discarded: end.discarded,
+            },
+        )?;
+    }
     Ok(RollbackReport {
         database: db.to_path_buf(),
         backup_path: req.backup.path.clone(),
         backup_sha256: req.backup.sha256.clone(),
         restored_sha256: req.backup.sha256.clone(),
         verdict: "MATCH",
-        migrated_path: (!leftovers.is_empty()).then_some(orphaned),
+        migrated_path: end.migrated,
         discarded: None,
         since: super::since(&req.expected),
-        note: Some(discarded),
-        recovered: None,
+        note: Some(end.note),
+        recovered: end.recovered,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -244,7 +244,7 @@ fn put_back(link: &Path, db: &Path) -> Result<()> {
             platform::rename_new(&kept, &side).map_err(io(format!("putting {} back", shown(&kept))))?;
         }
     }
-    crate::engine::durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", dir.display())))
+    crate::engine::durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", shown(&dir))))
 }
 
 fn since(expected: &Expected) -> &'static str {

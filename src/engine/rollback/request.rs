@@ -31,7 +31,7 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
             None => {
                 return Err(Error::InvalidArgument(format!(
                     "{} is not a backup cutover recorded for {} — only recorded, hash-proven backups are restored",
-                    path.display(),
+                    shown(path),
                     shown(db)
                 )));
             }

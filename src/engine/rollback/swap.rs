@@ -56,10 +56,7 @@ pub(super) fn swap_held(
             return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", shown(s.db)), e));
         }
         Err(durable::NamingError::Flush(e)) => {
-            return Err(Error::io(
-                format!("flushing {} (fsync) after putting the backup in place", s.dir.display()),
-                e,
-            ));
+            return Err(Error::io(format!("flushing {} (fsync) after putting the backup in place", shown(s.dir)), e));
         }
     }
     // Someone who opened the old file before the swap would write to it once we let go.
@@ -122,7 +119,7 @@ pub(super) fn swap_released(
             return Err(Error::io(format!("renaming the restored copy to {}", shown(s.db)), e));
         }
         Err(durable::NamingError::Flush(e)) => {
-            return Err(Error::io(format!("flushing {} after putting the backup in place", s.dir.display()), e));
+            return Err(Error::io(format!("flushing {} after putting the backup in place", shown(s.dir)), e));
         }
     }
     let kept = hashing::hash_file(s.migrated).map_err(|e| Error::io(format!("hashing {}", shown(s.migrated)), e))?;
@@ -133,11 +130,17 @@ pub(super) fn swap_released(
             shown(s.db)
         )));
     }
+    // A program that opened the old file in that moment, letting others rename it, would go on
+    // writing to the copy kept aside: put it back where that program expects it.
+    if inuse::scan(s.migrated).is_ok_and(|found| found.in_use()) {
+        aside.undo_swap(s.db, s.dir);
+        return Err(held(s.db));
+    }
     Ok(())
 }
 
 fn file_id(path: &Path) -> Result<platform::FileId> {
-    platform::identity(path).map(|i| i.id).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    platform::identity(path).map(|i| i.id).map_err(|e| Error::io(format!("reading {}", shown(path)), e))
 }
 
 /// Proves the backup against its recorded hash and copies it to a synced temp file beside
@@ -164,7 +167,7 @@ pub(super) fn prepare_copy(
         .prefix(&paths::hidden_name(db, ".restore-"))
         .suffix(".partial")
         .tempfile_in(dir)
-        .map_err(|e| Error::writing(dir, format!("creating a file in {}", dir.display()), e))?;
+        .map_err(|e| Error::writing(dir, format!("creating a file in {}", shown(dir)), e))?;
     progress(Progress::Step("copying the backup beside the database".into()));
     let mut src = File::open(&backup.path).map_err(io(format!("opening {}", shown(&backup.path))))?;
     let copied = hashing::copy_hashing(&mut src, partial.as_file_mut(), found.bytes, &mut |done, total| {
@@ -246,7 +249,7 @@ fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
             let kept = paths::side_file(migrated, suffix);
             if let Err(e) = fs::rename(&side, &kept) {
                 aside.undo(db, dir);
-                return Err(Error::io(format!("moving {} aside", side.display()), e));
+                return Err(Error::io(format!("moving {} aside", shown(&side)), e));
             }
             aside.moved.push((side, kept));
         }

@@ -186,7 +186,7 @@ fn table_state(
 }
 
 /// Feeds one value with its type, so `1`, `'1'` and `1.0` digest differently.
-fn feed(sha: &mut Sha256, v: ValueRef<'_>) {
+pub(crate) fn feed(sha: &mut Sha256, v: ValueRef<'_>) {
     match v {
         ValueRef::Null => sha.update([0u8]),
         ValueRef::Integer(i) => {

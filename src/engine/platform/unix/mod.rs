@@ -2,7 +2,7 @@
 //! and inode identity, renames that never replace a file, and attributes kept on restore.
 //! Who holds a file is in `processes`, mounts in `mounts`, extended attributes in `xattr`.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -215,6 +215,12 @@ pub fn shell_quote(path: &Path) -> String {
 /// The real path of a file or folder, every symbolic link followed.
 pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     fs::canonicalize(path)
+}
+
+/// The name a file is opened by when `name` is typed as the last part of `path`: on Unix,
+/// exactly that name.
+pub fn name_as_opened(_path: &Path, name: &OsStr) -> OsString {
+    name.to_os_string()
 }
 
 /// A resolved path as it is best shown and opened: on Unix, as it is.

@@ -4,7 +4,7 @@
 //! range SQLite has locked). Who holds a file is in `holders`; reads past the cache in
 //! `uncached`.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::mem::ManuallyDrop;
@@ -333,6 +333,20 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     }
     buf.truncate(n as usize);
     Ok(PathBuf::from(OsString::from_wide(&buf)))
+}
+
+/// The name a file is opened by when `name` is typed as the last part of `path`: Windows
+/// drops trailing dots and spaces (`pos.db.` opens `pos.db`), except in a `\\?\` path, so the
+/// side files and records are named after the file SQLite really opens.
+pub fn name_as_opened(path: &Path, name: &OsStr) -> OsString {
+    if path.as_os_str().encode_wide().take(4).eq(r"\\?\".encode_utf16()) {
+        return name.to_os_string();
+    }
+    let mut wide: Vec<u16> = name.encode_wide().collect();
+    while wide.last().is_some_and(|&c| c == u16::from(b'.') || c == u16::from(b' ')) {
+        wide.pop();
+    }
+    if wide.is_empty() { name.to_os_string() } else { OsString::from_wide(&wide) }
 }
 
 /// A resolved path as it is best shown and opened: `\\?\C:\…` as `C:\…` and
