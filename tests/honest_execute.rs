@@ -310,10 +310,16 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
 /// journalled as started — the state a kill -9 leaves — with `committing` when it got as far
 /// as its COMMIT; then the shop sells something.
 fn data_only_execute_cut_off(dir: &Path, committing: bool) -> std::path::PathBuf {
+    cut_off(dir, "UPDATE items SET name = upper(name) WHERE id > 0;\n", committing, false)
+}
+
+/// Like [`data_only_execute_cut_off`] for any script; with `committed`, the COMMIT went through
+/// before the kill (the script's change is in the file, the journal never heard of it).
+fn cut_off(dir: &Path, sql: &str, committing: bool, committed: bool) -> std::path::PathBuf {
     use cutover::engine::journal::{self, Event};
     let db = small_shop(dir, Journal::Wal);
     let script = dir.join("prices.sql");
-    fs::write(&script, "UPDATE items SET name = upper(name) WHERE id > 0;\n").unwrap();
+    fs::write(&script, sql).unwrap();
     let out = cutover(&["dry-run", "--script", script.to_str().unwrap()], &db);
     assert!(out.status.success(), "{}", text(&out));
     let standing = journal::standing(&journal::read(&db).unwrap());
@@ -331,6 +337,9 @@ fn data_only_execute_cut_off(dir: &Path, committing: bool) -> std::path::PathBuf
     .unwrap();
     if committing {
         journal::append(&db, Event::ExecuteCommitting { plan_sha256: plan }).unwrap();
+    }
+    if committed {
+        rusqlite::Connection::open(&db).unwrap().execute_batch(&format!("BEGIN; {sql} COMMIT;")).unwrap();
     }
     common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
     db
@@ -390,4 +399,34 @@ fn a_script_cannot_give_up_the_lock_or_the_journal_however_it_is_spelled() {
         }
         assert_eq!(snapshot(dir.path()), before, "{pragma}: something changed on disk");
     }
+}
+
+#[test]
+fn a_commit_that_left_the_schema_as_it_was_is_never_taken_for_a_rollback() {
+    // A scratch TEMP table and a DROP … IF EXISTS of nothing start like schema changes, yet
+    // leave the schema as it was: the schema cannot tell whether the commit happened.
+    let sql = "CREATE TEMP TABLE bump AS SELECT id FROM items;\nDROP TABLE IF EXISTS old_scratch;\nUPDATE items SET name = name || '!' WHERE id IN (SELECT id FROM bump);\n";
+    let dir = tempfile::tempdir().unwrap();
+    let db = cut_off(dir.path(), sql, true, true);
+    let bangs = |db: &Path| {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let n = |pattern: &str| {
+            conn.query_row("SELECT count(*) FROM items WHERE name LIKE ?1", [pattern], |r| r.get::<_, i64>(0)).unwrap()
+        };
+        (n("%!"), n("%!!"))
+    };
+    assert_eq!(bangs(&db), (3, 0), "the cut-off execute did commit");
+    let out = cutover(&["verify"], &db);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("cannot tell whether the last execute"), "{said}");
+    assert!(!said.contains("interrupted before its commit") && !said.contains("rolled it back"), "{said}");
+    // Nothing is recorded as rolled back, and the script is not run a second time.
+    let journal = fs::read_to_string(dir.path().join("pos.db.cutover").join("journal.jsonl")).unwrap();
+    assert!(!journal.contains("execute_rolled_back"), "{journal}");
+    let again = cutover(&["execute", "--yes", "--script", dir.path().join("prices.sql").to_str().unwrap()], &db);
+    let said = text(&again);
+    assert_eq!(again.status.code(), Some(1), "{said}");
+    assert!(said.contains("cannot tell whether the last execute"), "{said}");
+    assert_eq!(bangs(&db), (3, 0), "the script ran a second time");
 }

@@ -186,6 +186,52 @@ fn a_name_with_a_trailing_dot_or_space_is_the_file_windows_opens() {
     assert!(text(&out).contains("pos.db verified"), "{}", text(&out));
 }
 
+/// The 8.3 short name Windows gives `path` (the path itself where short names are off).
+fn short_name(path: &Path) -> PathBuf {
+    use std::os::windows::ffi::{OsStrExt, OsStringExt};
+    let wide: Vec<u16> = path.as_os_str().encode_wide().chain(std::iter::once(0)).collect();
+    let mut buf = vec![0u16; 4096];
+    // SAFETY: both buffers are valid for the lengths given; `wide` is NUL-terminated.
+    let n = unsafe {
+        windows_sys::Win32::Storage::FileSystem::GetShortPathNameW(wide.as_ptr(), buf.as_mut_ptr(), buf.len() as u32)
+    };
+    if n == 0 || n as usize >= buf.len() {
+        return path.to_path_buf();
+    }
+    PathBuf::from(std::ffi::OsString::from_wide(&buf[..n as usize]))
+}
+
+#[test]
+fn a_short_name_or_another_case_is_the_same_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pointofsale.db",
+        Journal::Rollback,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
+         INSERT INTO items (sku, name) VALUES ('A1', 'bolt');",
+    );
+    let short = short_name(&db);
+    let short_file = short.file_name().unwrap().to_string_lossy().into_owned();
+    if short_file == "pointofsale.db" {
+        eprintln!("skipped: this volume gives no 8.3 short names");
+        return;
+    }
+    let out = cutover(&EXECUTE, &short);
+    assert!(out.status.success(), "{}", text(&out));
+    // Records, backups and side files are named after the stored name, found by any name.
+    for name in ["pointofsale.db", "POINTOFSALE.DB"] {
+        let out = cutover(&["verify"], &dir.path().join(name));
+        assert!(out.status.success(), "{name}: {}", text(&out));
+    }
+    let names: Vec<String> =
+        fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(&short_file)), "named after the short name: {names:?}");
+    let out = cutover(&["rollback", "--yes"], &dir.path().join("POINTOFSALE.DB"));
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn the_demo_executes_with_match_and_rolls_back_to_its_bytes() {
     let dir = tempfile::tempdir().unwrap();

@@ -64,6 +64,8 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         .into());
     }
     let mut progress = StderrProgress::new();
+    // Before a new backup: the last execute's outcome must be known, or its plan might run twice.
+    cutover::engine::status::ensure_settled(&args.db, &mut |p| progress.show(p))?;
     let (plan, audit, pre) = planning::build_checked(args, &mut progress)?;
     warn(&plan, json);
     if plan.statements.is_empty() {

@@ -137,6 +137,7 @@ pub fn run(
         return Err(Error::CannotRestore { path: db.to_path_buf(), why });
     }
     inuse::ensure_not_in_use(db)?;
+    crate::engine::status::ensure_settled(db, progress)?;
     let mut timings = ExecuteTimings::default();
 
     // Opened before the connection and closed after it: closing a descriptor of the database

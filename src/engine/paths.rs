@@ -36,7 +36,7 @@ pub fn resolve(typed: &Path) -> Result<PathBuf> {
             }
             Err(e) => return Err(Error::io(format!("resolving {}", typed.display()), e)),
         };
-        let candidate = parent.join(crate::engine::platform::name_as_opened(&current, name));
+        let candidate = parent.join(crate::engine::platform::name_as_opened(&current, &parent, name));
         match fs::symlink_metadata(&candidate) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let target = fs::read_link(&candidate)

@@ -112,10 +112,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
         )));
     }
     if rec.settled == Some(Settled::Unknown) {
-        return Err(Error::NotReady(format!(
-            "cutover cannot tell whether the last execute on {} committed: it was cut off during its commit and the database has been written to since, so it is neither the backup nor the execute's result — nothing was verified; have it looked at before anything else (`cutover rollback` lists what restoring the backup would discard)",
-            shown(db)
-        )));
+        return Err(Error::NotReady(format!("{} — nothing was verified", status::unknown(db))));
     }
     let standing = rec.standing;
     let Some(exec) = standing.execute.clone().filter(|x| x.committed) else {
@@ -130,7 +127,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
             shown(db)
         )));
     }
-    let Some(dry) = standing.rehearsal_of(&exec.plan_sha256).cloned() else {
+    let Some(dry) = standing.rehearsal_for(&exec).cloned() else {
         return Err(Error::NotReady("the journal has no passed dry run of the executed plan to compare with".into()));
     };
     let backup = BackupRef { path: journal::locate(db, &exec.backup_path), sha256: exec.backup_sha256.clone() };

@@ -25,8 +25,8 @@ use crate::engine::{hashing, inuse, open, paths, platform};
 pub enum Settled {
     /// The file equals the backup: the transaction never committed.
     Unchanged,
-    /// The journal shows the execute never reached its COMMIT, so SQLite rolled it back; the
-    /// file has been written to since (it no longer equals the backup).
+    /// The execute never committed — its journal shows it never reached its COMMIT, or the
+    /// schema is still the backup's — and the file has been written to since.
     NeverCommitted,
     /// The file equals the rehearsal's result: the transaction committed.
     Migrated,
@@ -84,7 +84,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
     }
     let mut settled = None;
     if let Some(exec) = open_execute {
-        let rehearsal = standing.rehearsal_of(&exec.plan_sha256);
+        let rehearsal = standing.rehearsal_for(exec);
         let outcome = if sha256 == exec.backup_sha256 {
             Some((Settled::Unchanged, None))
         } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
@@ -134,7 +134,8 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
 /// Settles an interrupted execute of a plan that changes the schema by the schema alone: the
 /// backup's (the transaction never committed) or the one the plan makes, rebuilt from the
 /// backup (it committed; the result's hash comes with the rebuild). `None` when the plan
-/// changes no schema or the schema is neither.
+/// leaves the schema as it was — TEMP objects, `IF [NOT] EXISTS` that did nothing — or the
+/// schema is neither: then the schema proves nothing.
 fn by_schema(
     db: &Path,
     exec: &journal::ExecuteRecord,
@@ -149,12 +150,33 @@ fn by_schema(
         snapshot::schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))
     };
     let now = schema_of(db)?;
-    if now == rehearsal.before.schema {
-        return Ok(Some((Settled::Unchanged, None)));
-    }
     let backup = BackupRef { path: journal::locate(db, &exec.backup_path), sha256: exec.backup_sha256.clone() };
     let rebuilt = dryrun::replay(db, &backup, &rehearsal.plan, progress)?;
-    Ok((schema_of(rebuilt.path())? == now).then(|| (Settled::Migrated, Some(rebuilt.sha256.clone()))))
+    let result = schema_of(rebuilt.path())?;
+    if result == rehearsal.before.schema {
+        return Ok(None);
+    }
+    if now == rehearsal.before.schema {
+        return Ok(Some((Settled::NeverCommitted, None)));
+    }
+    Ok((now == result).then(|| (Settled::Migrated, Some(rebuilt.sha256.clone()))))
+}
+
+/// Refuses to run a new execute while the last one's outcome cannot be told: running its plan
+/// again could apply the change twice.
+pub fn ensure_settled(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+    if reconcile(db, progress)?.settled == Some(Settled::Unknown) {
+        return Err(Error::NotReady(format!("{} — nothing was changed", unknown(db))));
+    }
+    Ok(())
+}
+
+/// What is said when an interrupted execute can be told neither committed nor not.
+pub fn unknown(db: &Path) -> String {
+    format!(
+        "cutover cannot tell whether the last execute on {} committed: it was cut off during its commit and the database has been written to since, so it is neither the backup nor the execute's result; have it looked at before anything else (`cutover rollback` lists what restoring the backup would discard)",
+        shown(db)
+    )
 }
 
 /// Lets SQLite finish its own recovery (a hot journal is rolled back on the first read, a WAL

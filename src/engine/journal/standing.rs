@@ -32,6 +32,12 @@ impl Standing {
     pub fn rehearsal_of(&self, plan_sha256: &str) -> Option<&PassedDryRun> {
         self.dry_runs.iter().rev().find(|d| d.plan.sha256 == plan_sha256)
     }
+
+    /// The passed dry run an execute ran on: its plan, rehearsed from its backup's bytes (a
+    /// later rehearsal of the same plan from other bytes says nothing about this execute).
+    pub fn rehearsal_for(&self, exec: &ExecuteRecord) -> Option<&PassedDryRun> {
+        self.dry_runs.iter().rev().find(|d| d.plan.sha256 == exec.plan_sha256 && d.source_sha256 == exec.backup_sha256)
+    }
 }
 
 /// A rollback that started, as the journal holds it.

@@ -217,9 +217,9 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     fs::canonicalize(path)
 }
 
-/// The name a file is opened by when `name` is typed as the last part of `path`: on Unix,
-/// exactly that name.
-pub fn name_as_opened(_path: &Path, name: &OsStr) -> OsString {
+/// The name the file stored in `folder` has when `name` is typed for it as the last part of
+/// `typed`: on Unix, exactly that name.
+pub fn name_as_opened(_typed: &Path, _folder: &Path, name: &OsStr) -> OsString {
     name.to_os_string()
 }
 

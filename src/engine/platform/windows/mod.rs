@@ -20,9 +20,10 @@ use windows_sys::Win32::Foundation::{
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, CreateFileW, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_NORMAL,
     FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_SEQUENTIAL_SCAN,
-    FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, GetDiskFreeSpaceExW,
-    GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES, MOVEFILE_REPLACE_EXISTING,
-    MOVEFILE_WRITE_THROUGH, MoveFileExW, OPEN_EXISTING, SetFileAttributesW,
+    FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FindClose, FindFirstFileW,
+    GetDiskFreeSpaceExW, GetFileAttributesW, GetFileInformationByHandle, INVALID_FILE_ATTRIBUTES,
+    MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW, OPEN_EXISTING, SetFileAttributesW,
+    WIN32_FIND_DATAW,
 };
 
 use super::{FileId, Identity};
@@ -335,18 +336,41 @@ pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     Ok(PathBuf::from(OsString::from_wide(&buf)))
 }
 
-/// The name a file is opened by when `name` is typed as the last part of `path`: Windows
-/// drops trailing dots and spaces (`pos.db.` opens `pos.db`), except in a `\\?\` path, so the
-/// side files and records are named after the file SQLite really opens.
-pub fn name_as_opened(path: &Path, name: &OsStr) -> OsString {
-    if path.as_os_str().encode_wide().take(4).eq(r"\\?\".encode_utf16()) {
-        return name.to_os_string();
-    }
+/// The name the file stored in `folder` has when `name` is typed for it as the last part of
+/// `typed`: Windows drops trailing dots and spaces (`pos.db.` opens `pos.db`) except in a
+/// `\\?\` path, and an 8.3 short name (`POINTO~1.DB`) or another case opens the same file.
+/// SQLite names the side files after the name it is given, so the side files, the records and
+/// the messages must use the name as stored, which the directory entry gives.
+pub fn name_as_opened(typed: &Path, folder: &Path, name: &OsStr) -> OsString {
+    let verbatim = typed.as_os_str().encode_wide().take(4).eq(r"\\?\".encode_utf16());
     let mut wide: Vec<u16> = name.encode_wide().collect();
-    while wide.last().is_some_and(|&c| c == u16::from(b'.') || c == u16::from(b' ')) {
+    while !verbatim && wide.last().is_some_and(|&c| c == u16::from(b'.') || c == u16::from(b' ')) {
         wide.pop();
     }
-    if wide.is_empty() { name.to_os_string() } else { OsString::from_wide(&wide) }
+    if wide.is_empty() {
+        return name.to_os_string();
+    }
+    let name = OsString::from_wide(&wide);
+    // Wildcards would match other files; they cannot be part of a real name anyway.
+    if wide.iter().any(|&c| [b'*', b'?', b'<', b'>', b'"'].iter().any(|&w| c == u16::from(w))) {
+        return name;
+    }
+    stored_name(&folder.join(&name)).unwrap_or(name)
+}
+
+/// The long name, as stored, of the directory entry `path` names; `None` when there is none.
+fn stored_name(path: &Path) -> Option<OsString> {
+    let path = wide(path);
+    // SAFETY: a zeroed WIN32_FIND_DATAW is a valid out-buffer; `path` is NUL-terminated; the
+    // search handle is closed before returning.
+    let mut found: WIN32_FIND_DATAW = unsafe { std::mem::zeroed() };
+    let handle = unsafe { FindFirstFileW(path.as_ptr(), &mut found) };
+    if handle == INVALID_HANDLE_VALUE {
+        return None;
+    }
+    unsafe { FindClose(handle) };
+    let len = found.cFileName.iter().position(|&c| c == 0).unwrap_or(found.cFileName.len());
+    (len > 0).then(|| OsString::from_wide(&found.cFileName[..len]))
 }
 
 /// A resolved path as it is best shown and opened: `\\?\C:\…` as `C:\…` and
