@@ -292,7 +292,7 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
     let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
     journal::append(
         &db,
-        Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha, marks_commit: false },
+        Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha, marks_commit: true },
     )
     .unwrap();
     common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
@@ -429,4 +429,46 @@ fn a_commit_that_left_the_schema_as_it_was_is_never_taken_for_a_rollback() {
     assert_eq!(again.status.code(), Some(1), "{said}");
     assert!(said.contains("cannot tell whether the last execute"), "{said}");
     assert_eq!(bangs(&db), (3, 0), "the script ran a second time");
+}
+
+#[test]
+fn the_shop_redoing_or_undoing_the_plan_s_schema_never_decides_the_commit() {
+    // The shop's own application may create (or drop) the very table the plan does: the schema
+    // then says nothing about whether the execute committed.
+    let sql = "CREATE TABLE IF NOT EXISTS loyalty (customer_id INTEGER PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0);\nUPDATE items SET name = name || '!' WHERE id > 0;\n";
+    for committed in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = cut_off(dir.path(), sql, true, committed);
+        let shop = if committed {
+            "DROP TABLE loyalty"
+        } else {
+            "CREATE TABLE IF NOT EXISTS loyalty (customer_id INTEGER PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0)"
+        };
+        common::shop::app_writes(&db, shop);
+        for args in
+            [vec!["verify"], vec!["execute", "--yes", "--script", dir.path().join("prices.sql").to_str().unwrap()]]
+        {
+            let out = cutover(&args, &db);
+            let said = text(&out);
+            assert_eq!(out.status.code(), Some(1), "committed {committed}, {args:?}: {said}");
+            assert!(said.contains("cannot tell whether the last execute"), "committed {committed}, {args:?}: {said}");
+        }
+        let bangs: i64 = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM items WHERE name LIKE '%!'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(bangs, if committed { 3 } else { 0 }, "the script ran again");
+        // Restoring the backup lists everything it would discard, the migration's rows included
+        // when they are there, and a finished rollback is never re-told as SQLite's.
+        let out = cutover(&["rollback", "--yes", "--json"], &db);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let changed = json(&out)["changes"].to_string();
+        assert!(changed.contains("items"), "{changed}");
+        let out = cutover(&["rollback", "--yes", "--discard-changes"], &db);
+        assert!(out.status.success(), "{}", text(&out));
+        let said = text(&cutover(&["verify"], &db));
+        assert!(!said.contains("interrupted before its commit") && !said.contains("SQLite rolled it back"), "{said}");
+        let journal = fs::read_to_string(dir.path().join("pos.db.cutover").join("journal.jsonl")).unwrap();
+        assert!(!journal.contains("execute_rolled_back"), "{journal}");
+    }
 }

@@ -11,12 +11,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::engine::dryrun::{self, BackupRef};
 use crate::engine::error::{Error, Result};
 use crate::engine::journal::{self, Event, Standing};
 use crate::engine::progress::Progress;
 use crate::engine::recovery::{self, Recovery};
-use crate::engine::verify::snapshot::{self, SchemaObject};
 use crate::engine::{hashing, inuse, open, paths, platform};
 
 /// What an interrupted execute left.
@@ -25,13 +23,13 @@ use crate::engine::{hashing, inuse, open, paths, platform};
 pub enum Settled {
     /// The file equals the backup: the transaction never committed.
     Unchanged,
-    /// The execute never committed — its journal shows it never reached its COMMIT, or the
-    /// schema is still the backup's — and the file has been written to since.
+    /// The execute never committed — its journal shows it never reached its COMMIT — and the
+    /// file has been written to since.
     NeverCommitted,
     /// The file equals the rehearsal's result: the transaction committed.
     Migrated,
-    /// Neither can be told: cut off during its commit (or journalled by an older cutover),
-    /// and the file is now neither the backup nor the result.
+    /// Neither can be told: cut off around its commit (or journalled by an older cutover that
+    /// did not record its COMMIT), and the file is now neither the backup nor the result.
     Unknown,
 }
 
@@ -52,7 +50,8 @@ pub struct Reconciled {
 /// database when there is something to settle.
 pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconciled> {
     let standing = journal::standing(&journal::read(db)?);
-    let open_execute = standing.execute.as_ref().filter(|x| !x.committed && !x.rolled_back);
+    // An execute a finished rollback came after is settled: the rollback undid whatever it did.
+    let open_execute = standing.execute.as_ref().filter(|x| !x.committed && !x.rolled_back && !standing.rolled_back);
     let open_rollback = standing.rollback_started.as_ref();
     if open_execute.is_none() && open_rollback.is_none() {
         let recovered = if recovery::pending(db).is_some() && !inuse::scan(db)?.in_use() {
@@ -92,9 +91,10 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
         } else if exec.marks_commit && !exec.committing {
             Some((Settled::NeverCommitted, None))
         } else {
-            // Written to since: the hashes cannot tell, but a plan that changes the schema
-            // leaves either the backup's schema (not committed) or the result's (committed).
-            rehearsal.and_then(|d| by_schema(db, exec, d, progress).ok().flatten())
+            // Written to since and cut off around its COMMIT: nothing in the file can tell.
+            // (The schema cannot either: the shop's own application may create or drop the
+            // very objects the plan does.)
+            None
         };
         settled = Some(match outcome {
             Some((Settled::Unchanged, _)) => {
@@ -131,37 +131,6 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
     Ok(Reconciled { standing: journal::standing(&journal::read(db)?), settled, recovered })
 }
 
-/// Settles an interrupted execute of a plan that changes the schema by the schema alone: the
-/// backup's (the transaction never committed) or the one the plan makes, rebuilt from the
-/// backup (it committed; the result's hash comes with the rebuild). `None` when the plan
-/// leaves the schema as it was — TEMP objects, `IF [NOT] EXISTS` that did nothing — or the
-/// schema is neither: then the schema proves nothing.
-fn by_schema(
-    db: &Path,
-    exec: &journal::ExecuteRecord,
-    rehearsal: &journal::PassedDryRun,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Option<(Settled, Option<String>)>> {
-    if !rehearsal.plan.statements.iter().any(|s| s.changes_schema()) {
-        return Ok(None);
-    }
-    let schema_of = |path: &Path| -> Result<Vec<SchemaObject>> {
-        let conn = open::inspect(path)?;
-        snapshot::schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))
-    };
-    let now = schema_of(db)?;
-    let backup = BackupRef { path: journal::locate(db, &exec.backup_path), sha256: exec.backup_sha256.clone() };
-    let rebuilt = dryrun::replay(db, &backup, &rehearsal.plan, progress)?;
-    let result = schema_of(rebuilt.path())?;
-    if result == rehearsal.before.schema {
-        return Ok(None);
-    }
-    if now == rehearsal.before.schema {
-        return Ok(Some((Settled::NeverCommitted, None)));
-    }
-    Ok((now == result).then(|| (Settled::Migrated, Some(rebuilt.sha256.clone()))))
-}
-
 /// Refuses to run a new execute while the last one's outcome cannot be told: running its plan
 /// again could apply the change twice.
 pub fn ensure_settled(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
@@ -174,7 +143,7 @@ pub fn ensure_settled(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(
 /// What is said when an interrupted execute can be told neither committed nor not.
 pub fn unknown(db: &Path) -> String {
     format!(
-        "cutover cannot tell whether the last execute on {} committed: it was cut off during its commit and the database has been written to since, so it is neither the backup nor the execute's result; have it looked at before anything else (`cutover rollback` lists what restoring the backup would discard)",
+        "cutover cannot tell whether the last execute on {} committed: it was cut off around its commit and the database has been written to since, so it is neither the backup nor the execute's result; have it looked at before anything else. `cutover rollback` lists everything restoring the backup would discard; `--discard-changes` then restores it, keeping this file aside",
         shown(db)
     )
 }

@@ -28,11 +28,6 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// The newest passed dry run of the plan with this hash.
-    pub fn rehearsal_of(&self, plan_sha256: &str) -> Option<&PassedDryRun> {
-        self.dry_runs.iter().rev().find(|d| d.plan.sha256 == plan_sha256)
-    }
-
     /// The passed dry run an execute ran on: its plan, rehearsed from its backup's bytes (a
     /// later rehearsal of the same plan from other bytes says nothing about this execute).
     pub fn rehearsal_for(&self, exec: &ExecuteRecord) -> Option<&PassedDryRun> {

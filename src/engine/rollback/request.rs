@@ -23,6 +23,11 @@ pub struct Asked<'a> {
 
 /// Builds the rollback of `db` from its journal.
 pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
+    // An execute cut off before its end is settled from the file first, so what it expects is
+    // what the file can prove.
+    if db.exists() {
+        crate::engine::status::reconcile(db, &mut |_| {})?;
+    }
     let entries = journal::read(db)?;
     let standing = journal::standing(&entries);
     let named = match asked.backup {
@@ -42,11 +47,14 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     let pending = standing.execute.as_ref().filter(|x| !x.rolled_back && !standing.rolled_back);
     if let Some(x) = pending {
         let own = BackupRef { path: journal::locate(db, &x.backup_path), sha256: x.backup_sha256.clone() };
-        let plan = standing.rehearsal_of(&x.plan_sha256).map(|d| Box::new(d.plan.clone()));
+        let plan = standing.rehearsal_for(x).map(|d| Box::new(d.plan.clone()));
         let expected = match &named {
             // Another backup than the execute's own: everything that differs from it is what
             // the restore would throw away, the migration and any earlier work included.
             Some(b) if b.sha256 != own.sha256 => Expected::Backup,
+            // An execute whose commit was never recorded: whether its change is in the file is
+            // not known, so everything that differs from the backup is what a restore discards.
+            _ if !x.committed => Expected::Backup,
             _ => Expected::ExecuteResult { sha256: x.result_sha256.clone(), plan },
         };
         return Ok(RollbackRequest {
