@@ -85,6 +85,44 @@ fn a_disk_too_small_is_refused_up_front() {
 }
 
 #[test]
+fn both_faces_refuse_a_run_the_disk_cannot_hold_before_the_backup_with_the_preflights_estimate() {
+    // Room for a backup (the copy and its margin) but not for the whole run (the backup, the
+    // rehearsal copy and the index): the wizard and the command line refuse alike, before
+    // writing anything, naming the figure the preflight showed.
+    let Some(disk) = SmallDisk::mount(8) else { return };
+    let db = sized_db(disk.path(), 2500);
+    let before = snapshot(disk.path());
+    let audit = cutover(&["audit", "--json"], &db);
+    let facts: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let needed = facts["preflight"]["needed_disk"].as_u64().unwrap();
+    assert_eq!(facts["preflight"]["enough_disk"], false, "{facts}");
+    let shown = cutover::engine::error::human_bytes(needed);
+
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not enough free disk") && stderr.contains(&format!("{shown} needed")), "{stderr}");
+
+    let mut app = cutover::tui::app::App::new(db.clone(), None, cutover::tui::theme::Theme::new(false));
+    common::wizard::start(&mut app);
+    common::wizard::press(&mut app, ratatui::crossterm::event::KeyCode::Enter);
+    common::wizard::press(&mut app, ratatui::crossterm::event::KeyCode::Enter);
+    assert!(app.prepared.backup.is_none(), "the wizard made no backup");
+    let Some(cutover::tui::dialogs::Modal::Error { message, .. }) = &app.view.modal else {
+        panic!("the wizard must refuse: {:?}", app.view.modal)
+    };
+    assert!(message.contains("not enough free disk") && message.contains(&format!("{shown} needed")), "{message}");
+    assert_eq!(
+        snapshot(disk.path()).into_keys().filter(|n| !n.contains(".cutover")).collect::<Vec<_>>(),
+        before.into_keys().collect::<Vec<_>>(),
+        "nothing but the records folder may be written"
+    );
+
+    let alone = cutover(&["backup"], &db);
+    assert!(alone.status.success(), "a backup alone fits: {}", String::from_utf8_lossy(&alone.stderr));
+}
+
+#[test]
 fn a_disk_that_fills_up_mid_way_leaves_nothing_behind() {
     let Some(disk) = SmallDisk::mount(8) else { return };
     let home = tempfile::tempdir().unwrap();

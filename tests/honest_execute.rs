@@ -55,7 +55,7 @@ fn the_wizard_verify_reads_the_wal_too() {
     app_writes_then_crashes(&db, "DROP INDEX idx_items_tenant_id");
     match run_now(Job::Verify { db: db.clone() }, &Cancel::new(), &mut |_| {}) {
         Ok(Outcome::Verify(v)) => {
-            let v = &v.verification;
+            let v = &v.report.verification;
             assert!(!v.ok, "a dropped index in the -wal must fail verification: {:?}", v.checks);
         }
         other => panic!("unexpected: {other:?}"),
@@ -288,7 +288,7 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
     assert!(cutover(&["dry-run", "--tenant", "acme"], &db).status.success());
     // Killed after it journalled its start, before its commit: SQLite rolls that back.
     let standing = journal::standing(&journal::read(&db).unwrap());
-    let (backup, sha) = standing.backup.clone().unwrap();
+    let cutover::engine::backup_ref::BackupRef { path: backup, sha256: sha } = standing.backup.clone().unwrap();
     let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
     journal::append(
         &db,
@@ -323,7 +323,7 @@ fn cut_off(dir: &Path, sql: &str, committing: bool, committed: bool) -> std::pat
     let out = cutover(&["dry-run", "--script", script.to_str().unwrap()], &db);
     assert!(out.status.success(), "{}", text(&out));
     let standing = journal::standing(&journal::read(&db).unwrap());
-    let (backup, sha) = standing.backup.clone().unwrap();
+    let cutover::engine::backup_ref::BackupRef { path: backup, sha256: sha } = standing.backup.clone().unwrap();
     let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
     journal::append(
         &db,

@@ -443,8 +443,8 @@ fn rollback_cut_off_after_its_swap(db: &Path, fallback_rename: bool) -> PathBuf 
     journal::append(
         db,
         Event::RollbackStarted {
-            backup_path: x.backup_path.clone(),
-            sha256: x.backup_sha256.clone(),
+            backup_path: x.backup.path.clone(),
+            sha256: x.backup.sha256.clone(),
             migrated_path: migrated.clone(),
         },
     )
@@ -455,7 +455,7 @@ fn rollback_cut_off_after_its_swap(db: &Path, fallback_rename: bool) -> PathBuf 
     } else {
         fs::hard_link(db, &migrated).unwrap();
         let restored = db.with_extension("restoring");
-        fs::copy(&x.backup_path, &restored).unwrap();
+        fs::copy(&x.backup.path, &restored).unwrap();
         fs::rename(&restored, db).unwrap();
     }
     migrated

@@ -423,7 +423,7 @@ fn verify_catches_nulls_and_a_changed_value_and_a_dropped_index() {
 fn execute_needs_a_dry_run_of_the_same_plan() {
     use cutover::engine::apply::Cancel;
     use cutover::engine::backup::{self, BackupOptions};
-    use cutover::engine::dryrun::BackupRef;
+    use cutover::engine::backup_ref::BackupRef;
     use cutover::engine::execute::{self, Rehearsal};
     use cutover::engine::plan::Plan;
 

@@ -8,13 +8,16 @@ mod common;
 use std::fs;
 use std::path::Path;
 
+use common::wizard::{press, settle, type_text};
 use common::{Journal, make_db};
 use cutover::engine::hashing::sha256_hex;
-use cutover::tui::app::{App, Effect, Focus, Modal, Step};
+use cutover::tui::app::{App, Effect, Modal, Step};
 use cutover::tui::event::Event;
-use cutover::tui::keys::Action;
+use cutover::tui::mode::Action;
+use cutover::tui::mode::Focus;
 use cutover::tui::theme::Theme;
 use cutover::tui::worker;
+use cutover::tui::worker::JobMessage;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Tests here start processes (the shop's application, its writes); a process being started
@@ -24,32 +27,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     ONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Runs every effect to completion: jobs on this thread, their results fed back as events.
-fn settle(app: &mut App, mut effects: Vec<Effect>) {
-    while let Some(effect) = effects.pop() {
-        if let Effect::Start(job, cancel) = effect {
-            let kind = job.kind();
-            let mut progress = Vec::new();
-            let result = worker::run_now(job, &cancel, &mut |p| progress.push(p));
-            for p in progress {
-                effects.extend(app.handle(Event::Progress(p)));
-            }
-            effects.extend(app.handle(Event::Done(kind, result)));
-        }
-    }
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    let effects = app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    settle(app, effects);
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
 }
 
 pub fn shop(dir: &Path) -> std::path::PathBuf {
@@ -79,54 +56,54 @@ fn keys_walk_every_step_to_verify_and_roll_back() {
     let db = shop(dir.path());
     let original = sha256_hex(&fs::read(&db).unwrap());
     let mut app = opened(&db);
-    assert_eq!(app.step, Step::Preflight);
-    assert!(app.preflight.as_ref().is_some_and(|p| !p.in_use()));
+    assert_eq!(app.view.step, Step::Preflight);
+    assert!(app.prepared.preflight.as_ref().is_some_and(|p| !p.in_use()));
 
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Backup);
+    assert_eq!(app.view.step, Step::Backup);
     press(&mut app, KeyCode::Enter);
-    let backup = app.backup.clone().expect("the backup was made");
+    let backup = app.prepared.backup.clone().expect("the backup was made");
     assert_eq!(backup.sha256, original);
 
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Audit);
-    assert_eq!(app.tenant.text, "acme", "the registry's only tenant is pre-filled");
+    assert_eq!(app.view.step, Step::Audit);
+    assert_eq!(app.choices.tenant.text, "acme", "the registry's only tenant is pre-filled");
 
     // Filter, then leave `notes` out with space.
     press(&mut app, KeyCode::Char('/'));
-    assert_eq!(app.focus, Focus::Filter);
+    assert_eq!(app.view.focus, Focus::Filter);
     type_text(&mut app, "not");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.visible_tables().len(), 1);
     press(&mut app, KeyCode::Char(' '));
-    assert!(app.excluded.contains("notes"));
+    assert!(app.choices.excluded.contains("notes"));
     press(&mut app, KeyCode::Esc); // nothing typed: Esc goes back a step, never quits
-    assert_eq!(app.step, Step::Backup);
+    assert_eq!(app.view.step, Step::Backup);
     assert!(!app.quit);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Audit);
+    assert_eq!(app.view.step, Step::Audit);
 
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Plan);
-    let plan = app.plan.clone().expect("plan built");
+    assert_eq!(app.view.step, Step::Plan);
+    let plan = app.prepared.plan().cloned().expect("plan built");
     assert!(plan.statements.iter().all(|s| !s.sql.contains("\"notes\"")), "notes was left out");
     assert!(plan.statements.iter().any(|s| s.sql.contains("ALTER TABLE \"items\"")));
 
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::DryRun);
-    assert!(app.dry_run.as_ref().is_some_and(|d| d.ok), "the dry run passed");
+    assert_eq!(app.view.step, Step::DryRun);
+    assert!(app.prepared.dry_run().is_some_and(|d| d.ok), "the dry run passed");
     assert_eq!(sha256_hex(&fs::read(&db).unwrap()), original, "the dry run did not touch the database");
 
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Execute);
-    assert!(matches!(app.modal, Some(Modal::TypeToExecute { .. })));
+    assert_eq!(app.view.step, Step::Execute);
+    assert!(matches!(app.view.modal, Some(Modal::TypeToExecute { .. })));
     type_text(&mut app, "acm");
     press(&mut app, KeyCode::Enter);
-    assert!(app.execute.is_none(), "a wrong confirmation does not execute");
+    assert!(app.results.executed.is_none(), "a wrong confirmation does not execute");
     type_text(&mut app, "e");
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Verify);
-    assert!(app.verification.as_ref().is_some_and(|v| v.ok));
+    assert_eq!(app.view.step, Step::Verify);
+    assert!(app.results.verification.as_ref().is_some_and(|v| v.ok));
     assert_ne!(sha256_hex(&fs::read(&db).unwrap()), original, "executed");
 
     press(&mut app, KeyCode::Char('q'));
@@ -134,16 +111,16 @@ fn keys_walk_every_step_to_verify_and_roll_back() {
     app.quit = false;
 
     press(&mut app, KeyCode::Char('r'));
-    assert!(matches!(app.modal, Some(Modal::ConfirmRollback { .. })));
+    assert!(matches!(app.view.modal, Some(Modal::ConfirmRollback { .. })));
     press(&mut app, KeyCode::Char('n'));
-    assert!(app.modal.is_none());
+    assert!(app.view.modal.is_none());
     assert_ne!(sha256_hex(&fs::read(&db).unwrap()), original, "n keeps the migration");
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
-    let rolled = app.rolled_back.clone().expect("rolled back");
+    let rolled = app.results.rolled_back.clone().expect("rolled back");
     assert_eq!(rolled.restored_sha256, original);
     assert_eq!(sha256_hex(&fs::read(&db).unwrap()), original, "the original bytes are back");
-    assert!(matches!(app.modal, Some(Modal::Info { .. })));
+    assert!(matches!(app.view.modal, Some(Modal::Info { .. })));
 }
 
 #[test]
@@ -155,19 +132,19 @@ fn execute_before_a_passed_dry_run_is_impossible() {
     for _ in 0..3 {
         press(&mut app, KeyCode::Enter);
     }
-    assert_eq!(app.step, Step::Audit);
+    assert_eq!(app.view.step, Step::Audit);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Plan);
+    assert_eq!(app.view.step, Step::Plan);
     // Jumping straight to execute: there is no rehearsal, so no confirmation and no job.
-    app.step = Step::Execute;
-    assert_eq!(app.continue_label(), None);
+    app.view.step = Step::Execute;
+    assert_eq!(app.mode().next, None);
     press(&mut app, KeyCode::Enter);
-    assert!(app.modal.is_none() && app.execute.is_none());
+    assert!(app.view.modal.is_none() && app.results.executed.is_none());
     // A rehearsal of another plan does not count either.
-    app.step = Step::Plan;
+    app.view.step = Step::Plan;
     press(&mut app, KeyCode::Enter);
     assert!(app.rehearsal().is_some());
-    app.plan.as_mut().unwrap().sha256 = "another plan".into();
+    app.prepared.planned.as_mut().unwrap().plan.sha256 = "another plan".into();
     assert!(app.rehearsal().is_none(), "a dry run only unlocks the plan it rehearsed");
 }
 
@@ -177,11 +154,11 @@ fn rollback_without_a_backup_is_impossible() {
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let mut app = opened(&db);
-    app.step = Step::Verify;
+    app.view.step = Step::Verify;
     let effects = app.update(Action::Rollback);
     assert!(effects.is_empty());
-    assert!(app.modal.is_none(), "no confirmation is offered without a backup");
-    assert!(app.notice.as_deref().unwrap().contains("no backup"));
+    assert!(app.view.modal.is_none(), "no confirmation is offered without a backup");
+    assert!(app.view.notice.as_deref().unwrap().contains("no backup"));
 }
 
 #[test]
@@ -198,7 +175,7 @@ fn esc_never_quits_and_q_asks_while_work_runs() {
     }
     app.handle(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)));
     assert!(!app.quit);
-    assert_eq!(app.modal, Some(Modal::ConfirmStop));
+    assert_eq!(app.view.modal, Some(Modal::ConfirmStop));
     app.handle(Event::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)));
     assert!(app.job.as_ref().unwrap().cancel.is_set(), "y asks the job to stop safely");
     app.handle(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
@@ -214,14 +191,14 @@ fn a_database_in_use_is_shown_and_blocks_the_backup() {
     let db = shop(dir.path());
     let holder = common::Holder::start(&db, common::Hold::Idle);
     let mut app = opened(&db);
-    assert!(app.preflight.as_ref().unwrap().in_use());
-    assert_eq!(app.continue_label(), Some("re-check"));
+    assert!(app.prepared.preflight.as_ref().unwrap().in_use());
+    assert_eq!(app.mode().next, Some("re-check"));
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Preflight, "Enter re-checks instead of moving on");
+    assert_eq!(app.view.step, Step::Preflight, "Enter re-checks instead of moving on");
     drop(holder);
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Backup);
+    assert_eq!(app.view.step, Step::Backup);
 }
 
 #[test]
@@ -238,20 +215,20 @@ fn the_journal_offers_to_resume_after_an_execute() {
         .success();
     let mut app = opened(&db);
     assert!(
-        matches!(app.modal, Some(Modal::Resume { .. })),
+        matches!(app.view.modal, Some(Modal::Resume { .. })),
         "a migrated database offers verify / roll back / start over"
     );
     press(&mut app, KeyCode::Char('v'));
-    assert_eq!(app.step, Step::Verify);
-    assert!(app.verification.as_ref().is_some_and(|v| v.ok));
+    assert_eq!(app.view.step, Step::Verify);
+    assert!(app.results.verification.as_ref().is_some_and(|v| v.ok));
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
-    assert!(app.rolled_back.is_some());
+    assert!(app.results.rolled_back.is_some());
     assert_eq!(sha256_hex(&fs::read(&db).unwrap()), original);
 
     // Rolled back: nothing left to resume.
     let app = opened(&db);
-    assert!(app.modal.is_none());
+    assert!(app.view.modal.is_none());
 }
 
 /// A sale written by the shop's application after the execute, which closes cleanly.
@@ -280,29 +257,29 @@ fn a_rollback_that_would_discard_new_sales_needs_the_typed_word() {
     a_sale(&db);
     let after_sale = fs::read(&db).unwrap();
     let mut app = opened(&db);
-    assert!(matches!(app.modal, Some(Modal::Resume { .. })));
+    assert!(matches!(app.view.modal, Some(Modal::Resume { .. })));
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
-    let Some(Modal::TypeToDiscard { lines, .. }) = &app.modal else {
-        panic!("the rollback must stop and say what it would discard: {:?}", app.modal);
+    let Some(Modal::TypeToDiscard { lines, .. }) = &app.view.modal else {
+        panic!("the rollback must stop and say what it would discard: {:?}", app.view.modal);
     };
     assert!(lines.iter().any(|l| l.contains("items: 1 row added")), "{lines:?}");
-    assert_eq!(app.focus, Focus::Confirm);
-    assert!(app.rolled_back.is_none());
+    assert_eq!(app.view.focus, Focus::Confirm);
+    assert!(app.results.rolled_back.is_none());
     assert_eq!(fs::read(&db).unwrap(), after_sale, "nothing changed yet");
 
     type_text(&mut app, "disc");
     press(&mut app, KeyCode::Enter);
-    assert!(app.rolled_back.is_none(), "a wrong word restores nothing");
+    assert!(app.results.rolled_back.is_none(), "a wrong word restores nothing");
     assert_eq!(fs::read(&db).unwrap(), after_sale);
     press(&mut app, KeyCode::Esc);
-    assert!(app.modal.is_none() && app.rolled_back.is_none(), "Esc keeps the database as it is");
+    assert!(app.view.modal.is_none() && app.results.rolled_back.is_none(), "Esc keeps the database as it is");
 
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
     type_text(&mut app, "discard");
     press(&mut app, KeyCode::Enter);
-    let rolled = app.rolled_back.clone().expect("restored once the word was typed");
+    let rolled = app.results.rolled_back.clone().expect("restored once the word was typed");
     assert!(rolled.discarded.as_ref().is_some_and(|c| c.summary().contains("items: 1 row added")));
     assert_eq!(fs::read(&db).unwrap(), original);
 }
@@ -315,10 +292,10 @@ fn verify_after_the_shop_traded_says_changed_since_the_execute() {
     a_sale(&db);
     let mut app = opened(&db);
     press(&mut app, KeyCode::Char('v'));
-    assert_eq!(app.step, Step::Verify);
-    let changed = app.changed_since.clone().expect("the wizard says the file changed since the execute");
+    assert_eq!(app.view.step, Step::Verify);
+    let changed = app.results.changed_since.clone().expect("the wizard says the file changed since the execute");
     assert!(changed.contains("items: 1 row added"), "{changed}");
-    assert!(app.verification.as_ref().is_some_and(|v| v.ok), "the migration itself is intact");
+    assert!(app.results.verification.as_ref().is_some_and(|v| v.ok), "the migration itself is intact");
 }
 
 #[test]
@@ -328,19 +305,19 @@ fn processes_that_cannot_be_looked_into_need_the_technicians_word() {
     let db = shop(dir.path());
     let mut app = opened(&db);
     // As a user without the rights to look into another user's process would see it.
-    app.preflight.as_mut().unwrap().unseen =
+    app.prepared.preflight.as_mut().unwrap().unseen =
         vec![cutover::engine::inuse::Unseen { pid: 812, name: "pos-server".into(), user: "pos".into() }];
     assert!(app.awaits_stop_confirmation());
-    assert_eq!(app.continue_label(), Some("re-check"), "Enter only checks again");
+    assert_eq!(app.mode().next, Some("re-check"), "Enter only checks again");
     let effects = app.update(Action::Continue);
     assert!(matches!(effects.as_slice(), [Effect::Start(worker::Job::Preflight { confirmed_stopped: false, .. }, _)]));
     app.job = None;
     app.update(Action::ConfirmStopped);
     assert!(
-        matches!(app.modal, Some(Modal::ConfirmStopped { ref unseen }) if unseen.contains("pid 812 (pos-server, user pos)"))
+        matches!(app.view.modal, Some(Modal::ConfirmStopped { ref unseen }) if unseen.contains("pid 812 (pos-server, user pos)"))
     );
     let effects = app.update(Action::Yes);
-    assert!(app.confirmed_stopped);
+    assert!(app.choices.confirmed_stopped);
     assert!(matches!(effects.as_slice(), [Effect::Start(worker::Job::Preflight { confirmed_stopped: true, .. }, _)]));
 }
 
@@ -354,18 +331,18 @@ fn a_backup_damaged_after_the_dry_run_keeps_the_database_unchanged() {
     for _ in 0..5 {
         press(&mut app, KeyCode::Enter);
     }
-    assert!(app.dry_run.as_ref().is_some_and(|d| d.ok));
-    let backup = app.backup.clone().unwrap().path;
+    assert!(app.prepared.dry_run().is_some_and(|d| d.ok));
+    let backup = app.prepared.backup.clone().unwrap().path;
     let len = fs::metadata(&backup).unwrap().len() as usize;
     fs::write(&backup, vec![0x5a; len]).unwrap();
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "acme");
     press(&mut app, KeyCode::Enter);
-    assert!(app.execute.is_none(), "execute must not run without a good backup");
+    assert!(app.results.executed.is_none(), "execute must not run without a good backup");
     assert!(
-        matches!(&app.modal, Some(Modal::Error { message, .. }) if message.contains("no longer matches")),
+        matches!(&app.view.modal, Some(Modal::Error { message, .. }) if message.contains("no longer matches")),
         "{:?}",
-        app.modal
+        app.view.modal
     );
     assert_eq!(fs::read(&db).unwrap(), original);
 }
@@ -379,13 +356,13 @@ fn an_error_after_the_commit_makes_q_ask_before_quitting() {
     let mut app = opened(&db);
     app.job = None;
     let err = Error::AfterCommit { path: db.clone(), what: "writing the report".into(), cause: "disk full".into() };
-    app.handle(Event::Done(worker::JobKind::Execute, Err(err)));
-    assert!(matches!(&app.modal, Some(Modal::Error { title, .. }) if title.contains("IS committed")));
+    app.handle(Event::Job(JobMessage::Done(worker::JobKind::Execute, Err(err))));
+    assert!(matches!(&app.view.modal, Some(Modal::Error { title, .. }) if title.contains("IS committed")));
     assert!(app.migrated_unverified());
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('q'));
     assert!(!app.quit, "a committed, unverified change is not left without a question");
-    assert!(matches!(app.modal, Some(Modal::ConfirmQuit { .. })));
+    assert!(matches!(app.view.modal, Some(Modal::ConfirmQuit { .. })));
 }
 
 // Python stands in for the shop's application.
@@ -397,11 +374,15 @@ fn the_resume_offer_waits_until_the_file_can_be_looked_at() {
     let (db, _) = executed_shop(dir.path());
     let holder = common::Holder::start(&db, common::Hold::Idle);
     let mut app = opened(&db);
-    assert!(!matches!(app.modal, Some(Modal::Resume { .. })), "no claims about a file in use: {:?}", app.modal);
-    assert!(app.preflight.as_ref().unwrap().in_use());
+    assert!(
+        !matches!(app.view.modal, Some(Modal::Resume { .. })),
+        "no claims about a file in use: {:?}",
+        app.view.modal
+    );
+    assert!(app.prepared.preflight.as_ref().unwrap().in_use());
     drop(holder);
     press(&mut app, KeyCode::Enter);
-    assert!(matches!(app.modal, Some(Modal::Resume { .. })), "{:?}", app.modal);
+    assert!(matches!(app.view.modal, Some(Modal::Resume { .. })), "{:?}", app.view.modal);
 }
 
 #[test]
@@ -433,7 +414,7 @@ fn the_discard_dialog_keeps_its_prompt_on_an_80_by_24_screen() {
     let mut app = opened(&db);
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
-    let Some(Modal::TypeToDiscard { lines, .. }) = &app.modal else { panic!("{:?}", app.modal) };
+    let Some(Modal::TypeToDiscard { lines, .. }) = &app.view.modal else { panic!("{:?}", app.view.modal) };
     assert!(lines.len() <= 12, "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("more")), "{lines:?}");
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();

@@ -8,29 +8,15 @@ mod common;
 use std::fs;
 use std::path::Path;
 
+use common::wizard::{press, settle};
 use common::{Journal, make_db};
-use cutover::tui::app::{App, Effect, Step};
+use cutover::tui::app::{App, Step};
 use cutover::tui::event::Event;
 use cutover::tui::theme::Theme;
-use cutover::tui::{ui, worker};
+use cutover::tui::ui;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-fn settle(app: &mut App, mut effects: Vec<Effect>) {
-    while let Some(effect) = effects.pop() {
-        if let Effect::Start(job, cancel) = effect {
-            let kind = job.kind();
-            let result = worker::run_now(job, &cancel, &mut |_| {});
-            effects.extend(app.handle(Event::Done(kind, result)));
-        }
-    }
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    let effects = app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    settle(app, effects);
-}
 
 /// The screen as text, one line per row.
 fn screen(app: &App) -> String {
@@ -113,7 +99,7 @@ fn every_screen_at_80_by_24() {
     press(&mut app, KeyCode::Enter);
     snap!("06_plan", app);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::DryRun);
+    assert_eq!(app.view.step, Step::DryRun);
     snap!("07_dry_run_passed", app);
     press(&mut app, KeyCode::Enter);
     snap!("08_confirm_execute", app);
@@ -121,7 +107,7 @@ fn every_screen_at_80_by_24() {
         press(&mut app, KeyCode::Char(c));
     }
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, Step::Verify);
+    assert_eq!(app.view.step, Step::Verify);
     snap!("09_verify", app);
     press(&mut app, KeyCode::Enter);
     snap!("10_verify_drill_down", app);
@@ -143,7 +129,7 @@ fn error_panel_for_a_failing_script() {
     for _ in 0..5 {
         press(&mut app, KeyCode::Enter);
     }
-    assert_eq!(app.step, Step::DryRun);
+    assert_eq!(app.view.step, Step::DryRun);
     snap!("20_error_panel", app);
 }
 

@@ -253,22 +253,15 @@ fn the_demo_executes_with_match_and_rolls_back_to_its_bytes() {
 fn the_wizard_refuses_on_its_first_screen_while_another_program_holds_the_database() {
     use cutover::tui::app::{App, Step};
     use cutover::tui::theme::Theme;
-    use cutover::tui::worker;
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let app_process = ShopApp::start(&db);
     let mut app = App::new(db.clone(), None, Theme::new(false));
-    for effect in app.start() {
-        if let cutover::tui::app::Effect::Start(job, cancel) = effect {
-            let kind = job.kind();
-            let result = worker::run_now(job, &cancel, &mut |_| {});
-            app.handle(cutover::tui::event::Event::Done(kind, result));
-        }
-    }
-    let report = app.preflight.as_ref().expect("the first screen shows the preflight");
+    common::wizard::start(&mut app);
+    let report = app.prepared.preflight.as_ref().expect("the first screen shows the preflight");
     assert!(report.in_use(), "{report:?}");
-    assert_eq!(app.continue_label(), Some("re-check"));
-    assert_eq!(app.step, Step::Preflight);
+    assert_eq!(app.mode().next, Some("re-check"));
+    assert_eq!(app.view.step, Step::Preflight);
     drop(app_process);
 }
 

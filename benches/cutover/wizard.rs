@@ -28,12 +28,12 @@ pub fn frame_ms(dir: &Path, tables: usize) -> f64 {
     drop(conn);
     let report = audit::run(&db, &AuditOptions::default(), &mut |_| {}).expect("audit");
     let mut app = App::new(db, None, Theme::new(true));
-    app.audit = Some(report);
-    app.step = Step::Audit;
+    app.prepared.audit = Some(report);
+    app.view.step = Step::Audit;
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
     let mut times = Vec::new();
     for i in 0..400 {
-        app.cursor = (i * 7) % tables;
+        app.view.cursor = (i * 7) % tables;
         let started = Instant::now();
         terminal.draw(|f| ui::render(&app, f)).expect("draw");
         times.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -45,9 +45,9 @@ pub fn frame_ms(dir: &Path, tables: usize) -> f64 {
 /// worker, with the wizard's own update and draw on this thread.
 pub fn key_latency_ms(db: &Path) -> (f64, f64) {
     let mut app = App::new(db.to_path_buf(), None, Theme::new(true));
-    app.step = Step::Backup;
+    app.view.step = Step::Backup;
     let (tx, rx) = mpsc::channel::<Event>();
-    for effect in app.update(cutover::tui::keys::Action::Continue) {
+    for effect in app.update(cutover::tui::mode::Action::Continue) {
         if let Effect::Start(job, cancel) = effect {
             worker::spawn(job, cancel, tx.clone());
         }
@@ -87,7 +87,7 @@ pub fn key_latency_ms(db: &Path) -> (f64, f64) {
         while let Ok(more) = rx.try_recv() {
             handle(&mut app, more);
         }
-        app.modal = None;
+        app.view.modal = None;
         terminal.draw(|f| ui::render(&app, f)).expect("draw");
         let drawn = Instant::now();
         if pending_keys > 0 {

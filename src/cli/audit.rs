@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::audit::{self, AuditOptions, AuditReport, Decision};
+use cutover::engine::audit::{AuditOptions, AuditReport, Decision};
 use cutover::engine::error::human_bytes;
-use cutover::engine::preflight::{self, PreflightReport};
+use cutover::engine::preflight::PreflightReport;
+use cutover::engine::session::Session;
 use serde::Serialize;
 
 use crate::cli::progress::StderrProgress;
@@ -41,13 +42,12 @@ pub fn run(db: &Path, args: TenantArgs, json: bool) -> Result<ExitCode> {
 
 /// Preflight then audit, with progress on stderr.
 pub fn preflight_and_audit(db: &Path, args: TenantArgs) -> Result<(PreflightReport, AuditReport)> {
+    let session = Session::new(db);
     let mut progress = StderrProgress::new();
-    let pre = preflight::run_with(db, &mut |p| progress.show(p))?;
-    progress.finish();
+    let pre = progress.during(|p| session.preflight(p))?;
     let options = AuditOptions { column: args.column, tenant: args.tenant, exclude: args.exclude };
-    let report = audit::run(db, &options, &mut |p| progress.show(p));
-    progress.finish();
-    Ok((pre, report?))
+    let report = progress.during(|p| session.audit(&options, p))?;
+    Ok((pre, report))
 }
 
 /// The preflight facts as a short block of text.

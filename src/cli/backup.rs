@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::backup::{self, BackupOptions, BackupReport};
+use cutover::engine::backup::{BackupOptions, BackupReport};
 use cutover::engine::error::human_bytes;
-use cutover::engine::{Progress, preflight};
+use cutover::engine::Progress;
+use cutover::engine::session::Session;
 use serde::Serialize;
 
 use crate::cli::print_json;
@@ -24,13 +25,11 @@ struct BackupOutput<'a> {
 /// Checks the database (preflight, including SQLite's quick_check), makes the backup and
 /// prints both hashes. A damaged database is refused before anything is written.
 pub fn run(db: &Path, dir: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+    let session = Session::new(db);
     let mut progress = StderrProgress::new();
     progress.show(Progress::Step(format!("checking {} (quick_check)", shown(db))));
-    preflight::run_with(db, &mut |p| progress.show(p))?;
-    progress.finish();
-    let report = backup::run(db, &BackupOptions { dir }, &mut |p| progress.show(p));
-    progress.finish();
-    let report = report?;
+    progress.during(|p| session.preflight(p))?;
+    let report = progress.during(|p| session.back_up(&BackupOptions { dir }, p))?;
     if json {
         print_json(&BackupOutput { ok: true, backup: &report })?;
     } else {

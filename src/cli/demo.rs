@@ -39,38 +39,11 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
     }
     cutover::engine::preflight::check_file(db)?;
     let app = cutover::tui::run(db.to_path_buf(), script).wrap_err("running the wizard")?;
-    let unverified = app.migrated_unverified();
-    if let Some(r) = &app.rolled_back {
-        outln(format!("{} was rolled back: its SHA-256 matches the backup ({}).", shown(db), r.verdict))?;
-    } else if unverified {
-        outln(format!(
-            "{} is migrated, but its verification did not pass or did not run: run `cutover verify {}` — do not run the migration again.",
-            shown(db),
-            shell_quote(db)
-        ))?;
-    } else if app.migrated() {
-        match &app.changed_since {
-            Some(what) => outln(format!("{} is migrated; it changed since the execute: {what}", shown(db)))?,
-            None => outln(format!("{} is migrated and verified.", shown(db)))?,
-        }
-    } else {
-        // Nothing this session did; say where the journal leaves it.
-        let standing = cutover::engine::journal::read(db).map(|e| cutover::engine::journal::standing(&e));
-        let earlier =
-            standing.is_ok_and(|s| s.execute.is_some_and(|x| x.committed && !x.rolled_back) && !s.rolled_back);
-        if earlier {
-            outln(format!(
-                "{} was not changed in this session; an earlier execute is in it (see `cutover verify`).",
-                shown(db)
-            ))?;
-        } else {
-            outln(format!("{} was not changed.", shown(db)))?;
-        }
+    let farewell = app.farewell();
+    for line in &farewell.lines {
+        outln(line)?;
     }
-    if let Some(dir) = app.reports.first().and_then(|p| p.parent()) {
-        outln(format!("Reports: {}", dir.display()))?;
-    }
-    Ok(if unverified { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if farewell.unverified { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Shows what the wizard's first screens will: preflight and audit.

@@ -35,6 +35,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub confirm_stopped: bool,
 
+    /// Print one JSON object on stdout instead of text, errors included (the headless
+    /// commands; fleet tooling reads it).
+    #[arg(long, global = true)]
+    pub json: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -54,9 +59,6 @@ pub enum Command {
         db: PathBuf,
         #[command(flatten)]
         tenant: TenantArgs,
-        /// Print one JSON object instead of the table.
-        #[arg(long)]
-        json: bool,
     },
     /// Copy the database beside itself, hashing the copy twice to prove it.
     Backup {
@@ -65,17 +67,11 @@ pub enum Command {
         /// Folder for the backup (default: the database's folder).
         #[arg(long)]
         backup_dir: Option<PathBuf>,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
     },
     /// Print the exact SQL a migration would run, without running it.
     Plan {
         #[command(flatten)]
         plan: planning::PlanArgs,
-        /// Print the plan as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Rehearse the migration on a copy of a backup and verify the copy.
     DryRun {
@@ -84,9 +80,6 @@ pub enum Command {
         /// Keep the rehearsed copy as <db>.dry-run-<time>.
         #[arg(long)]
         keep_copy: bool,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
     },
     /// Back up, rehearse, migrate in one transaction, and verify.
     Execute {
@@ -95,17 +88,11 @@ pub enum Command {
         /// Confirm that the database is to be changed.
         #[arg(long)]
         yes: bool,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
     },
     /// Verify a migrated database against what its journal recorded.
     Verify {
         /// The database.
         db: PathBuf,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
     },
     /// Restore the database from its backup (the migrated file is kept aside).
     Rollback {
@@ -125,9 +112,6 @@ pub enum Command {
         /// Confirm that the database is to be replaced.
         #[arg(long)]
         yes: bool,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -163,18 +147,7 @@ impl Cli {
 
     /// Whether the caller asked for JSON, so errors are reported as JSON too.
     pub fn wants_json(&self) -> bool {
-        matches!(
-            self.command,
-            Some(
-                Command::Audit { json: true, .. }
-                    | Command::Backup { json: true, .. }
-                    | Command::Plan { json: true, .. }
-                    | Command::DryRun { json: true, .. }
-                    | Command::Execute { json: true, .. }
-                    | Command::Verify { json: true, .. }
-                    | Command::Rollback { json: true, .. }
-            )
-        )
+        self.json && !matches!(self.command, None | Some(Command::Demo { .. }))
     }
 }
 
@@ -186,50 +159,45 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     if cli.confirm_stopped || from_env {
         cutover::engine::inuse::confirm_stopped();
     }
+    let json = cli.json;
+    if json && matches!(cli.command, None | Some(Command::Demo { .. })) {
+        return Err(UsageError("--json is for the headless commands (audit, backup, plan, dry-run, execute, verify, rollback), not the wizard".into()).into());
+    }
     match cli.command {
         None => match cli.db {
             Some(db) => demo::open(&resolve(&db)?, cli.script),
             None => demo::list_here(),
         },
         Some(Command::Demo { dir }) => demo::run(dir),
-        Some(Command::Audit { db, tenant, json }) => audit::run(&resolve(&db)?, tenant, json),
-        Some(Command::Backup { db, backup_dir, json }) => backup::run(&resolve(&db)?, backup_dir, json),
-        Some(Command::Plan { mut plan, json }) => {
+        Some(Command::Audit { db, tenant }) => audit::run(&resolve(&db)?, tenant, json),
+        Some(Command::Backup { db, backup_dir }) => backup::run(&resolve(&db)?, backup_dir, json),
+        Some(Command::Plan { mut plan }) => {
             plan.db = resolve(&plan.db)?;
             plan::run(&plan, json)
         }
-        Some(Command::DryRun { mut plan, keep_copy, json }) => {
+        Some(Command::DryRun { mut plan, keep_copy }) => {
             plan.db = resolve(&plan.db)?;
             run::dry_run(&plan, keep_copy, json)
         }
-        Some(Command::Execute { mut plan, yes, json }) => {
+        Some(Command::Execute { mut plan, yes }) => {
             plan.db = resolve(&plan.db)?;
             run::execute(&plan, yes, json)
         }
-        Some(Command::Verify { db, json }) => verify::run(&resolve(&db)?, json),
-        Some(Command::Rollback { db, backup, discard_changes, force, yes, json }) => {
+        Some(Command::Verify { db }) => verify::run(&resolve(&db)?, json),
+        Some(Command::Rollback { db, backup, discard_changes, force, yes }) => {
             let asked = rollback::Asked { backup, discard_changes, force, yes };
             rollback::run(&resolve(&db)?, asked, json)
         }
     }
 }
 
-/// The real database file behind what was typed, with a note when it is reached through a
-/// link, and any notice its journal needs.
+/// The real database file behind what was typed, after the notes the engine has about it.
 fn resolve(typed: &std::path::Path) -> Result<PathBuf> {
-    let real = cutover::engine::paths::resolve(typed)?;
-    let link = std::fs::symlink_metadata(typed).is_ok_and(|m| m.file_type().is_symlink());
-    // Messages name it as typed (unless a link was followed: then the real file is the news).
-    if !link {
-        cutover::engine::paths::remember_typed(&real, typed);
+    let (session, notes) = cutover::engine::session::Session::open(typed)?;
+    for n in notes {
+        note(n);
     }
-    if link {
-        note(format!("note: {} is a link to {}: working on that file", typed.display(), real.display()));
-    }
-    if let Some(notice) = cutover::engine::journal::torn_tail(&real) {
-        note(notice);
-    }
-    Ok(real)
+    Ok(session.db().to_path_buf())
 }
 
 /// Prints a phase's outcome and gives its exit code: 0 when it passed, 1 when a check failed.

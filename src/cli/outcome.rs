@@ -4,8 +4,8 @@ use cutover::engine::paths::shown;
 use std::path::PathBuf;
 
 use cutover::engine::apply::StatementRun;
+use cutover::engine::backup_ref::BackupRef;
 use cutover::engine::changes::Changes;
-use cutover::engine::dryrun::BackupRef;
 use cutover::engine::verify::{Check, Verification};
 use serde::Serialize;
 

@@ -4,6 +4,7 @@ use crate::cli::{note, out};
 use std::process::ExitCode;
 
 use color_eyre::Result;
+use cutover::engine::session::Session;
 
 use crate::cli::planning::{self, PlanArgs};
 use crate::cli::print_json;
@@ -11,8 +12,9 @@ use crate::cli::progress::StderrProgress;
 
 /// Builds the plan and prints it as SQL (or JSON).
 pub fn run(args: &PlanArgs, json: bool) -> Result<ExitCode> {
-    let mut progress = StderrProgress::new();
-    let (plan, _) = planning::build(args, &mut progress)?;
+    let session = Session::new(&args.db);
+    let (_, planned) = StderrProgress::new().during(|p| session.check_and_plan(&args.request(), p))?;
+    let plan = planned.plan;
     if json {
         print_json(&serde_json::json!({ "ok": true, "plan": plan }))?;
         return Ok(ExitCode::SUCCESS);

@@ -1,17 +1,14 @@
-//! Arguments shared by `plan`, `dry-run` and `execute`, and turning them into a plan.
+//! The one argument struct of `plan`, `dry-run` and `execute`, converted once into the engine's
+//! plan request; and the plan as SQL and as warnings.
 
-use cutover::engine::paths::shown;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use color_eyre::Result;
-use cutover::engine::audit::{self, AuditOptions, AuditReport};
-use cutover::engine::plan::tenant::{self, DEFAULT_TYPE, TenantRequest};
+use cutover::engine::audit;
+use cutover::engine::paths::shown;
+use cutover::engine::plan::tenant::DEFAULT_TYPE;
 use cutover::engine::plan::{Plan, script::first_line};
-use cutover::engine::{open, preflight};
-
-use crate::cli::UsageError;
-use crate::cli::progress::StderrProgress;
+use cutover::engine::session::{PlanRequest, TenantChoice};
 
 /// What migration to run.
 #[derive(Debug, Clone, Args)]
@@ -26,50 +23,34 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
     /// Name of the tenant column.
-    #[arg(long, default_value = audit::DEFAULT_COLUMN)]
+    #[arg(long, default_value = audit::DEFAULT_COLUMN, conflicts_with = "script")]
     pub column: String,
     /// Declared type of the tenant column (STRICT tables get TEXT).
-    #[arg(long = "type", default_value = DEFAULT_TYPE)]
+    #[arg(long = "type", default_value = DEFAULT_TYPE, conflicts_with = "script")]
     pub column_type: String,
     /// Do not create an index on the tenant column.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "script")]
     pub no_index: bool,
     /// Leave a table out (repeat for more).
-    #[arg(long = "exclude", value_name = "TABLE")]
+    #[arg(long = "exclude", value_name = "TABLE", conflicts_with = "script")]
     pub exclude: Vec<String>,
 }
 
-/// Checks the database (preflight with quick_check) and builds the plan the arguments ask for.
-pub fn build(args: &PlanArgs, progress: &mut StderrProgress) -> Result<(Plan, Option<AuditReport>)> {
-    build_checked(args, progress).map(|(plan, audit, _)| (plan, audit))
-}
-
-/// Like [`build`], also returning the preflight facts.
-pub fn build_checked(
-    args: &PlanArgs,
-    progress: &mut StderrProgress,
-) -> Result<(Plan, Option<AuditReport>, preflight::PreflightReport)> {
-    let pre = preflight::run_with(&args.db, &mut |p| progress.show(p))?;
-    progress.finish();
-    if let Some(script) = &args.script {
-        if !args.exclude.is_empty() || args.no_index || args.column != audit::DEFAULT_COLUMN {
-            return Err(UsageError(
-                "--column, --type, --no-index and --exclude apply to the tenant plan, not to --script".into(),
-            )
-            .into());
+impl PlanArgs {
+    /// The engine's plan request for these arguments.
+    pub fn request(&self) -> PlanRequest {
+        match &self.script {
+            Some(script) => PlanRequest::Script(script.clone()),
+            None => PlanRequest::Tenant(TenantChoice {
+                tenant: self.tenant.clone().unwrap_or_default(),
+                column: self.column.clone(),
+                column_type: self.column_type.clone(),
+                index: !self.no_index,
+                exclude: self.exclude.clone(),
+                include: Vec::new(),
+            }),
         }
-        return Ok((Plan::from_script(script)?, None, pre));
     }
-    let tenant = args.tenant.clone().unwrap_or_default();
-    let options =
-        AuditOptions { column: args.column.clone(), tenant: Some(tenant.clone()), exclude: args.exclude.clone() };
-    let report = audit::run(&args.db, &options, &mut |p| progress.show(p));
-    progress.finish();
-    let report = report?;
-    let conn = open::inspect(&args.db)?;
-    let request = TenantRequest { tenant, column_type: args.column_type.clone(), index: !args.no_index };
-    let plan = tenant::generate(&conn, &report, &request)?;
-    Ok((plan, Some(report), pre))
 }
 
 /// The plan as a SQL script with its identity, notices and warnings as comments.

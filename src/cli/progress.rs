@@ -56,6 +56,14 @@ impl StderrProgress {
         }
     }
 
+    /// Runs one engine call with its progress shown here, and clears the counter line after it
+    /// whatever it returned, so what is printed next starts on a clean line.
+    pub fn during<T>(&mut self, call: impl FnOnce(&mut dyn FnMut(Progress)) -> T) -> T {
+        let result = call(&mut |p| self.show(p));
+        self.finish();
+        result
+    }
+
     /// Clears a half-drawn counter line before other output.
     pub fn finish(&mut self) {
         if self.dirty {

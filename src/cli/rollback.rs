@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::dryrun::BackupRef;
-use cutover::engine::rollback::{self, request};
+use cutover::engine::rollback::request;
+use cutover::engine::session::Session;
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
 use crate::cli::progress::StderrProgress;
@@ -30,15 +30,9 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     if !asked.yes {
         return Err(UsageError("rollback replaces the database with its backup: add --yes to confirm".into()).into());
     }
-    let backup = asked.backup.as_deref().map(cutover::engine::paths::resolve).transpose()?;
-    let request = rollback::from_journal(
-        db,
-        request::Asked { backup: backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes },
-    )?;
-    let mut progress = StderrProgress::new();
-    let report = rollback::run(&request, &mut |p| progress.show(p));
-    progress.finish();
-    let report = report?;
+    let asked =
+        request::Asked { backup: asked.backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes };
+    let report = StderrProgress::new().during(|p| Session::new(db).rollback(asked, p))?;
     let kept = report
         .migrated_path
         .as_ref()
@@ -64,7 +58,7 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         ok: true,
         phase: "rollback",
         database: db.to_path_buf(),
-        backup: Some(BackupRef { path: report.backup_path.clone(), sha256: report.backup_sha256.clone() }),
+        backup: Some(report.backup()),
         result_sha256: Some(report.restored_sha256.clone()),
         timings_s: PhaseTimings { rollback: Some(report.seconds), ..PhaseTimings::default() },
         discarded: report.discarded.clone(),

@@ -106,7 +106,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     let size = hold.size().map_err(|e| Error::io(format!("reading {}", shown(db)), e))?;
     let available =
         durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
-    let needed = size + margin(size);
+    let needed = preflight::needed_for_backup(size);
     if available < needed {
         return Err(Error::DiskSpace { dir, needed, available });
     }
@@ -196,10 +196,6 @@ pub fn rehash(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<hashing
 
 /// Room left over beyond the copy itself, so the file system is never filled to the last block:
 /// 2% of the copy, at least 1 MiB and at most 64 MiB.
-fn margin(size: u64) -> u64 {
-    (size / 50).clamp(1 << 20, 64 << 20)
-}
-
 fn check_backup_dir(dir: &Path) -> Result<()> {
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),

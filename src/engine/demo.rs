@@ -42,12 +42,10 @@ pub fn create(dir: &Path) -> Result<PathBuf> {
         conn.execute_batch(DEMO_SQL).map_err(build)?;
         // Everything into the file itself before it gets its name: a WAL left behind (a full
         // disk) would not follow the rename.
-        let (busy, log, done): (i64, i64, i64) = conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(build)?;
+        let folded = crate::engine::wal::fold_in(&conn).map_err(build)?;
         conn.close().map_err(|(_, e)| build(e))?;
         let wal = crate::engine::paths::side_file(partial.path(), "-wal");
-        if busy != 0 || log != done || std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        if !folded.complete || std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
             return Err(Error::io(
                 "building the demo database",
                 std::io::Error::other("its WAL could not be folded into the file (is the disk full?)"),

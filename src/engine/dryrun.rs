@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::apply::{self, Cancel, StatementRun};
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::error::{Error, Result};
 use crate::engine::hashing;
 use crate::engine::journal::{self, Event};
@@ -17,16 +18,6 @@ use crate::engine::progress::Progress;
 use crate::engine::verify::snapshot::{self, Snapshot};
 use crate::engine::verify::{self, Scope, Verification, VerifyRequest};
 use crate::engine::{durable, open, paths};
-
-/// The backup a phase starts from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BackupRef {
-    /// The backup file.
-    #[serde(with = "crate::engine::ospath")]
-    pub path: PathBuf,
-    /// Its proven SHA-256.
-    pub sha256: String,
-}
 
 /// Dry-run settings.
 #[derive(Debug, Clone, Default)]
@@ -248,16 +239,9 @@ pub fn prepare_for_plan(conn: &rusqlite::Connection) -> Result<()> {
 
 /// After the commit: fold a WAL into the main file, so the main file alone is the result.
 pub fn finish_after_commit(conn: &rusqlite::Connection) -> Result<()> {
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(|e| Error::sqlite("reading the journal mode", e))?;
-    if mode.eq_ignore_ascii_case("wal") {
-        let busy: i64 = conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-            .map_err(|e| Error::sqlite("checkpointing after the commit", e))?;
-        if busy != 0 {
-            return Err(Error::NotReady("the WAL could not be checkpointed after the commit (another reader?)".into()));
-        }
+    let folded = crate::engine::wal::fold_in(conn).map_err(|e| Error::sqlite("checkpointing after the commit", e))?;
+    if !folded.complete {
+        return Err(Error::NotReady("the WAL could not be checkpointed after the commit (another reader?)".into()));
     }
     Ok(())
 }

@@ -9,8 +9,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::apply::{self, Cancel, StatementRun};
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::changes::Changes;
-use crate::engine::dryrun::{self, BackupRef};
+use crate::engine::dryrun;
 use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing;
 use crate::engine::journal::{self, Event};
@@ -152,14 +153,11 @@ pub fn run(
         }
     };
     dryrun::prepare_for_plan(&conn)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(locked)?;
-    let wal = mode.eq_ignore_ascii_case("wal");
-    if wal {
-        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(locked)?;
-        if busy != 0 {
-            return Err(Error::Locked { path: db.to_path_buf(), pid: None });
-        }
+    let folded = crate::engine::wal::fold_in(&conn).map_err(locked)?;
+    if !folded.complete {
+        return Err(Error::Locked { path: db.to_path_buf(), pid: None });
     }
+    let wal = folded.is_wal();
     journal::append(
         db,
         Event::ExecuteStarted {

@@ -52,13 +52,11 @@ impl Hold {
         };
         conn.busy_timeout(std::time::Duration::ZERO).map_err(locked)?;
         conn.pragma_update(Some("main"), "locking_mode", "EXCLUSIVE").map_err(locked)?;
-        let mode: String = conn.query_row("PRAGMA main.journal_mode", [], |r| r.get(0)).map_err(locked)?;
-        if mode.eq_ignore_ascii_case("wal") {
-            let busy: i64 = conn.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).map_err(locked)?;
-            if busy != 0 {
-                return Err(Error::Locked { path: db.to_path_buf(), pid: None });
-            }
+        let folded = crate::engine::wal::fold_in(&conn).map_err(locked)?;
+        if !folded.complete {
+            return Err(Error::Locked { path: db.to_path_buf(), pid: None });
         }
+        let mode = folded.journal_mode;
         // In exclusive locking mode the lock a write transaction takes is kept after it ends.
         conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(locked)?;
         let hold = Hold { conn: Some(conn), file: Some(file), db: db.to_path_buf(), mode };

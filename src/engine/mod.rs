@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod audit;
 pub mod backup;
+pub mod backup_ref;
 pub mod changes;
 pub mod demo;
 pub mod dryrun;
@@ -28,9 +29,11 @@ pub mod recovery;
 pub mod reports;
 pub mod reverify;
 pub mod rollback;
+pub mod session;
 pub mod sql;
 pub mod status;
 pub mod verify;
+pub mod wal;
 
 pub use error::{Error, ExitKind, Result};
 pub use progress::Progress;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::engine::error::{Error, Result, human_bytes};
 use crate::engine::journal::{self, Event};
 use crate::engine::progress::Progress;
-use crate::engine::{backup, durable, hashing, open, paths, platform};
+use crate::engine::{backup, durable, hashing, paths, platform};
 
 /// The first bytes of a rollback journal that holds a transaction to undo.
 const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
@@ -173,12 +173,5 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
 /// Opens the database read-write and reads it, which makes SQLite roll back a hot journal;
 /// folds a WAL into the file; closes it.
 fn recover(db: &Path) -> Result<()> {
-    let conn = open::read_write(db)?;
-    let failed = |e| Error::sqlite(format!("recovering {}", shown(db)), e);
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map_err(failed)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(failed)?;
-    if mode.eq_ignore_ascii_case("wal") {
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map_err(failed)?;
-    }
-    conn.close().map_err(|(_, e)| failed(e))
+    crate::engine::wal::settle(db).map(|_| ())
 }

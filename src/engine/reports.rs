@@ -258,3 +258,12 @@ pub fn write_execution(db: &Path, plan: &Plan, dry: &DryRunReport, done: &Execut
         cause: e.to_string(),
     })
 }
+
+/// Writes `verification.md` for a verification from the journal. Returns the file written.
+pub fn write_verification(db: &Path, done: &crate::engine::reverify::Reverification) -> Result<PathBuf> {
+    let mut markdown = format!("# Verification of {}\n\n{}\n\n", shown(db), done.summary());
+    for c in &done.verification.checks {
+        markdown.push_str(&format!("- **{}** {}: {}\n", c.status.label(), c.name, c.detail));
+    }
+    write(db, "verification.md", &markdown)
+}

@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::changes::{self, Changes};
-use crate::engine::dryrun::{self, BackupRef};
+use crate::engine::dryrun;
 use crate::engine::error::{Error, Result};
 use crate::engine::execute;
 use crate::engine::journal;
@@ -130,7 +131,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     let Some(dry) = standing.rehearsal_for(&exec).cloned() else {
         return Err(Error::NotReady("the journal has no passed dry run of the executed plan to compare with".into()));
     };
-    let backup = BackupRef { path: journal::locate(db, &exec.backup_path), sha256: exec.backup_sha256.clone() };
+    let backup = exec.backup.located(db);
     let actual = status::settled_sha256(db)?;
     let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
     let (changes, changes_unknown) =

@@ -69,12 +69,12 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
         // tells a finished swap apart even when the shop has written to the restored file.
         let migrated = journal::locate(db, &r.migrated_path);
         let swapped = migrated.is_file() && !platform::same_file(db, &migrated);
-        if r.sha256 == sha256 || swapped {
+        if r.backup.sha256 == sha256 || swapped {
             journal::append(
                 db,
                 Event::RolledBack {
-                    backup_path: r.backup_path.clone(),
-                    sha256: r.sha256.clone(),
+                    backup_path: r.backup.path.clone(),
+                    sha256: r.backup.sha256.clone(),
                     migrated_path: r.migrated_path.clone(),
                     discarded: None,
                 },
@@ -84,7 +84,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
     let mut settled = None;
     if let Some(exec) = open_execute {
         let rehearsal = standing.rehearsal_for(exec);
-        let outcome = if sha256 == exec.backup_sha256 {
+        let outcome = if sha256 == exec.backup.sha256 {
             Some((Settled::Unchanged, None))
         } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
             Some((Settled::Migrated, Some(sha256.clone())))
@@ -151,14 +151,7 @@ pub fn unknown(db: &Path) -> String {
 /// Lets SQLite finish its own recovery (a hot journal is rolled back on the first read, a WAL
 /// is folded into the file), then hashes the main file.
 pub fn settle_and_hash(db: &Path) -> Result<String> {
-    let conn = open::read_write(db)?;
-    let recover = |e| Error::sqlite(format!("recovering {}", shown(db)), e);
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map_err(recover)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(recover)?;
-    if mode.eq_ignore_ascii_case("wal") {
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map_err(recover)?;
-    }
-    conn.close().map_err(|(_, e)| recover(e))?;
+    crate::engine::wal::settle(db)?;
     Ok(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256)
 }
 
@@ -170,9 +163,9 @@ pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
     let has_frames = |p: &Path| fs::metadata(p).is_ok_and(|m| m.len() > 0);
     if has_frames(&wal) {
         let conn = open::read_write(db)?;
-        let folded: Option<i64> = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).ok();
+        let folded = crate::engine::wal::fold_in(&conn).ok();
         let _ = conn.close();
-        if folded.is_none_or(|busy| busy != 0) || has_frames(&wal) {
+        if folded.is_none_or(|f| !f.complete) || has_frames(&wal) {
             return Ok(None);
         }
     }

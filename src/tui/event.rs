@@ -1,5 +1,5 @@
-//! Events the wizard reacts to, all on one channel: keys, resizes, ticks, and the worker's
-//! progress and results.
+//! Events the wizard reacts to, all on one channel: keys, resizes, ticks, and the messages of
+//! the running job.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
 
-use crate::engine::{Error, Progress};
-use crate::tui::worker::{JobKind, Outcome};
+use crate::tui::worker::JobMessage;
 
 /// One thing that happened.
 #[derive(Debug)]
@@ -20,10 +19,14 @@ pub enum Event {
     Resize,
     /// Time passed (to refresh elapsed times).
     Tick,
-    /// The running job reported progress.
-    Progress(Progress),
-    /// The running job finished.
-    Done(JobKind, Result<Outcome, Error>),
+    /// The running job reported progress or finished.
+    Job(JobMessage),
+}
+
+impl From<JobMessage> for Event {
+    fn from(message: JobMessage) -> Event {
+        Event::Job(message)
+    }
 }
 
 /// Reads the terminal on its own thread until `stop` is set, sending keys and a tick every

@@ -1,136 +1,45 @@
-//! The one key table: it dispatches keys, draws the key bar and fills the help overlay, so
-//! what the screen says and what the keys do can never disagree.
+//! The key tables: they dispatch keys, draw the key bar and fill the help overlay, so what the
+//! screen says and what the keys do can never disagree. An open dialog's own keys come first,
+//! then the screen's; both read only the [`Mode`] the app computes.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::tui::app::{App, Focus, Modal, Step};
+use crate::tui::dialogs;
+use crate::tui::mode::{Action, Binding, DialogKind, Mode};
 
-/// Everything a key can ask the wizard to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Move the selection up.
-    Up,
-    /// Move the selection down.
-    Down,
-    /// A page up.
-    PageUp,
-    /// A page down.
-    PageDown,
-    /// Go on to the next step (or start this step's work).
-    Continue,
-    /// Go back one step, or close what is open. Never quits.
-    Back,
-    /// Show the help overlay.
-    Help,
-    /// Quit (asks first while work runs or after an unverified execute).
-    Quit,
-    /// Stop: Ctrl-C, asks like Quit.
-    Interrupt,
-    /// Filter the table list.
-    Filter,
-    /// Put the selected table in or out of the migration.
-    Toggle,
-    /// Edit the tenant value.
-    EditTenant,
-    /// Roll back to the backup.
-    Rollback,
-    /// Vouch that the application is stopped (processes cutover cannot look into).
-    ConfirmStopped,
-    /// Verify again (after a resume).
-    Verify,
-    /// Start over (after a resume).
-    StartOver,
-    /// Answer yes in a confirmation.
-    Yes,
-    /// Answer no in a confirmation.
-    No,
-    /// A character typed into the focused input.
-    Type(char),
-    /// Delete the last typed character.
-    Erase,
+fn typing(m: &Mode) -> bool {
+    m.typing()
+}
+fn in_list(m: &Mode) -> bool {
+    m.navigating() && m.list
+}
+fn on_audit(m: &Mode) -> bool {
+    m.navigating() && m.on_audit
+}
+fn on_plan(m: &Mode) -> bool {
+    m.navigating() && m.on_plan
+}
+fn can_continue(m: &Mode) -> bool {
+    m.navigating() && !m.busy && m.next.is_some()
+}
+fn can_go_back(m: &Mode) -> bool {
+    m.dialog != Some(DialogKind::YesNo) && (m.dialog.is_some() || m.typing() || m.can_step_back)
+}
+fn can_roll_back(m: &Mode) -> bool {
+    m.navigating() && m.can_roll_back
+}
+fn vouching(m: &Mode) -> bool {
+    m.navigating() && !m.busy && m.vouching
+}
+fn nothing_open(m: &Mode) -> bool {
+    m.dialog.is_none() && !m.typing()
+}
+fn can_quit(m: &Mode) -> bool {
+    !m.typing() && matches!(m.dialog, None | Some(DialogKind::Message | DialogKind::Help))
 }
 
-/// One row of the key table.
-pub struct Binding {
-    /// The key as the bar shows it.
-    pub label: &'static str,
-    /// What it does, in a word or two.
-    pub hint: &'static str,
-    /// The keys that trigger it.
-    pub keys: &'static [KeyCode],
-    /// The action.
-    pub action: Action,
-    /// When it applies.
-    pub when: fn(&App) -> bool,
-}
-
-fn navigating(app: &App) -> bool {
-    app.focus == Focus::Screen && app.modal.is_none()
-}
-fn typing(app: &App) -> bool {
-    matches!(app.focus, Focus::Filter | Focus::Tenant | Focus::Confirm)
-}
-fn confirming(app: &App) -> bool {
-    app.modal.as_ref().is_some_and(|m| m.asks_yes_no())
-}
-fn resuming(app: &App) -> bool {
-    app.modal.as_ref().is_some_and(|m| m.is_resume())
-}
-fn in_list(app: &App) -> bool {
-    navigating(app) && matches!(app.step, Step::Audit | Step::Plan | Step::DryRun | Step::Verify)
-}
-fn on_audit(app: &App) -> bool {
-    navigating(app) && app.step == Step::Audit && app.audit.is_some() && app.job.is_none()
-}
-fn on_plan(app: &App) -> bool {
-    navigating(app) && app.step == Step::Plan && app.script.is_none() && app.job.is_none()
-}
-fn can_continue(app: &App) -> bool {
-    navigating(app) && app.job.is_none() && app.continue_label().is_some()
-}
-fn can_go_back(app: &App) -> bool {
-    if confirming(app) {
-        return false;
-    }
-    let settled = app.execute.is_some() || app.verification.is_some();
-    app.modal.is_some() || app.focus != Focus::Screen || (app.job.is_none() && app.step != Step::Preflight && !settled)
-}
-fn can_roll_back(app: &App) -> bool {
-    navigating(app)
-        && app.step == Step::Verify
-        && app.job.is_none()
-        && app.rollback_target.is_some()
-        && app.rolled_back.is_none()
-}
-fn vouching(app: &App) -> bool {
-    navigating(app) && app.job.is_none() && app.awaits_stop_confirmation()
-}
-fn modal_closed(app: &App) -> bool {
-    app.modal.is_none() && !typing(app)
-}
-fn can_quit(app: &App) -> bool {
-    !typing(app) && matches!(app.modal, None | Some(Modal::Info { .. } | Modal::Error { .. } | Modal::Help))
-}
-
-/// The key table, in the order the key bar shows it.
+/// The screen's key table, in the order the key bar shows it.
 pub const BINDINGS: &[Binding] = &[
-    Binding {
-        label: "y",
-        hint: "yes",
-        keys: &[KeyCode::Char('y'), KeyCode::Char('Y')],
-        action: Action::Yes,
-        when: confirming,
-    },
-    Binding {
-        label: "n/Esc",
-        hint: "no",
-        keys: &[KeyCode::Char('n'), KeyCode::Char('N')],
-        action: Action::No,
-        when: confirming,
-    },
-    Binding { label: "v", hint: "verify", keys: &[KeyCode::Char('v')], action: Action::Verify, when: resuming },
-    Binding { label: "r", hint: "roll back", keys: &[KeyCode::Char('r')], action: Action::Rollback, when: resuming },
-    Binding { label: "s", hint: "start over", keys: &[KeyCode::Char('s')], action: Action::StartOver, when: resuming },
     Binding { label: "Enter", hint: "accept", keys: &[KeyCode::Enter], action: Action::Continue, when: typing },
     Binding { label: "Bksp", hint: "erase", keys: &[KeyCode::Backspace], action: Action::Erase, when: typing },
     Binding { label: "Enter", hint: "continue", keys: &[KeyCode::Enter], action: Action::Continue, when: can_continue },
@@ -170,45 +79,48 @@ pub const BINDINGS: &[Binding] = &[
         when: can_roll_back,
     },
     Binding { label: "Esc", hint: "back", keys: &[KeyCode::Esc], action: Action::Back, when: can_go_back },
-    Binding { label: "?", hint: "help", keys: &[KeyCode::Char('?')], action: Action::Help, when: modal_closed },
+    Binding { label: "?", hint: "help", keys: &[KeyCode::Char('?')], action: Action::Help, when: nothing_open },
     Binding { label: "q", hint: "quit", keys: &[KeyCode::Char('q')], action: Action::Quit, when: can_quit },
 ];
 
-/// What a key press asks for in the app's current state, if anything.
+/// The bindings that apply in `mode`: the open dialog's own, then the screen's.
+fn applying(mode: &Mode) -> impl Iterator<Item = &'static Binding> + '_ {
+    let own = mode.dialog.map_or(&[][..], dialogs::keys);
+    own.iter().chain(BINDINGS.iter().filter(|b| (b.when)(mode)))
+}
+
+/// What a key press asks for in this mode, if anything.
 ///
 /// Windows consoles report every key twice, pressed and released: only presses (and repeats,
 /// for scrolling) act. AltGr arrives there as Ctrl+Alt, so Ctrl+Alt with a character is that
 /// character (`@ { [ ] } \ | ~ €` on German or French keyboards), not a chord.
-pub fn dispatch(app: &App, key: KeyEvent) -> Option<Action> {
+pub fn dispatch(mode: &Mode, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     let alt_gr = key.modifiers.contains(KeyModifiers::CONTROL | KeyModifiers::ALT);
     if alt_gr && let KeyCode::Char(c) = key.code {
-        return typing(app).then_some(Action::Type(c));
+        return mode.typing().then_some(Action::Type(c));
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         // The one control key: Ctrl-C stops safely, like q. Chords do nothing else.
         return (key.code == KeyCode::Char('c')).then_some(Action::Interrupt);
     }
-    if let Some(b) = BINDINGS.iter().find(|b| b.keys.contains(&key.code) && (b.when)(app)) {
+    if let Some(b) = applying(mode).find(|b| b.keys.contains(&key.code)) {
         return Some(b.action);
     }
-    if matches!(key.code, KeyCode::Esc) && confirming(app) {
-        return Some(Action::No);
-    }
     match key.code {
-        KeyCode::Char(c) if typing(app) => Some(Action::Type(c)),
+        KeyCode::Char(c) if mode.typing() => Some(Action::Type(c)),
         _ => None,
     }
 }
 
 /// The bindings that apply now, for the key bar (labels merged for paired keys).
-pub fn bar(app: &App) -> Vec<(&'static str, String)> {
+pub fn bar(mode: &Mode) -> Vec<(&'static str, String)> {
     let mut out: Vec<(&'static str, String)> = Vec::new();
-    for b in BINDINGS.iter().filter(|b| (b.when)(app) && !b.label.is_empty()) {
-        let hint = match (b.action, app.continue_label()) {
-            (Action::Continue, Some(label)) if !typing(app) => label.to_string(),
+    for b in applying(mode).filter(|b| !b.label.is_empty()) {
+        let hint = match (b.action, mode.next) {
+            (Action::Continue, Some(label)) if !mode.typing() => label.to_string(),
             _ => b.hint.to_string(),
         };
         if !out.iter().any(|(l, _)| *l == b.label) {
@@ -222,7 +134,8 @@ pub fn bar(app: &App) -> Vec<(&'static str, String)> {
 pub fn help() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> =
         vec![("↑↓ jk", "move in a list"), ("←→ hl", "a page up or down (also PgUp PgDn)")];
-    for b in BINDINGS.iter().filter(|b| !b.label.is_empty() && b.action != Action::Up) {
+    let dialog_keys = [DialogKind::YesNo, DialogKind::Resume].into_iter().flat_map(dialogs::keys);
+    for b in dialog_keys.chain(BINDINGS).filter(|b| !b.label.is_empty() && b.action != Action::Up) {
         if !out.iter().any(|(l, h)| *l == b.label && *h == b.hint) {
             out.push((b.label, b.hint));
         }
@@ -234,37 +147,68 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::app::Focus;
-    use crate::tui::theme::Theme;
+    use crate::tui::mode::Focus;
     use ratatui::crossterm::event::KeyEventState;
 
     fn key(code: KeyCode, modifiers: KeyModifiers, kind: KeyEventKind) -> KeyEvent {
         KeyEvent { code, modifiers, kind, state: KeyEventState::NONE }
     }
 
+    fn screen() -> Mode {
+        Mode {
+            focus: Focus::Screen,
+            dialog: None,
+            busy: false,
+            next: None,
+            list: false,
+            can_step_back: false,
+            on_audit: false,
+            on_plan: false,
+            can_roll_back: false,
+            vouching: false,
+        }
+    }
+
     #[test]
     fn a_key_acts_once_on_its_press_never_on_its_release() {
-        let app = App::new("pos.db".into(), None, Theme::new(false));
+        let mode = screen();
         let press = key(KeyCode::Char('?'), KeyModifiers::NONE, KeyEventKind::Press);
-        assert_eq!(dispatch(&app, press), Some(Action::Help));
-        assert_eq!(dispatch(&app, key(KeyCode::Char('?'), KeyModifiers::NONE, KeyEventKind::Release)), None);
+        assert_eq!(dispatch(&mode, press), Some(Action::Help));
+        assert_eq!(dispatch(&mode, key(KeyCode::Char('?'), KeyModifiers::NONE, KeyEventKind::Release)), None);
         let down = key(KeyCode::Down, KeyModifiers::NONE, KeyEventKind::Repeat);
-        let mut app = app;
-        app.step = Step::Audit;
-        assert_eq!(dispatch(&app, down), Some(Action::Down), "a held arrow scrolls");
+        let in_a_list = Mode { list: true, ..screen() };
+        assert_eq!(dispatch(&in_a_list, down), Some(Action::Down), "a held arrow scrolls");
     }
 
     #[test]
     fn alt_gr_characters_type_and_ctrl_c_still_stops() {
-        let mut app = App::new("pos.db".into(), None, Theme::new(false));
-        app.focus = Focus::Tenant;
+        let mode = Mode { focus: Focus::Tenant, ..screen() };
         for c in ['@', '{', '[', ']', '}', '\\', '|', '~', '€'] {
             let altgr = key(KeyCode::Char(c), KeyModifiers::CONTROL | KeyModifiers::ALT, KeyEventKind::Press);
-            assert_eq!(dispatch(&app, altgr), Some(Action::Type(c)), "{c}");
+            assert_eq!(dispatch(&mode, altgr), Some(Action::Type(c)), "{c}");
         }
         let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL, KeyEventKind::Press);
-        assert_eq!(dispatch(&app, ctrl_c), Some(Action::Interrupt));
+        assert_eq!(dispatch(&mode, ctrl_c), Some(Action::Interrupt));
         let ctrl_x = key(KeyCode::Char('x'), KeyModifiers::CONTROL, KeyEventKind::Press);
-        assert_eq!(dispatch(&app, ctrl_x), None, "no other chords");
+        assert_eq!(dispatch(&mode, ctrl_x), None, "no other chords");
+    }
+
+    #[test]
+    fn an_open_question_owns_y_n_and_esc() {
+        let mode = Mode { dialog: Some(DialogKind::YesNo), can_step_back: true, ..screen() };
+        let press = |c| key(c, KeyModifiers::NONE, KeyEventKind::Press);
+        assert_eq!(dispatch(&mode, press(KeyCode::Char('y'))), Some(Action::Yes));
+        assert_eq!(dispatch(&mode, press(KeyCode::Esc)), Some(Action::No), "Esc answers no, never goes back");
+        assert_eq!(dispatch(&mode, press(KeyCode::Char('q'))), None, "q does not quit past a question");
+        let labels: Vec<&str> = bar(&mode).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(labels, ["y", "n/Esc"]);
+    }
+
+    #[test]
+    fn the_bar_names_what_enter_does() {
+        let mode = Mode { next: Some("dry run"), ..screen() };
+        assert_eq!(bar(&mode).first().map(|(l, h)| (*l, h.as_str())), Some(("Enter", "dry run")));
+        let busy = Mode { busy: true, ..mode };
+        assert!(!bar(&busy).iter().any(|(l, _)| *l == "Enter"), "Enter does nothing while a job runs");
     }
 }

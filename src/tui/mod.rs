@@ -3,16 +3,19 @@
 //! channel, so the screen keeps answering keys while work runs.
 
 pub mod app;
+mod chrome;
+pub mod dialogs;
 pub mod event;
+mod farewell;
 pub mod input;
 pub mod keys;
-mod modals;
-pub mod outcome;
-pub mod screens;
+pub mod mode;
+mod outcome;
+mod screens;
 mod steps;
 pub mod theme;
 pub mod ui;
-pub mod widgets;
+mod widgets;
 pub mod worker;
 
 use crate::engine::paths::shown;

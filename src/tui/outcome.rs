@@ -1,9 +1,9 @@
 //! How the wizard takes a finished job: the second half of the state machine.
 
 use crate::engine::Error;
-use crate::engine::dryrun::BackupRef;
 use crate::engine::error::ExitKind;
 use crate::engine::paths::shown;
+use crate::engine::session::{Resume, ResumeState};
 use crate::engine::verify::Status;
 use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
@@ -24,77 +24,80 @@ impl App {
             Outcome::Preflight(report, resume) => {
                 let (in_use, uncertain, recovered) =
                     (report.in_use(), report.uncertain(), report.recovered.as_ref().map(|r| r.notice(&self.db)));
-                self.preflight = Some(*report);
+                self.prepared.preflight = Some(*report);
                 if let Some(text) = recovered {
-                    self.modal =
+                    self.view.modal =
                         Some(Modal::Info { title: "Recovered after an unclean shutdown".into(), lines: vec![text] });
                 }
-                if let Some(standing) = resume {
-                    self.offer_resume(*standing);
+                if let Some(resume) = resume {
+                    self.offer_resume(*resume);
                 } else if in_use {
-                    self.notice =
+                    self.view.notice =
                         Some("another process has the database open: stop the application, then Enter".into());
-                } else if uncertain && !self.confirmed_stopped {
-                    self.notice =
+                } else if uncertain && !self.choices.confirmed_stopped {
+                    self.view.notice =
                         Some("some processes could not be checked: c confirms the application is stopped".into());
                 }
             }
             Outcome::Backup(report) => {
-                self.notice = Some(format!("backup proven: {}", report.verdict));
-                self.backup = Some(*report);
+                self.view.notice = Some(format!("backup proven: {}", report.verdict));
+                self.prepared.backup = Some(*report);
             }
             Outcome::Audit(report) => {
-                if self.tenant.text.is_empty()
+                if self.choices.tenant.text.is_empty()
                     && let Some(t) = &report.suggested_tenant
                 {
-                    self.tenant = Input::new(t.clone());
+                    self.choices.tenant = Input::new(t.clone());
                 }
-                self.audit = Some(*report);
+                self.prepared.audit = Some(*report);
             }
-            Outcome::Plan(plan, audit) => {
-                if let Some(a) = audit {
-                    self.audit = Some(*a);
+            Outcome::Plan(planned) => {
+                if let Some(a) = &planned.audit {
+                    self.prepared.audit = Some(a.clone());
                 }
-                if plan.statements.is_empty() {
-                    self.notice = Some("nothing to do: every table already has the change or is left out".into());
+                if planned.is_empty() {
+                    self.view.notice = Some("nothing to do: every table already has the change or is left out".into());
                 }
-                self.plan = Some(*plan);
-                self.dry_run = None;
+                self.prepared.planned = Some(*planned);
+                self.prepared.rehearsed = None;
             }
-            Outcome::DryRun(report, written) => {
-                self.reports = written;
-                if !report.ok {
-                    let failed = report.verification.names(Status::Fail).join(", ");
-                    self.modal = Some(Modal::Error {
+            Outcome::DryRun(rehearsed) => {
+                self.results.reports = rehearsed.reports.clone();
+                if !rehearsed.dry.ok {
+                    let failed = rehearsed.dry.verification.names(Status::Fail).join(", ");
+                    self.view.modal = Some(Modal::Error {
                         title: "Dry run FAILED".into(),
                         message: format!("The plan ran on the copy but these checks failed: {failed}. The database was not touched."),
                         next: "Read the failing checks below (↑↓), fix the plan or the data, and run the wizard again. Execute stays locked.".into(),
                     });
                 }
-                self.cursor = 0;
-                self.dry_run = Some(*report);
+                self.view.cursor = 0;
+                self.prepared.rehearsed = Some(*rehearsed);
             }
-            Outcome::Execute(report, written) => {
-                self.reports.extend(written);
-                self.changed_since =
+            Outcome::Execute(executed) => {
+                self.results.reports.extend(executed.reports.iter().cloned());
+                let report = &executed.report;
+                self.results.changed_since =
                     report.changed_since.as_ref().map(|c| format!("written to after the commit: {}", c.summary()));
-                self.verification = Some(report.verification.clone());
-                self.rollback_target = Some(report.backup.clone());
-                self.execute = Some(*report);
-                self.step = Step::Verify;
-                self.cursor = 0;
+                self.results.verification = Some(report.verification.clone());
+                self.results.rollback_target = Some(report.backup.clone());
+                self.results.executed = Some(*executed);
+                self.view.step = Step::Verify;
+                self.view.cursor = 0;
                 if stopping {
-                    self.modal = Some(Modal::Info {
+                    self.view.modal = Some(Modal::Info {
                         title: "The change had already committed".into(),
                         lines: vec!["The stop came too late: the transaction had committed and was verified.".into()],
                     });
                 }
             }
-            Outcome::Verify(v) => {
-                self.changed_since = v.changed().then(|| v.summary());
-                self.rollback_target = Some(v.backup.clone());
-                self.verification = Some(v.verification);
-                self.cursor = 0;
+            Outcome::Verify(verified) => {
+                let v = verified.report;
+                self.results.reports.extend(verified.reports);
+                self.results.changed_since = v.changed().then(|| v.summary());
+                self.results.rollback_target = Some(v.backup.clone());
+                self.results.verification = Some(v.verification);
+                self.view.cursor = 0;
             }
             Outcome::Rollback(report) => {
                 let mut lines = vec![
@@ -114,8 +117,8 @@ impl App {
                 if let Some(note) = &report.note {
                     lines.push(note.clone());
                 }
-                self.modal = Some(Modal::Info { title: "Rolled back: MATCH".into(), lines });
-                self.rolled_back = Some(*report);
+                self.view.modal = Some(Modal::Info { title: "Rolled back: MATCH".into(), lines });
+                self.results.rolled_back = Some(*report);
             }
         }
         Vec::new()
@@ -128,7 +131,7 @@ impl App {
             return;
         }
         if e.committed() {
-            self.committed_unverified = true;
+            self.results.committed_unverified = true;
         }
         let (title, next) = match (kind, e, e.exit_kind()) {
             (_, e, _) if e.committed() => (
@@ -163,25 +166,26 @@ impl App {
         };
         let title =
             if stopping && !matches!(e, Error::Cancelled(_)) { format!("{title} (stop requested)") } else { title };
-        self.modal = Some(Modal::Error { title, message: e.to_string(), next });
+        self.view.modal = Some(Modal::Error { title, message: e.to_string(), next });
     }
 
-    fn offer_resume(&mut self, standing: crate::engine::journal::Standing) {
-        let Some(x) = &standing.execute else { return };
-        let status = match (x.committed, standing.verified) {
-            (false, _) => "an execute was interrupted and the file equals neither the backup nor the rehearsal's result: verify it before anything else".to_string(),
-            (true, Some(true)) => "it was migrated and verified".to_string(),
-            (true, Some(false)) => "it was migrated but its verification FAILED".to_string(),
-            (true, None) => "it was migrated but not yet verified".to_string(),
+    fn offer_resume(&mut self, resume: Resume) {
+        let status = match resume.state {
+            ResumeState::Interrupted => {
+                "an execute was interrupted and the file equals neither the backup nor the rehearsal's result: verify it before anything else"
+            }
+            ResumeState::Verified => "it was migrated and verified",
+            ResumeState::VerificationFailed => "it was migrated but its verification FAILED",
+            ResumeState::Unverified => "it was migrated but not yet verified",
         };
-        self.rollback_target = Some(BackupRef { path: x.backup_path.clone(), sha256: x.backup_sha256.clone() });
-        self.modal = Some(Modal::Resume {
+        self.results.rollback_target = Some(resume.backup.clone());
+        self.view.modal = Some(Modal::Resume {
             text: vec![
                 format!("The journal of {} says {status}.", shown(&self.db)),
-                format!("Backup: {}", shown(&x.backup_path)),
+                format!("Backup: {}", shown(&resume.backup.path)),
                 "v  verify it now    r  roll back to the backup    s  start over".into(),
             ],
         });
-        self.resume = Some(standing);
+        self.results.resume = Some(resume);
     }
 }

@@ -7,8 +7,9 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use crate::tui::app::{App, Step};
-use crate::tui::widgets::{self, clip};
-use crate::tui::{modals, screens};
+use crate::tui::dialogs::{self, Context};
+use crate::tui::widgets::clip;
+use crate::tui::{chrome, keys, screens};
 
 /// Draws one frame.
 pub fn render(app: &App, frame: &mut Frame) {
@@ -21,9 +22,9 @@ pub fn render(app: &App, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    widgets::stepper(app, frame, top);
+    chrome::stepper(app, frame, top);
     frame.render_widget(Paragraph::new(Line::styled("─".repeat(rule.width as usize), app.theme.dim())), rule);
-    match app.step {
+    match app.view.step {
         Step::Preflight => screens::preflight::render(app, frame, body),
         Step::Backup => screens::backup::render(app, frame, body),
         Step::Audit => screens::audit::render(app, frame, body),
@@ -32,11 +33,13 @@ pub fn render(app: &App, frame: &mut Frame) {
         Step::Execute => screens::execute::render(app, frame, body),
         Step::Verify => screens::verify::render(app, frame, body),
     }
-    if let Some(text) = &app.notice {
+    if let Some(text) = &app.view.notice {
         frame.render_widget(Paragraph::new(Line::styled(clip(text, notice.width as usize), app.theme.warn())), notice);
     }
-    widgets::key_bar(app, frame, bar);
-    if let Some(modal) = &app.modal {
-        modals::render(app, modal, frame);
+    chrome::key_bar(app, frame, bar);
+    if let Some(modal) = &app.view.modal {
+        let help = if matches!(modal, dialogs::Modal::Help) { keys::help() } else { Vec::new() };
+        let ctx = Context { theme: app.theme, db: &app.db, typed: &app.choices.confirm.text, help };
+        dialogs::render(&ctx, modal, frame);
     }
 }

@@ -1,36 +1,21 @@
 //! The worker: each job runs on its own thread with its own connections, streaming progress
-//! and then its result over the one channel the event loop reads.
+//! and then its result as [`JobMessage`]s. Every job is one call of the engine's session, so
+//! the wizard decides nothing the command line does not.
 
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use crate::engine::apply::Cancel;
-use crate::engine::audit::{self, AuditOptions, AuditReport, Decision};
-use crate::engine::backup::{self, BackupOptions, BackupReport};
-use crate::engine::dryrun::{self, BackupRef, DryRunOptions, DryRunReport};
-use crate::engine::execute::{self, ExecuteReport, Rehearsal};
-use crate::engine::journal;
-use crate::engine::plan::Plan;
-use crate::engine::plan::tenant::{self, TenantRequest};
-use crate::engine::preflight::{self, PreflightReport};
-use crate::engine::reverify::{self, Reverification};
-use crate::engine::rollback::{self, RollbackReport};
-use crate::engine::{Error, Progress, inuse, open, reports};
-use crate::tui::event::Event;
-
-/// What the technician chose on the audit and plan screens.
-#[derive(Debug, Clone)]
-pub struct PlanChoice {
-    /// The tenant value.
-    pub tenant: String,
-    /// The column.
-    pub column: String,
-    /// Tables put out of the migration.
-    pub excluded: Vec<String>,
-    /// Tables put into it against the default (registry, bookkeeping).
-    pub included: Vec<String>,
-}
+use crate::engine::audit::{AuditOptions, AuditReport};
+use crate::engine::backup::BackupReport;
+use crate::engine::backup_ref::BackupRef;
+use crate::engine::dryrun::DryRunOptions;
+use crate::engine::preflight::PreflightReport;
+use crate::engine::rollback::RollbackReport;
+use crate::engine::rollback::request::Asked;
+use crate::engine::session::{Executed, PlanRequest, Planned, Rehearsed, Resume, Session, Verified};
+use crate::engine::{Error, Progress, inuse};
 
 /// A piece of work for the worker.
 #[derive(Debug, Clone)]
@@ -38,18 +23,17 @@ pub enum Job {
     /// Check the file and read the journal; `confirmed_stopped` carries the technician's word
     /// that the application is stopped, for processes cutover cannot look into.
     Preflight { db: PathBuf, confirmed_stopped: bool },
-    /// Make and prove a backup.
+    /// Make and prove the backup a run starts with (refused first when the run could not
+    /// finish: the database in use, no restore possible, too little disk).
     Backup { db: PathBuf },
     /// Audit every table.
     Audit { db: PathBuf },
-    /// Build the tenant plan (re-auditing with the chosen tenant).
-    Plan { db: PathBuf, choice: PlanChoice },
-    /// Load a script as the plan.
-    Script { path: PathBuf },
+    /// Build the plan the technician asked for.
+    Plan { db: PathBuf, request: PlanRequest },
     /// Rehearse on a copy.
-    DryRun { db: PathBuf, backup: BackupRef, plan: Box<Plan>, audit: Option<Box<AuditReport>> },
+    DryRun { db: PathBuf, backup: BackupRef, planned: Box<Planned> },
     /// Run on production.
-    Execute { db: PathBuf, backup: BackupRef, plan: Box<Plan>, rehearsal: Box<Rehearsal>, dry: Box<DryRunReport> },
+    Execute { db: PathBuf, planned: Box<Planned>, rehearsed: Box<Rehearsed> },
     /// Verify again from the journal (resume).
     Verify { db: PathBuf },
     /// Restore the backup of the last execute; `discard_changes` once the technician has
@@ -101,7 +85,7 @@ impl Job {
             Job::Preflight { .. } => JobKind::Preflight,
             Job::Backup { .. } => JobKind::Backup,
             Job::Audit { .. } => JobKind::Audit,
-            Job::Plan { .. } | Job::Script { .. } => JobKind::Plan,
+            Job::Plan { .. } => JobKind::Plan,
             Job::DryRun { .. } => JobKind::DryRun,
             Job::Execute { .. } => JobKind::Execute,
             Job::Verify { .. } => JobKind::Verify,
@@ -114,25 +98,34 @@ impl Job {
 #[derive(Debug)]
 pub enum Outcome {
     /// Preflight facts and, from the journal, an earlier run to resume.
-    Preflight(Box<PreflightReport>, Option<Box<journal::Standing>>),
+    Preflight(Box<PreflightReport>, Option<Box<Resume>>),
     /// A proven backup.
     Backup(Box<BackupReport>),
     /// The audit.
     Audit(Box<AuditReport>),
     /// The plan and the audit it came from (tenant plans).
-    Plan(Box<Plan>, Option<Box<AuditReport>>),
+    Plan(Box<Planned>),
     /// The rehearsal and the reports written.
-    DryRun(Box<DryRunReport>, Vec<PathBuf>),
+    DryRun(Box<Rehearsed>),
     /// The execute and the reports written.
-    Execute(Box<ExecuteReport>, Vec<PathBuf>),
+    Execute(Box<Executed>),
     /// A verification from the journal.
-    Verify(Box<Reverification>),
+    Verify(Box<Verified>),
     /// The rollback.
     Rollback(Box<RollbackReport>),
 }
 
-/// Starts `job` on a new thread; progress and the result arrive on `tx`.
-pub fn spawn(job: Job, cancel: Cancel, tx: Sender<Event>) {
+/// What a running job tells the wizard: its progress, then its result.
+#[derive(Debug)]
+pub enum JobMessage {
+    /// The running job reported progress.
+    Progress(Progress),
+    /// The running job finished.
+    Done(JobKind, Result<Outcome, Error>),
+}
+
+/// Starts `job` on a new thread; its messages arrive on `tx`, wrapped in the receiver's type.
+pub fn spawn<M: From<JobMessage> + Send + 'static>(job: Job, cancel: Cancel, tx: Sender<M>) {
     let kind = job.kind();
     std::thread::spawn(move || {
         tracing::info!(?kind, "job started");
@@ -146,7 +139,7 @@ pub fn spawn(job: Job, cancel: Cancel, tx: Sender<Event>) {
             );
             if is_step || last.elapsed() >= Duration::from_millis(50) {
                 last = Instant::now();
-                let _ = progress_tx.send(Event::Progress(p));
+                let _ = progress_tx.send(JobMessage::Progress(p).into());
             }
         };
         let result = run_now(job, &cancel, &mut progress);
@@ -154,7 +147,7 @@ pub fn spawn(job: Job, cancel: Cancel, tx: Sender<Event>) {
             Ok(_) => tracing::info!(?kind, "job finished"),
             Err(e) => tracing::warn!(?kind, error = %e, "job failed"),
         }
-        let _ = tx.send(Event::Done(kind, result));
+        let _ = tx.send(JobMessage::Done(kind, result).into());
     });
 }
 
@@ -165,51 +158,26 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             if confirmed_stopped {
                 inuse::confirm_stopped();
             }
-            let report = preflight::run_with(&db, progress)?;
-            // Where the journal leaves the database is only offered once the file itself was
-            // looked at (an interrupted execute is settled from it), so not while it is in use.
-            let standing = if report.in_use() || (report.uncertain() && !inuse::stopped_confirmed()) {
-                None
-            } else {
-                crate::engine::status::reconcile(&db, progress).map(|r| r.standing).ok()
-            };
-            let resume = standing.filter(|s| s.execute.as_ref().is_some_and(|x| !x.rolled_back) && !s.rolled_back);
+            let session = Session::new(db);
+            let report = session.preflight(progress)?;
+            let resume = session.resumable(&report, progress);
             Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new)))
         }
-        Job::Backup { db } => Ok(Outcome::Backup(Box::new(backup::run(&db, &BackupOptions::default(), progress)?))),
-        Job::Audit { db } => Ok(Outcome::Audit(Box::new(audit::run(&db, &AuditOptions::default(), progress)?))),
-        Job::Plan { db, choice } => {
-            let options =
-                AuditOptions { column: choice.column, tenant: Some(choice.tenant.clone()), exclude: choice.excluded };
-            let mut report = audit::run(&db, &options, progress)?;
-            for t in report.tables.iter_mut().filter(|t| choice.included.contains(&t.name)) {
-                if t.decision == Decision::Excluded {
-                    t.decision = Decision::Migrate;
-                    t.reason = "included by you".into();
-                }
-            }
-            let conn = open::inspect(&db)?;
-            let request =
-                TenantRequest { tenant: choice.tenant, column_type: tenant::DEFAULT_TYPE.into(), index: true };
-            let plan = tenant::generate(&conn, &report, &request)?;
-            Ok(Outcome::Plan(Box::new(plan), Some(Box::new(report))))
+        Job::Backup { db } => Ok(Outcome::Backup(Box::new(Session::new(db).back_up_for_run(progress)?))),
+        Job::Audit { db } => Ok(Outcome::Audit(Box::new(Session::new(db).audit(&AuditOptions::default(), progress)?))),
+        Job::Plan { db, request } => Ok(Outcome::Plan(Box::new(Session::new(db).plan(&request, progress)?))),
+        Job::DryRun { db, backup, planned } => {
+            let rehearsed =
+                Session::new(db).rehearse(&planned, &backup, &DryRunOptions::default(), cancel, progress)?;
+            Ok(Outcome::DryRun(Box::new(rehearsed)))
         }
-        Job::Script { path } => Ok(Outcome::Plan(Box::new(Plan::from_script(&path)?), None)),
-        Job::DryRun { db, backup, plan, audit } => {
-            let dry = dryrun::run(&db, &backup, &plan, &DryRunOptions::default(), cancel, progress)?;
-            let written = reports::write_rehearsal(&db, &plan, audit.as_deref(), &dry)?;
-            Ok(Outcome::DryRun(Box::new(dry), written))
+        Job::Execute { db, planned, rehearsed } => {
+            Ok(Outcome::Execute(Box::new(Session::new(db).execute(&planned, &rehearsed, cancel, progress)?)))
         }
-        Job::Execute { db, backup, plan, rehearsal, dry } => {
-            let done = execute::run(&db, &plan, &backup, &rehearsal, cancel, progress)?;
-            let written = reports::write_execution(&db, &plan, &dry, &done)?;
-            Ok(Outcome::Execute(Box::new(done), written))
-        }
-        Job::Verify { db } => Ok(Outcome::Verify(Box::new(reverify::run(&db, progress)?))),
+        Job::Verify { db } => Ok(Outcome::Verify(Box::new(Session::new(db).verify(progress)?))),
         Job::Rollback { db, discard_changes } => {
-            let asked = rollback::request::Asked { discard_changes, ..Default::default() };
-            let request = rollback::from_journal(&db, asked)?;
-            Ok(Outcome::Rollback(Box::new(rollback::run(&request, progress)?)))
+            let asked = Asked { discard_changes, ..Default::default() };
+            Ok(Outcome::Rollback(Box::new(Session::new(db).rollback(asked, progress)?)))
         }
     }
 }

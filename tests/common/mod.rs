@@ -5,6 +5,7 @@
 
 pub mod shop;
 pub mod state;
+pub mod wizard;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};

@@ -293,7 +293,7 @@ mod tests {
         fs::write(path(&db), text).unwrap();
         let entries = read(&db).unwrap();
         assert_eq!(entries.len(), 2);
-        assert_eq!(standing(&entries).backup, Some(("b".into(), "ab".into())));
+        assert_eq!(standing(&entries).backup, Some(crate::engine::backup_ref::BackupRef::new("b", "ab")));
         assert!(torn_tail(&db).is_some());
         // The next record sets the torn line aside and starts on a line of its own.
         append(&db, Event::ExecuteRolledBack { plan_sha256: "q".into(), error: "y".into() }).unwrap();

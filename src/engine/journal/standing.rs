@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{Entry, Event};
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::paths;
 use crate::engine::plan::Plan;
 use crate::engine::verify::snapshot::Snapshot;
@@ -13,8 +14,8 @@ use crate::engine::verify::snapshot::Snapshot;
 /// Where a database stands, from its journal.
 #[derive(Debug, Clone, Default)]
 pub struct Standing {
-    /// The newest proven backup (path, sha256).
-    pub backup: Option<(PathBuf, String)>,
+    /// The newest proven backup, as recorded.
+    pub backup: Option<BackupRef>,
     /// Every passed dry run, oldest first.
     pub dry_runs: Vec<PassedDryRun>,
     /// The newest execute: its plan hash, backup and how it ended.
@@ -28,20 +29,25 @@ pub struct Standing {
 }
 
 impl Standing {
+    /// The execute the database carries, or may: the newest one, unless it or a rollback
+    /// after it was undone. It is what a rollback restores the backup of, and what a resume
+    /// picks up.
+    pub fn live_execute(&self) -> Option<&ExecuteRecord> {
+        self.execute.as_ref().filter(|x| !x.rolled_back && !self.rolled_back)
+    }
+
     /// The passed dry run an execute ran on: its plan, rehearsed from its backup's bytes (a
     /// later rehearsal of the same plan from other bytes says nothing about this execute).
     pub fn rehearsal_for(&self, exec: &ExecuteRecord) -> Option<&PassedDryRun> {
-        self.dry_runs.iter().rev().find(|d| d.plan.sha256 == exec.plan_sha256 && d.source_sha256 == exec.backup_sha256)
+        self.dry_runs.iter().rev().find(|d| d.plan.sha256 == exec.plan_sha256 && d.source_sha256 == exec.backup.sha256)
     }
 }
 
 /// A rollback that started, as the journal holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RollbackRecord {
-    /// The backup being restored.
-    pub backup_path: PathBuf,
-    /// Its SHA-256.
-    pub sha256: String,
+    /// The backup being restored, as recorded.
+    pub backup: BackupRef,
     /// The second name the database being replaced was given.
     pub migrated_path: PathBuf,
 }
@@ -64,10 +70,8 @@ pub struct PassedDryRun {
 pub struct ExecuteRecord {
     /// The plan's hash.
     pub plan_sha256: String,
-    /// The backup it can be rolled back to.
-    pub backup_path: PathBuf,
-    /// That backup's hash.
-    pub backup_sha256: String,
+    /// The backup it can be rolled back to, as recorded.
+    pub backup: BackupRef,
     /// The transaction committed.
     pub committed: bool,
     /// The database's SHA-256 right after the commit, when it could be taken.
@@ -88,7 +92,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
     let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
     for e in entries {
         match &e.event {
-            Event::Backup { path, sha256, .. } => s.backup = Some((path.clone(), sha256.clone())),
+            Event::Backup { path, sha256, .. } => s.backup = Some(BackupRef::new(path.clone(), sha256.clone())),
             Event::DryRun {
                 ok: true, plan, source_sha256, result_sha256: Some(result), before: Some(before), ..
             } => {
@@ -109,8 +113,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     .or(prior.take().filter(|_| !s.rolled_back));
                 s.execute = Some(ExecuteRecord {
                     plan_sha256: plan_sha256.clone(),
-                    backup_path: backup_path.clone(),
-                    backup_sha256: backup_sha256.clone(),
+                    backup: BackupRef::new(backup_path.clone(), backup_sha256.clone()),
                     committed: false,
                     result_sha256: None,
                     rolled_back: false,
@@ -146,8 +149,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
             Event::Verified { ok, .. } => s.verified = Some(*ok),
             Event::RollbackStarted { backup_path, sha256, migrated_path } => {
                 s.rollback_started = Some(RollbackRecord {
-                    backup_path: backup_path.clone(),
-                    sha256: sha256.clone(),
+                    backup: BackupRef::new(backup_path.clone(), sha256.clone()),
                     migrated_path: migrated_path.clone(),
                 });
             }
@@ -178,15 +180,15 @@ pub fn locate(db: &Path, recorded: &Path) -> PathBuf {
 }
 
 /// The recorded backup that `backup` names, by file identity (any path to it will do, from
-/// any folder): its recorded path and SHA-256.
-pub fn recorded_backup(db: &Path, entries: &[Entry], backup: &Path) -> Option<(PathBuf, String)> {
+/// any folder), where it is now.
+pub fn recorded_backup(db: &Path, entries: &[Entry], backup: &Path) -> Option<BackupRef> {
     let wanted_path = fs::canonicalize(backup).ok();
     entries.iter().rev().find_map(|e| match &e.event {
         Event::Backup { path, sha256, .. } => {
             let at = locate(db, path);
             let same_file = crate::engine::platform::same_file(&at, backup);
             let same_path = wanted_path.is_some() && fs::canonicalize(&at).ok() == wanted_path;
-            (same_file || same_path).then(|| (at, sha256.clone()))
+            (same_file || same_path).then(|| BackupRef::new(at, sha256.clone()))
         }
         _ => None,
     })

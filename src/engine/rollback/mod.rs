@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::changes::{self, Changes};
-use crate::engine::dryrun::{self, BackupRef};
+use crate::engine::dryrun;
 use crate::engine::error::{Error, Result};
 use crate::engine::hold::Hold;
 use crate::engine::inuse;
@@ -61,6 +62,13 @@ pub struct RollbackReport {
     pub recovered: Option<Recovery>,
     /// Seconds it took.
     pub seconds: f64,
+}
+
+impl RollbackReport {
+    /// The backup that was restored.
+    pub fn backup(&self) -> BackupRef {
+        BackupRef::new(self.backup_path.clone(), self.backup_sha256.clone())
+    }
 }
 
 /// What the database must still be for a rollback to lose nothing.

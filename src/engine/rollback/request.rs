@@ -6,9 +6,10 @@ use crate::engine::paths::shown;
 use std::path::Path;
 
 use super::{Expected, RollbackRequest};
-use crate::engine::dryrun::BackupRef;
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::error::{Error, Result};
 use crate::engine::journal::{self, Event};
+use crate::engine::paths;
 
 /// How the technician asked for the rollback.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,9 +31,10 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     }
     let entries = journal::read(db)?;
     let standing = journal::standing(&entries);
-    let named = match asked.backup {
+    let typed = asked.backup.map(paths::resolve).transpose()?;
+    let named = match typed.as_deref() {
         Some(path) => match journal::recorded_backup(db, &entries, path) {
-            Some((at, sha256)) => Some(BackupRef { path: at, sha256 }),
+            Some(b) => Some(b),
             None => {
                 return Err(Error::InvalidArgument(format!(
                     "{} is not a backup cutover recorded for {} — only recorded, hash-proven backups are restored",
@@ -44,9 +46,9 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
         None => None,
     };
     let interrupted = standing.rollback_started.as_ref().map(|r| journal::locate(db, &r.migrated_path));
-    let pending = standing.execute.as_ref().filter(|x| !x.rolled_back && !standing.rolled_back);
+    let pending = standing.live_execute();
     if let Some(x) = pending {
-        let own = BackupRef { path: journal::locate(db, &x.backup_path), sha256: x.backup_sha256.clone() };
+        let own = x.backup.located(db);
         let plan = standing.rehearsal_for(x).map(|d| Box::new(d.plan.clone()));
         let expected = match &named {
             // Another backup than the execute's own: everything that differs from it is what
@@ -65,8 +67,7 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
             interrupted,
         });
     }
-    let newest =
-        standing.backup.as_ref().map(|(p, sha)| BackupRef { path: journal::locate(db, p), sha256: sha.clone() });
+    let newest = standing.backup.as_ref().map(|b| b.located(db));
     let Some(backup) = named.or(newest) else {
         return Err(Error::NothingToRollBack(format!(
             "the journal records no backup of {} — nothing to roll back to",
@@ -113,7 +114,7 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
 fn still_restored(db: &Path, entries: &[journal::Entry]) -> Option<BackupRef> {
     let restored = entries.iter().rev().find_map(|e| match &e.event {
         Event::RolledBack { backup_path, sha256, .. } => {
-            Some(BackupRef { path: journal::locate(db, backup_path), sha256: sha256.clone() })
+            Some(BackupRef::new(backup_path.clone(), sha256.clone()).located(db))
         }
         _ => None,
     })?;

@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::engine::backup::rehash;
-use crate::engine::dryrun::BackupRef;
+use crate::engine::backup_ref::BackupRef;
 use crate::engine::error::{Error, Result};
 use crate::engine::hold::Hold;
 use crate::engine::inuse::{self, Holder};

@@ -8,14 +8,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::engine::audit::Decision;
-use crate::tui::app::{App, Focus};
-use crate::tui::widgets::{self, clip};
+use crate::tui::app::App;
+use crate::tui::chrome;
+use crate::tui::mode::Focus;
+use crate::tui::widgets::clip;
 
 /// Draws the table list.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
-    let Some(audit) = &app.audit else {
-        widgets::progress(app, frame, Rect { height: area.height.min(6), ..area });
+    let Some(audit) = &app.prepared.audit else {
+        chrome::progress(app, frame, Rect { height: area.height.min(6), ..area });
         return;
     };
     let [head, list, detail, summary] =
@@ -30,7 +32,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     );
     let tables = app.visible_tables();
     let height = list.height as usize;
-    let offset = app.cursor.saturating_sub(height.saturating_sub(1));
+    let offset = app.view.cursor.saturating_sub(height.saturating_sub(1));
     let lines: Vec<Line> = tables
         .iter()
         .enumerate()
@@ -48,7 +50,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Decision::Migrate => Style::new(),
                 Decision::Skip | Decision::Excluded => t.dim(),
             };
-            let style = if i == app.cursor { t.selected() } else { style };
+            let style = if i == app.view.cursor { t.selected() } else { style };
             let text = format!(
                 "{:<24} {:>9} {:<9} {:<7} {:<6} {}",
                 clip(&tb.name, 24),
@@ -64,7 +66,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), list);
 
     let mut info = Vec::new();
-    if let Some(sel) = tables.get(app.cursor) {
+    if let Some(sel) = tables.get(app.view.cursor) {
         let (decision, reason) = app.effective(sel);
         info.push(Line::from(vec![
             Span::styled(format!("{}: ", clip(&sel.name, 30)), t.title()),
@@ -84,9 +86,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let migrate = audit.tables.iter().filter(|tb| app.effective(tb).0 == Decision::Migrate).count();
     let rows: u64 =
         audit.tables.iter().filter(|tb| app.effective(tb).0 == Decision::Migrate).filter_map(|tb| tb.rows).sum();
-    let filter = match app.focus {
-        Focus::Filter => format!(" · filter: {}{}", app.filter.text, app.theme.cursor()),
-        _ if !app.filter.text.is_empty() => format!(" · filter: {}", app.filter.text),
+    let filter = match app.view.focus {
+        Focus::Filter => format!(" · filter: {}{}", app.choices.filter.text, app.theme.cursor()),
+        _ if !app.choices.filter.text.is_empty() => format!(" · filter: {}", app.choices.filter.text),
         _ => String::new(),
     };
     let line = format!(

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::engine::error::human_bytes;
 use crate::tui::app::App;
-use crate::tui::widgets;
+use crate::tui::chrome;
 
 /// Draws the backup step.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -19,10 +19,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Paragraph::new("Copying the database while hashing it, then reading the copy back from disk."),
             intro,
         );
-        widgets::progress(app, frame, gauge);
+        chrome::progress(app, frame, gauge);
         return;
     }
-    let Some(b) = &app.backup else {
+    let Some(b) = &app.prepared.backup else {
         let text = vec![
             Line::raw("The backup is a byte-for-byte copy beside the database, named <db>.backup-<date>-<time>."),
             Line::raw("It is hashed (SHA-256) while copied, synced to disk, then read back and hashed again."),

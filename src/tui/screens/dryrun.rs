@@ -6,7 +6,8 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use crate::tui::app::App;
-use crate::tui::widgets::{self, clip};
+use crate::tui::widgets::clip;
+use crate::tui::{chrome, widgets};
 
 /// Draws the rehearsal.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -17,10 +18,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Paragraph::new("Rehearsing the plan on a scratch copy of the backup. The database is not touched."),
             intro,
         );
-        widgets::progress(app, frame, gauge);
+        chrome::progress(app, frame, gauge);
         return;
     }
-    let Some(d) = &app.dry_run else {
+    let Some(d) = &app.prepared.dry_run() else {
         frame.render_widget(Paragraph::new("Press Enter to rehearse the plan on a copy."), area);
         return;
     };
@@ -43,7 +44,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ]),
         head,
     );
-    let lines = widgets::check_lines(t, &d.verification.checks, Some(app.cursor), list.height as usize, list.width);
+    let lines =
+        widgets::check_lines(t, &d.verification.checks, Some(app.view.cursor), list.height as usize, list.width);
     frame.render_widget(Paragraph::new(lines), list);
     let next = if d.ok {
         "Press Enter to execute on the database (you will be asked to confirm)."

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::app::App;
-use crate::tui::widgets;
+use crate::tui::chrome;
 
 /// Draws the execute step.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -20,7 +20,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ),
             intro,
         );
-        widgets::progress(app, frame, gauge);
+        chrome::progress(app, frame, gauge);
         return;
     }
     let mut lines = vec![
@@ -30,7 +30,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::raw("  3. compare the result with the rehearsal's SHA-256, then verify"),
         Line::raw(""),
     ];
-    if let Some(b) = &app.backup {
+    if let Some(b) = &app.prepared.backup {
         lines.push(Line::styled(format!("Backup to roll back to: {}", shown(&b.path)), t.dim()));
     }
     lines.push(Line::raw(""));

@@ -7,8 +7,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::app::{App, Focus};
-use crate::tui::widgets::{self, clip};
+use crate::tui::app::App;
+use crate::tui::chrome;
+use crate::tui::mode::Focus;
+use crate::tui::widgets::clip;
 
 /// Draws the plan.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -19,10 +21,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let head_lines = match &app.script {
         Some(path) => vec![Line::from(vec![Span::styled("Script   ", t.dim()), Span::raw(shown(path))])],
         None => {
-            let editing = app.focus == Focus::Tenant;
-            let value =
-                if editing { format!("{}{}", app.tenant.text, app.theme.cursor()) } else { app.tenant.text.clone() };
-            let column = app.audit.as_ref().map_or("tenant_id", |a| a.column.as_str());
+            let editing = app.view.focus == Focus::Tenant;
+            let value = if editing {
+                format!("{}{}", app.choices.tenant.text, app.theme.cursor())
+            } else {
+                app.choices.tenant.text.clone()
+            };
+            let column = app.prepared.audit.as_ref().map_or("tenant_id", |a| a.column.as_str());
             vec![
                 Line::from(vec![
                     Span::styled("Tenant   ", t.dim()),
@@ -37,9 +42,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(head_lines), head);
-    let Some(plan) = &app.plan else {
+    let Some(plan) = &app.prepared.plan() else {
         if app.job.is_some() {
-            widgets::progress(app, frame, Rect { height: sql.height.min(6), ..sql });
+            chrome::progress(app, frame, Rect { height: sql.height.min(6), ..sql });
         }
         return;
     };
@@ -60,7 +65,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(Paragraph::new(note_lines), notes);
     let height = sql.height as usize;
-    let offset = app.cursor.saturating_sub(height.saturating_sub(1));
+    let offset = app.view.cursor.saturating_sub(height.saturating_sub(1));
     let lines: Vec<Line> = plan
         .statements
         .iter()
@@ -70,12 +75,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .map(|(i, s)| {
             let text = clip(&format!("{:>4}  {}", s.line, s.sql.lines().next().unwrap_or("")), sql.width as usize);
             let style = if s.destructive.is_some() { t.bad() } else { ratatui::style::Style::new() };
-            let style = if i == app.cursor { style.patch(t.selected()) } else { style };
+            let style = if i == app.view.cursor { style.patch(t.selected()) } else { style };
             Line::styled(text, style)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), sql);
-    if let Some(s) = plan.statements.get(app.cursor) {
+    if let Some(s) = plan.statements.get(app.view.cursor) {
         let mut text = vec![Line::styled(format!("line {}:", s.line), t.dim())];
         text.extend(s.sql.lines().map(|l| Line::raw(l.to_string())));
         if let Some(why) = &s.destructive {

@@ -12,7 +12,7 @@ use crate::tui::app::App;
 /// Draws the preflight facts.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
-    let Some(p) = &app.preflight else {
+    let Some(p) = &app.prepared.preflight else {
         let text = if app.job.is_some() { "Checking the database…" } else { "Press Enter to check the database." };
         frame.render_widget(Paragraph::new(text), area);
         return;
@@ -44,7 +44,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     if p.in_use() {
         lines.push(status("In use", format!("YES, by {}", p.who()), false));
-    } else if p.uncertain() && !app.confirmed_stopped {
+    } else if p.uncertain() && !app.choices.confirmed_stopped {
         lines.push(status("In use", format!("UNKNOWN: cannot see inside {}", p.unseen_text()), false));
     } else if p.uncertain() {
         lines.push(status("In use", "you confirmed the application is stopped".into(), true));

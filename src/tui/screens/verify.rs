@@ -8,20 +8,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::tui::app::App;
-use crate::tui::widgets::{self, clip};
+use crate::tui::widgets::clip;
+use crate::tui::{chrome, widgets};
 
 /// Draws the dashboard.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
     if app.job.is_some() {
-        widgets::progress(app, frame, Rect { height: area.height.min(7), ..area });
+        chrome::progress(app, frame, Rect { height: area.height.min(7), ..area });
         return;
     }
-    let Some(v) = &app.verification else {
+    let Some(v) = &app.results.verification else {
         frame.render_widget(Paragraph::new("No verification yet."), area);
         return;
     };
-    let drill_height = if app.drill { 7 } else { 0 };
+    let drill_height = if app.view.drill { 7 } else { 0 };
     let [head, list, drill, foot] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(3),
@@ -29,7 +30,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(2),
     ])
     .areas(area);
-    let state = match (&app.rolled_back, &app.changed_since, v.ok) {
+    let state = match (&app.results.rolled_back, &app.results.changed_since, v.ok) {
         (Some(_), _, _) => {
             Line::styled("ROLLED BACK: the database is exactly as it was before the migration", t.warn())
         }
@@ -44,7 +45,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Line::styled(format!("VERIFICATION FAILED: {} — press r to roll back", v.summary()), t.bad())
         }
     };
-    let timing = match &app.execute {
+    let timing = match &app.results.execute() {
         Some(x) => format!(
             "result {} · {} · execute {:.2} s · verify {:.2} s",
             &x.result_sha256[..12.min(x.result_sha256.len())],
@@ -52,17 +53,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             x.seconds - v.seconds,
             v.seconds
         ),
-        None => match &app.changed_since {
+        None => match &app.results.changed_since {
             Some(what) => what.clone(),
             None => format!("{:?} checks · {:.2} s", v.scope, v.seconds),
         },
     };
     frame.render_widget(Paragraph::new(vec![state, Line::styled(clip(&timing, head.width as usize), t.dim())]), head);
     let checks = app.dashboard_checks();
-    let lines = widgets::check_lines(t, &checks, Some(app.cursor), list.height as usize, list.width);
+    let lines = widgets::check_lines(t, &checks, Some(app.view.cursor), list.height as usize, list.width);
     frame.render_widget(Paragraph::new(lines), list);
-    if app.drill
-        && let Some(c) = checks.get(app.cursor)
+    if app.view.drill
+        && let Some(c) = checks.get(app.view.cursor)
     {
         let block = Block::bordered().title(format!(" {} ", c.name));
         let inner = block.inner(drill);
@@ -82,13 +83,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         frame.render_widget(Paragraph::new(findings), inner);
     }
-    let reports = match app.reports.iter().find(|p| p.ends_with("execution.md")).or(app.reports.first()) {
+    let reports = match app.results.reports.iter().find(|p| p.ends_with("execution.md")).or(app.results.reports.first())
+    {
         Some(p) => format!("Reports: {}", p.parent().map(shown).unwrap_or_default()),
         None => String::new(),
     };
-    let hint = if app.rolled_back.is_some() {
+    let hint = if app.results.rolled_back.is_some() {
         "Restart the shop's application. q quits."
-    } else if app.changed_since.is_some() {
+    } else if app.results.changed_since.is_some() {
         "Enter: details · r: roll back (it lists what the shop wrote since, and asks twice)"
     } else {
         "Enter: details of the selected check · r: roll back to the backup"

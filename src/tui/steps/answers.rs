@@ -4,17 +4,17 @@ use crate::tui::app::{App, Effect, Modal};
 
 impl App {
     pub(crate) fn ask_quit(&mut self) -> Vec<Effect> {
-        if matches!(self.modal, Some(Modal::Info { .. } | Modal::Error { .. } | Modal::Help)) {
-            self.modal = None;
+        if matches!(self.view.modal, Some(Modal::Info { .. } | Modal::Error { .. } | Modal::Help)) {
+            self.view.modal = None;
         }
         if let Some(job) = &self.job {
             if !job.stopping {
-                self.modal = Some(Modal::ConfirmStop);
+                self.view.modal = Some(Modal::ConfirmStop);
             }
             return Vec::new();
         }
-        if self.migrated_unverified() && !matches!(self.modal, Some(Modal::ConfirmQuit { .. })) {
-            self.modal = Some(Modal::ConfirmQuit {
+        if self.migrated_unverified() && !matches!(self.view.modal, Some(Modal::ConfirmQuit { .. })) {
+            self.view.modal = Some(Modal::ConfirmQuit {
                 reason: "the database was changed and its verification did not pass".into(),
             });
             return Vec::new();
@@ -24,10 +24,10 @@ impl App {
     }
 
     pub(crate) fn answer_yes(&mut self) -> Vec<Effect> {
-        match self.modal.take() {
+        match self.view.modal.take() {
             Some(Modal::ConfirmRollback { .. }) => self.start_rollback(false),
             Some(Modal::ConfirmStopped { .. }) => {
-                self.confirmed_stopped = true;
+                self.choices.confirmed_stopped = true;
                 self.recheck()
             }
             Some(Modal::ConfirmQuit { .. }) => {
@@ -38,12 +38,13 @@ impl App {
                 if let Some(job) = self.job.as_mut() {
                     job.cancel.set();
                     job.stopping = true;
-                    self.notice = Some("stopping safely: waiting for the transaction to roll back or commit…".into());
+                    self.view.notice =
+                        Some("stopping safely: waiting for the transaction to roll back or commit…".into());
                 }
                 Vec::new()
             }
             other => {
-                self.modal = other;
+                self.view.modal = other;
                 Vec::new()
             }
         }

@@ -3,8 +3,9 @@
 
 use crate::engine::Error;
 use crate::engine::paths::shown;
-use crate::tui::app::{App, Effect, Focus, Modal, Step};
+use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
+use crate::tui::mode::Focus;
 use crate::tui::worker::Job;
 
 /// What the technician types to restore a backup over changes made since the execute.
@@ -12,11 +13,11 @@ pub const DISCARD_WORD: &str = "discard";
 
 impl App {
     pub(crate) fn ask_rollback(&mut self) {
-        match (&self.rollback_target, &self.job) {
-            (Some(b), None) if self.rolled_back.is_none() => {
-                self.modal = Some(Modal::ConfirmRollback { backup: b.clone() });
+        match (&self.results.rollback_target, &self.job) {
+            (Some(b), None) if self.results.rolled_back.is_none() => {
+                self.view.modal = Some(Modal::ConfirmRollback { backup: b.clone() });
             }
-            _ => self.notice = Some("there is no backup to roll back to".into()),
+            _ => self.view.notice = Some("there is no backup to roll back to".into()),
         }
     }
 
@@ -40,24 +41,25 @@ impl App {
         };
         lines.push("Nothing was changed. Restoring the backup throws these away (the current".into());
         lines.push("file is kept aside). Better: keep the shop's work and call for help.".into());
-        self.confirm = Input::default();
-        self.focus = Focus::Confirm;
-        self.modal = Some(Modal::TypeToDiscard { lines, expected: DISCARD_WORD.into() });
+        self.choices.confirm = Input::default();
+        self.view.focus = Focus::Confirm;
+        self.view.modal = Some(Modal::TypeToDiscard { lines, expected: DISCARD_WORD.into() });
     }
 
     pub(crate) fn confirm_discard(&mut self) -> Vec<Effect> {
-        if self.confirm.text != DISCARD_WORD {
-            self.notice = Some(format!("that does not match: type {DISCARD_WORD} to restore anyway, Esc to keep it"));
+        if self.choices.confirm.text != DISCARD_WORD {
+            self.view.notice =
+                Some(format!("that does not match: type {DISCARD_WORD} to restore anyway, Esc to keep it"));
             return Vec::new();
         }
-        self.focus = Focus::Screen;
-        self.modal = None;
+        self.view.focus = Focus::Screen;
+        self.view.modal = None;
         self.start_rollback(true)
     }
 
     pub(crate) fn resume_verify(&mut self) -> Vec<Effect> {
-        self.modal = None;
-        if self.resume.is_none() {
+        self.view.modal = None;
+        if self.results.resume.is_none() {
             return Vec::new();
         }
         self.move_to(Step::Verify);

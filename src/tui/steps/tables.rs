@@ -1,13 +1,13 @@
 //! Audit and plan transitions: tables in and out, the tenant value, the plan and the dry run.
 
 use crate::engine::audit::Decision;
-use crate::engine::dryrun::BackupRef;
+use crate::engine::session::{PlanRequest, TenantChoice};
 use crate::tui::app::{App, Effect};
-use crate::tui::worker::{Job, PlanChoice};
+use crate::tui::worker::Job;
 
 impl App {
     pub(crate) fn toggle_selected(&mut self) {
-        let Some((name, decision, reason)) = self.visible_tables().get(self.cursor).map(|t| {
+        let Some((name, decision, reason)) = self.visible_tables().get(self.view.cursor).map(|t| {
             let (d, r) = self.effective(t);
             (t.name.clone(), d, r)
         }) else {
@@ -15,57 +15,54 @@ impl App {
         };
         match decision {
             Decision::Migrate => {
-                if !self.included.remove(&name) {
-                    self.excluded.insert(name.clone());
+                if !self.choices.included.remove(&name) {
+                    self.choices.excluded.insert(name.clone());
                 }
-                self.notice = Some(format!("{name} is out of the migration"));
+                self.view.notice = Some(format!("{name} is out of the migration"));
             }
             Decision::Excluded => {
-                if !self.excluded.remove(&name) {
-                    self.included.insert(name.clone());
+                if !self.choices.excluded.remove(&name) {
+                    self.choices.included.insert(name.clone());
                 }
-                self.notice = Some(format!("{name} is in the migration"));
+                self.view.notice = Some(format!("{name} is in the migration"));
             }
             Decision::Skip => {
-                self.notice = Some(format!("{name} cannot take part: {reason}"));
+                self.view.notice = Some(format!("{name} cannot take part: {reason}"));
                 return;
             }
         }
-        self.plan = None;
-        self.dry_run = None;
+        self.prepared.planned = None;
+        self.prepared.rehearsed = None;
     }
 
     pub(crate) fn replan(&mut self) -> Vec<Effect> {
-        self.dry_run = None;
-        if let Some(script) = &self.script {
-            return self.begin(Job::Script { path: script.clone() });
-        }
-        if self.tenant.text.is_empty() {
-            self.notice = Some("type the tenant value: press t".into());
-            self.plan = None;
-            return Vec::new();
-        }
-        let column = self.audit.as_ref().map_or_else(|| "tenant_id".to_string(), |a| a.column.clone());
-        let choice = PlanChoice {
-            tenant: self.tenant.text.clone(),
-            column,
-            excluded: self.excluded.iter().cloned().collect(),
-            included: self.included.iter().cloned().collect(),
+        self.prepared.rehearsed = None;
+        let request = match &self.script {
+            Some(script) => PlanRequest::Script(script.clone()),
+            None if self.choices.tenant.text.is_empty() => {
+                self.view.notice = Some("type the tenant value: press t".into());
+                self.prepared.planned = None;
+                return Vec::new();
+            }
+            None => {
+                let mut choice = TenantChoice::new(self.choices.tenant.text.clone());
+                if let Some(a) = &self.prepared.audit {
+                    choice.column = a.column.clone();
+                }
+                choice.exclude = self.choices.excluded.iter().cloned().collect();
+                choice.include = self.choices.included.iter().cloned().collect();
+                PlanRequest::Tenant(choice)
+            }
         };
-        self.begin(Job::Plan { db: self.db.clone(), choice })
+        self.begin(Job::Plan { db: self.db.clone(), request })
     }
 
     pub(crate) fn start_dry_run(&mut self) -> Vec<Effect> {
-        let (Some(backup), Some(plan)) = (&self.backup, &self.plan) else {
-            self.notice = Some("a backup and a plan are needed first".into());
+        let (Some(backup), Some(planned)) = (self.prepared.backup_ref(), &self.prepared.planned) else {
+            self.view.notice = Some("a backup and a plan are needed first".into());
             return Vec::new();
         };
-        let job = Job::DryRun {
-            db: self.db.clone(),
-            backup: BackupRef { path: backup.path.clone(), sha256: backup.sha256.clone() },
-            plan: Box::new(plan.clone()),
-            audit: self.audit.clone().filter(|_| self.script.is_none()).map(Box::new),
-        };
+        let job = Job::DryRun { db: self.db.clone(), backup, planned: Box::new(planned.clone()) };
         self.begin(job)
     }
 }

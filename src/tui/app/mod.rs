@@ -1,0 +1,195 @@
+//! The wizard's state machine. Every transition happens in [`App::update`] (keys) and
+//! [`App::finish`] (a job's result); moving forward needs the data the next step depends on,
+//! so an illegal step (execute before a passed dry run, rollback with no backup) is refused in
+//! one place. What Enter does is one value, [`App::next`], which the key bar shows and
+//! [`App::update`] performs.
+
+mod next;
+mod queries;
+mod state;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub use next::Next;
+pub use state::{Choices, Prepared, Results, Running, Step, View};
+
+use crate::engine::Progress;
+use crate::engine::apply::Cancel;
+use crate::tui::event::Event;
+use crate::tui::keys;
+use crate::tui::mode::{Action, Focus, Mode};
+use crate::tui::theme::Theme;
+use crate::tui::worker::{Job, JobMessage};
+
+pub use crate::tui::dialogs::Modal;
+
+/// What the event loop must do after an update.
+#[derive(Debug)]
+pub enum Effect {
+    /// Run this job on a worker thread.
+    Start(Job, Cancel),
+    /// Leave the wizard.
+    Quit,
+}
+
+/// The whole wizard state. Rendering reads it; only `update` and `finish` change it.
+#[derive(Debug)]
+pub struct App {
+    /// The database.
+    pub db: PathBuf,
+    /// A script to run instead of the tenant plan.
+    pub script: Option<PathBuf>,
+    /// Colours.
+    pub theme: Theme,
+    /// Where the technician is and what is shown.
+    pub view: View,
+    /// What the technician chose and typed.
+    pub choices: Choices,
+    /// The job in progress.
+    pub job: Option<Running>,
+    /// What the steps up to the execute produced.
+    pub prepared: Prepared,
+    /// The execute, its verification and any rollback.
+    pub results: Results,
+    /// Leave at the next turn of the loop.
+    pub quit: bool,
+}
+
+impl App {
+    /// A wizard for `db`, about to run its preflight.
+    pub fn new(db: PathBuf, script: Option<PathBuf>, theme: Theme) -> App {
+        App {
+            db,
+            script,
+            theme,
+            view: View::default(),
+            choices: Choices::default(),
+            job: None,
+            prepared: Prepared::default(),
+            results: Results::default(),
+            quit: false,
+        }
+    }
+
+    /// The effects to run when the wizard opens: the preflight.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.recheck()
+    }
+
+    /// What the keys see of the wizard now.
+    pub fn mode(&self) -> Mode {
+        let idle = self.job.is_none();
+        let step = self.view.step;
+        let settled = self.results.executed.is_some() || self.results.verification.is_some();
+        Mode {
+            focus: self.view.focus,
+            dialog: self.view.modal.as_ref().map(Modal::kind),
+            busy: !idle,
+            next: self.next().map(Next::label),
+            list: matches!(step, Step::Audit | Step::Plan | Step::DryRun | Step::Verify),
+            can_step_back: idle && step != Step::Preflight && !settled,
+            on_audit: step == Step::Audit && self.prepared.audit.is_some() && idle,
+            on_plan: step == Step::Plan && self.script.is_none() && idle,
+            can_roll_back: step == Step::Verify
+                && idle
+                && self.results.rollback_target.is_some()
+                && self.results.rolled_back.is_none(),
+            vouching: self.awaits_stop_confirmation(),
+        }
+    }
+
+    /// Reacts to one event.
+    pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        match event {
+            Event::Key(key) => match keys::dispatch(&self.mode(), key) {
+                Some(action) => self.update(action),
+                None => Vec::new(),
+            },
+            Event::Job(JobMessage::Progress(Progress::Notice(text))) => {
+                tracing::warn!(notice = %text, "shown to the technician");
+                self.view.notice = Some(text);
+                Vec::new()
+            }
+            Event::Job(JobMessage::Progress(p)) => {
+                if let Some(job) = self.job.as_mut() {
+                    if matches!(p, Progress::Statement { .. }) {
+                        job.statement = Some(p.clone());
+                    }
+                    job.progress = Some(p);
+                }
+                Vec::new()
+            }
+            Event::Job(JobMessage::Done(kind, result)) => self.finish(kind, result),
+            Event::Tick | Event::Resize => Vec::new(),
+        }
+    }
+
+    /// Applies one action: the only place the wizard's state moves on a key.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        self.view.notice = None;
+        let last = self.list_len().saturating_sub(1);
+        let cursor = &mut self.view.cursor;
+        match action {
+            Action::Up => *cursor = cursor.saturating_sub(1),
+            Action::Down => *cursor = (*cursor + 1).min(last),
+            Action::PageUp => *cursor = cursor.saturating_sub(10),
+            Action::PageDown => *cursor = (*cursor + 10).min(last),
+            Action::Continue => return self.go_on(),
+            Action::Back => self.back(),
+            Action::Help => self.view.modal = Some(Modal::Help),
+            Action::Quit | Action::Interrupt => return self.ask_quit(),
+            Action::Filter => self.view.focus = Focus::Filter,
+            Action::Toggle => self.toggle_selected(),
+            Action::EditTenant => self.view.focus = Focus::Tenant,
+            Action::Rollback => self.ask_rollback(),
+            Action::ConfirmStopped => self.ask_confirm_stopped(),
+            Action::Verify => return self.resume_verify(),
+            Action::StartOver => self.view.modal = None,
+            Action::Yes => return self.answer_yes(),
+            Action::No => self.view.modal = None,
+            Action::Type(c) => self.typed(c),
+            Action::Erase => match self.view.focus {
+                Focus::Filter => self.choices.filter.backspace(),
+                Focus::Tenant => self.choices.tenant.backspace(),
+                Focus::Confirm => self.choices.confirm.backspace(),
+                Focus::Screen => {}
+            },
+        }
+        Vec::new()
+    }
+
+    pub(crate) fn move_to(&mut self, step: Step) {
+        self.view.step = step;
+        self.view.cursor = 0;
+        self.view.drill = false;
+    }
+
+    pub(crate) fn begin(&mut self, job: Job) -> Vec<Effect> {
+        let cancel = Cancel::new();
+        self.job = Some(Running {
+            kind: job.kind(),
+            started: Instant::now(),
+            progress: None,
+            statement: None,
+            cancel: cancel.clone(),
+            stopping: false,
+        });
+        vec![Effect::Start(job, cancel)]
+    }
+
+    fn typed(&mut self, c: char) {
+        match self.view.focus {
+            Focus::Filter => {
+                self.choices.filter.push(c);
+                self.view.cursor = 0;
+            }
+            Focus::Tenant => self.choices.tenant.push(c),
+            Focus::Confirm => self.choices.confirm.push(c),
+            Focus::Screen => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
