@@ -95,6 +95,57 @@ fn backup_dir_is_honoured_and_must_exist() {
     assert!(!missing.exists());
 }
 
+/// A process this one is starting holds, until it runs its program, copies of every descriptor
+/// of this process: it is this process, not another one holding the database. Once it runs its
+/// program it is scanned like any other (the holders above are such programs).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_copy_of_this_process_about_to_start_a_program_is_not_another_holder() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let ours = rusqlite::Connection::open(&db).unwrap();
+    ours.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).unwrap();
+    let mut starting = std::process::Command::new("true");
+    // SAFETY: the hook only sleeps (nanosleep is async-signal-safe) before the program starts.
+    unsafe {
+        starting.pre_exec(|| {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            Ok(())
+        });
+    }
+    let spawner = std::thread::spawn(move || starting.spawn().unwrap().wait().unwrap());
+    // Wait until the copy exists and holds the database through the descriptors it shares.
+    let db_inode = {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(&db).unwrap().ino()
+    };
+    let me = std::process::id();
+    let mut copy = None;
+    for _ in 0..100 {
+        copy = fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(e.path().join("stat")).ok()?;
+            let parent: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            let holds = fs::read_dir(e.path().join("fd")).ok()?.flatten().any(|fd| {
+                use std::os::unix::fs::MetadataExt;
+                fs::metadata(fd.path()).is_ok_and(|m| m.ino() == db_inode)
+            });
+            (parent == me && holds).then_some(pid)
+        });
+        if copy.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let copy = copy.expect("the copy about to start a program holds the database");
+    let found = cutover::engine::inuse::scan(&db).unwrap();
+    assert!(!found.holders.iter().any(|h| h.pid == copy), "{found:?}");
+    assert!(found.holders.is_empty(), "nobody else holds it: {found:?}");
+    drop(ours);
+    spawner.join().unwrap();
+}
+
 // Python stands in for the shop's application; chattr and mount are Linux tools.
 #[cfg(unix)]
 #[test]

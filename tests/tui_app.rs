@@ -20,15 +20,6 @@ use cutover::tui::worker;
 use cutover::tui::worker::JobMessage;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Tests here start processes (the shop's application, its writes); a process being started
-/// holds, until it runs its program, copies of every descriptor of this test process, so a
-/// sibling test's database would look open in it. One test at a time keeps each test's
-/// "in use" about its own file.
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    ONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 pub fn shop(dir: &Path) -> std::path::PathBuf {
     make_db(
         dir,
@@ -51,7 +42,6 @@ fn opened(db: &Path) -> App {
 
 #[test]
 fn keys_walk_every_step_to_verify_and_roll_back() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let original = sha256_hex(&fs::read(&db).unwrap());
@@ -125,7 +115,6 @@ fn keys_walk_every_step_to_verify_and_roll_back() {
 
 #[test]
 fn execute_before_a_passed_dry_run_is_impossible() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let mut app = opened(&db);
@@ -150,7 +139,6 @@ fn execute_before_a_passed_dry_run_is_impossible() {
 
 #[test]
 fn rollback_without_a_backup_is_impossible() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let mut app = opened(&db);
@@ -163,7 +151,6 @@ fn rollback_without_a_backup_is_impossible() {
 
 #[test]
 fn esc_never_quits_and_q_asks_while_work_runs() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let mut app = App::new(db, None, Theme::new(false));
@@ -186,7 +173,6 @@ fn esc_never_quits_and_q_asks_while_work_runs() {
 #[cfg(unix)]
 #[test]
 fn a_database_in_use_is_shown_and_blocks_the_backup() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let holder = common::Holder::start(&db, common::Hold::Idle);
@@ -203,7 +189,6 @@ fn a_database_in_use_is_shown_and_blocks_the_backup() {
 
 #[test]
 fn the_journal_offers_to_resume_after_an_execute() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let original = sha256_hex(&fs::read(&db).unwrap());
@@ -251,7 +236,6 @@ fn executed_shop(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
 
 #[test]
 fn a_rollback_that_would_discard_new_sales_needs_the_typed_word() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (db, original) = executed_shop(dir.path());
     a_sale(&db);
@@ -286,7 +270,6 @@ fn a_rollback_that_would_discard_new_sales_needs_the_typed_word() {
 
 #[test]
 fn verify_after_the_shop_traded_says_changed_since_the_execute() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = executed_shop(dir.path());
     a_sale(&db);
@@ -300,7 +283,6 @@ fn verify_after_the_shop_traded_says_changed_since_the_execute() {
 
 #[test]
 fn processes_that_cannot_be_looked_into_need_the_technicians_word() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let mut app = opened(&db);
@@ -323,7 +305,6 @@ fn processes_that_cannot_be_looked_into_need_the_technicians_word() {
 
 #[test]
 fn a_backup_damaged_after_the_dry_run_keeps_the_database_unchanged() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let original = fs::read(&db).unwrap();
@@ -349,7 +330,6 @@ fn a_backup_damaged_after_the_dry_run_keeps_the_database_unchanged() {
 
 #[test]
 fn an_error_after_the_commit_makes_q_ask_before_quitting() {
-    let _one = one_at_a_time();
     use cutover::engine::Error;
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
@@ -369,7 +349,6 @@ fn an_error_after_the_commit_makes_q_ask_before_quitting() {
 #[cfg(unix)]
 #[test]
 fn the_resume_offer_waits_until_the_file_can_be_looked_at() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = executed_shop(dir.path());
     let holder = common::Holder::start(&db, common::Hold::Idle);
@@ -387,7 +366,6 @@ fn the_resume_offer_waits_until_the_file_can_be_looked_at() {
 
 #[test]
 fn the_discard_dialog_keeps_its_prompt_on_an_80_by_24_screen() {
-    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let db = make_db(
         dir.path(),

@@ -1,7 +1,7 @@
 //! `cutover audit`: the table list as an aligned table or one JSON object.
 
 use crate::cli::{out, outln};
-use cutover::engine::paths::shown;
+use cutover::engine::shown::shown;
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -1,14 +1,14 @@
 //! `cutover backup`: a proven copy of the database, reported as text or JSON.
 
 use crate::cli::out;
-use cutover::engine::paths::shown;
+use cutover::engine::shown::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
+use cutover::engine::Progress;
 use cutover::engine::backup::{BackupOptions, BackupReport};
 use cutover::engine::error::human_bytes;
-use cutover::engine::Progress;
 use cutover::engine::session::Session;
 use serde::Serialize;
 

@@ -2,7 +2,7 @@
 //! where there is no terminal.
 
 use crate::cli::{note, out, outln};
-use cutover::engine::paths::shown;
+use cutover::engine::shown::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

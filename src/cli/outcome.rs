@@ -1,6 +1,6 @@
 //! The result of a headless phase: one JSON object for fleet tooling, or a readable summary.
 
-use cutover::engine::paths::shown;
+use cutover::engine::shown::shown;
 use std::path::PathBuf;
 
 use cutover::engine::apply::StatementRun;

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use cutover::engine::audit;
-use cutover::engine::paths::shown;
 use cutover::engine::plan::tenant::DEFAULT_TYPE;
 use cutover::engine::plan::{Plan, script::first_line};
 use cutover::engine::session::{PlanRequest, TenantChoice};
+use cutover::engine::shown::shown;
 
 /// What migration to run.
 #[derive(Debug, Clone, Args)]

@@ -1,7 +1,7 @@
 //! `cutover rollback`: restore the database from the backup of its last execute — refused
 //! while the shop's new work would be lost, unless the technician says to discard it.
 
-use cutover::engine::paths::shown;
+use cutover::engine::shown::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -2,7 +2,7 @@
 //! exit codes.
 
 use crate::cli::note;
-use cutover::engine::paths::shown;
+use cutover::engine::shown::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

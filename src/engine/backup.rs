@@ -1,6 +1,7 @@
 //! Backup: a byte copy of the idle database, hashed while copied and hashed again from disk.
 
-use crate::engine::paths::shown;
+use crate::engine::backup_ref::BackupRef;
+use crate::engine::shown::shown;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::hashing;
 use crate::engine::hold::Hold;
 use crate::engine::progress::Progress;
+use crate::engine::refusal::BadArgument;
 use crate::engine::{durable, journal, paths, preflight};
 
 /// Where and how to make the backup.
@@ -61,6 +63,12 @@ pub struct BackupTimings {
     pub sync: f64,
     /// Re-reading the copy from disk and hashing it.
     pub verify: f64,
+}
+
+impl From<&BackupReport> for BackupRef {
+    fn from(report: &BackupReport) -> BackupRef {
+        BackupRef::new(report.path.clone(), report.sha256.clone())
+    }
 }
 
 /// Backs up `db`, refusing while another process uses it.
@@ -143,7 +151,7 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     timings.sync = split();
 
     progress(Progress::Step("re-reading the backup from disk".into()));
-    let reread = rehash(&path, progress);
+    let reread = hashing::rehash(&path, progress);
     timings.verify = split();
     let backup_sha256 = match reread {
         Ok(h) if h.sha256 == copied.sha256 && h.bytes == copied.bytes => h.sha256,
@@ -184,26 +192,13 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     })
 }
 
-/// Hashes a file as stored on disk, dropping its cached pages first so the read reaches the device.
-pub fn rehash(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<hashing::StreamHash> {
-    let mut file = durable::open_uncached(path).map_err(|e| Error::io(format!("re-opening {}", shown(path)), e))?;
-    let total = file.size().map_err(|e| Error::io(format!("reading {}", shown(path)), e))?;
-    hashing::hash_reader(&mut file, total, &mut |done, total| {
-        progress(Progress::Bytes { stage: "re-reading the backup", done, total })
-    })
-    .map_err(|e| Error::io(format!("re-reading {}", shown(path)), e))
-}
-
-/// Room left over beyond the copy itself, so the file system is never filled to the last block:
-/// 2% of the copy, at least 1 MiB and at most 64 MiB.
 fn check_backup_dir(dir: &Path) -> Result<()> {
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::InvalidArgument(format!("{} is not a folder — give a folder for the backup", shown(dir)))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::InvalidArgument(format!(
-            "backup folder {} does not exist — create it first or choose another",
-            shown(dir)
-        ))),
+        Ok(_) => Err(Error::InvalidArgument(BadArgument::BackupDirNotFolder { path: dir.to_path_buf() })),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(Error::InvalidArgument(BadArgument::BackupDirMissing { path: dir.to_path_buf() }))
+        }
         Err(e) => Err(Error::io(format!("reading {}", shown(dir)), e)),
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{hashing, journal, paths};
+use crate::engine::{hashing, paths};
 
 /// A backup a phase starts from or a rollback restores: the file and its proven SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,7 @@ impl BackupRef {
     /// The same backup with its recorded path looked up beside `db` (journals once held paths
     /// relative to the folder cutover ran in).
     pub fn located(&self, db: &Path) -> BackupRef {
-        BackupRef { path: journal::locate(db, &self.path), sha256: self.sha256.clone() }
+        BackupRef { path: paths::locate(db, &self.path), sha256: self.sha256.clone() }
     }
 
     /// Whether `db` is, byte for byte, still this backup: its file is there, the database's WAL
@@ -35,11 +35,5 @@ impl BackupRef {
     pub fn still_equals(&self, db: &Path) -> bool {
         let wal_empty = std::fs::metadata(paths::side_file(db, "-wal")).map_or(true, |m| m.len() == 0);
         wal_empty && self.path.is_file() && hashing::hash_file(db).is_ok_and(|h| h.sha256 == self.sha256)
-    }
-}
-
-impl From<&crate::engine::backup::BackupReport> for BackupRef {
-    fn from(report: &crate::engine::backup::BackupReport) -> BackupRef {
-        BackupRef::new(report.path.clone(), report.sha256.clone())
     }
 }

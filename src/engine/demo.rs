@@ -1,6 +1,6 @@
 //! The demo point-of-sale database: built from `assets/demo.sql` into a fresh file.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -25,10 +25,7 @@ pub fn create(dir: &Path) -> Result<PathBuf> {
     fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", shown(dir)), e))?;
     let target = dir.join(DEMO_FILE);
     if target.exists() {
-        return Err(Error::InvalidArgument(format!(
-            "{} already exists — cutover never replaces a database; choose another --dir",
-            shown(&target)
-        )));
+        return Err(Error::InvalidArgument(crate::engine::refusal::BadArgument::DemoExists { path: target }));
     }
     let partial = tempfile::Builder::new()
         .prefix(&format!(".{DEMO_FILE}."))

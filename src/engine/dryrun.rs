@@ -1,7 +1,7 @@
 //! Dry run: the plan rehearsed on a scratch copy of the backup, then fully verified. The
 //! original is never opened for writing.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -15,6 +15,7 @@ use crate::engine::hashing;
 use crate::engine::journal::{self, Event};
 use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
+use crate::engine::refusal::Refusal;
 use crate::engine::verify::snapshot::{self, Snapshot};
 use crate::engine::verify::{self, Scope, Verification, VerifyRequest};
 use crate::engine::{durable, open, paths};
@@ -182,9 +183,8 @@ pub fn replay(db: &Path, backup: &BackupRef, plan: &Plan, progress: &mut dyn FnM
 
 /// Copies the backup to the scratch file, proving on the way that it still hashes as recorded.
 fn copy_checked(backup: &BackupRef, copy: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
-    let mut src = File::open(&backup.path).map_err(|e| {
-        Error::NotReady(format!("the backup {} cannot be read ({e}) — make a new backup", shown(&backup.path)))
-    })?;
+    let mut src = File::open(&backup.path)
+        .map_err(|e| Error::NotReady(Refusal::BackupUnreadable { path: backup.path.clone(), cause: e.to_string() }))?;
     let total = src.metadata().map(|m| m.len()).unwrap_or(0);
     let mut dst = File::create(copy).map_err(|e| Error::io(format!("creating {}", shown(copy)), e))?;
     let h = hashing::copy_hashing(&mut src, &mut dst, total, &mut |done, total| {
@@ -192,10 +192,7 @@ fn copy_checked(backup: &BackupRef, copy: &Path, progress: &mut dyn FnMut(Progre
     })
     .map_err(|e| Error::io("copying the backup to the rehearsal copy", e))?;
     if h.sha256 != backup.sha256 {
-        return Err(Error::NotReady(format!(
-            "the backup {} no longer matches its recorded hash — it changed on disk; make a new backup",
-            shown(&backup.path)
-        )));
+        return Err(Error::NotReady(Refusal::BackupChanged { path: backup.path.clone(), doing: "make a new backup" }));
     }
     Ok(())
 }
@@ -241,7 +238,7 @@ pub fn prepare_for_plan(conn: &rusqlite::Connection) -> Result<()> {
 pub fn finish_after_commit(conn: &rusqlite::Connection) -> Result<()> {
     let folded = crate::engine::wal::fold_in(conn).map_err(|e| Error::sqlite("checkpointing after the commit", e))?;
     if !folded.complete {
-        return Err(Error::NotReady("the WAL could not be checkpointed after the commit (another reader?)".into()));
+        return Err(Error::NotReady(Refusal::CopyNotFolded));
     }
     Ok(())
 }

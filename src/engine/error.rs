@@ -1,10 +1,13 @@
 //! The engine's error type: every way a phase can refuse or fail, worded so a technician can act.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::path::{Path, PathBuf};
 
-use crate::engine::changes::Changes;
-use crate::engine::inuse::{Holder, Unseen};
+use crate::engine::changes::found::Changes;
+use crate::engine::holder::{Holder, holder_text};
+pub use crate::engine::human::human_bytes;
+use crate::engine::platform::Unseen;
+pub use crate::engine::refusal::{BadArgument, Refusal};
 
 /// What the process exit code should be for an error, as PRODUCT.md defines them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,17 +149,18 @@ pub enum Error {
     #[error("stopped by you: the transaction was rolled back, nothing changed{0}")]
     Cancelled(String),
 
-    /// A phase's precondition is not met (no passed dry run, no matching backup, …).
+    /// A phase's precondition is not met (no passed dry run, no matching backup, …), or it
+    /// stopped saying what holds: which one is data ([`Refusal`]).
     #[error("{0}")]
-    NotReady(String),
+    NotReady(Refusal),
 
     /// A verification found a failing check.
     #[error("verification FAILED: {0}")]
     VerificationFailed(String),
 
-    /// An argument value the engine cannot use.
+    /// An argument value the engine cannot use ([`BadArgument`]).
     #[error("{0}")]
-    InvalidArgument(String),
+    InvalidArgument(BadArgument),
 
     /// A file operation failed.
     #[error("{context}: {source}")]
@@ -210,6 +214,16 @@ impl Error {
                 Some(serde_json::json!({ "changes": c.tables, "schema_changes": c.schema }))
             }
             Error::AfterCommit { .. } => Some(serde_json::json!({ "committed": true })),
+            Error::NotReady(r) => {
+                let mut v = serde_json::to_value(r).ok()?;
+                if r.committed()
+                    && let Some(o) = v.as_object_mut()
+                {
+                    o.insert("committed".into(), true.into());
+                }
+                Some(v)
+            }
+            Error::InvalidArgument(b) => serde_json::to_value(b).ok(),
             Error::AfterRestore { .. } => Some(serde_json::json!({ "restored": true })),
             Error::Unseen { unseen, blind, .. } => Some(serde_json::json!({ "unseen": unseen, "blind": blind })),
             _ => None,
@@ -218,7 +232,7 @@ impl Error {
 
     /// Whether the plan's change is in the database despite this error.
     pub fn committed(&self) -> bool {
-        matches!(self, Error::AfterCommit { .. })
+        matches!(self, Error::AfterCommit { .. }) || matches!(self, Error::NotReady(r) if r.committed())
     }
 
     /// Wraps an I/O error with what was being done.
@@ -273,15 +287,6 @@ fn holders_text(holders: &[Holder]) -> String {
     holders.iter().map(holder_text).collect::<Vec<_>>().join(", ")
 }
 
-/// `pid 4123 (pos-server)`, `EasySale-server.exe (pid 4123, service EasySale)`, `another program`.
-pub fn holder_text(h: &Holder) -> String {
-    match (&h.service, h.pid) {
-        (_, 0) => h.name.clone(),
-        (Some(service), pid) => format!("{} (pid {pid}, service {service})", h.name),
-        (None, pid) => format!("pid {pid} ({})", h.name),
-    }
-}
-
 fn unseen_text(path: &Path, unseen: &[Unseen], blind: Option<&str>) -> String {
     if let Some(why) = blind {
         return format!(
@@ -303,21 +308,6 @@ fn unseen_text(path: &Path, unseen: &[Unseen], blind: Option<&str>) -> String {
 
 fn pid_text(pid: Option<i32>) -> String {
     pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
-}
-
-/// Formats a byte count the way a person reads it: `1.5 GiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} bytes");
-    }
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -351,12 +341,5 @@ mod tests {
         let unnamed = Holder { pid: 0, name: "another program".into(), service: None, file: PathBuf::from("pos.db") };
         let e = Error::InUse { path: PathBuf::from("pos.db"), holders: vec![unnamed] };
         assert_eq!(e.to_string(), "pos.db is open in another program: stop the application first");
-    }
-
-    #[test]
-    fn bytes_are_human() {
-        assert_eq!(human_bytes(512), "512 bytes");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(1 << 30), "1.0 GiB");
     }
 }

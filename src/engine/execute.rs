@@ -1,7 +1,7 @@
 //! Execute: the plan on production, in one exclusive, durable transaction, allowed only with a
 //! backup equal to the file and a passed dry run of the same plan from the same bytes.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs;
 use std::path::Path;
 use std::time::Instant;
@@ -18,8 +18,9 @@ use crate::engine::journal::{self, Event};
 use crate::engine::plan::Plan;
 use crate::engine::platform::DbFile;
 use crate::engine::progress::Progress;
+use crate::engine::refusal::Refusal;
 use crate::engine::verify::snapshot::Snapshot;
-use crate::engine::verify::{self, Identical, Scope, Verification, VerifyRequest};
+use crate::engine::verify::{Identical, Verification, production};
 use crate::engine::{inuse, open, paths, preflight, reverify, status};
 
 /// What a passed dry run proves, as execute needs it.
@@ -111,28 +112,23 @@ pub fn run(
     let started = Instant::now();
     let db = &paths::resolve(db)?;
     if rehearsal.plan_sha256 != plan.sha256 {
-        return Err(Error::NotReady(format!(
-            "no passed dry run of this plan ({}) — run the dry run first",
-            plan.short_hash()
-        )));
+        return Err(Error::NotReady(Refusal::NoPassedDryRun { plan: plan.short_hash().to_string() }));
     }
     if rehearsal.source_sha256 != backup.sha256 {
-        return Err(Error::NotReady(
-            "the dry run started from other bytes than this backup — run the dry run again".into(),
-        ));
+        return Err(Error::NotReady(Refusal::RehearsedOtherBytes));
     }
     if !backup.path.is_file() {
-        return Err(Error::NotReady(format!("the backup {} is gone — make a new backup", shown(&backup.path))));
+        return Err(Error::NotReady(Refusal::BackupGone { path: backup.path.clone() }));
     }
     // The way back must still be there: the backup is read from the disk once more and must
     // hash as recorded, or nothing runs.
     progress(Progress::Step("checking the backup against its recorded hash".into()));
-    let proven = crate::engine::backup::rehash(&backup.path, progress)?;
+    let proven = crate::engine::hashing::rehash(&backup.path, progress)?;
     if proven.sha256 != backup.sha256 {
-        return Err(Error::NotReady(format!(
-            "the backup {} no longer matches its recorded hash (it changed on disk) — nothing was changed; make a new backup and dry run",
-            shown(&backup.path)
-        )));
+        return Err(Error::NotReady(Refusal::BackupChanged {
+            path: backup.path.clone(),
+            doing: "nothing was changed; make a new backup and dry run",
+        }));
     }
     if let Some(why) = preflight::restore_blocker(db, None) {
         return Err(Error::CannotRestore { path: db.to_path_buf(), why });
@@ -174,17 +170,11 @@ pub fn run(
         // Under the exclusive lock no one can add to the WAL; a write that reached it after the
         // checkpoint is part of what SQLite reads, and the main file's hash cannot see it.
         if wal && fs::metadata(&wal_path).is_ok_and(|m| m.len() > 0) {
-            return Err(Error::NotReady(format!(
-                "{} changed since the backup: a write reached its WAL after the checkpoint (is the application running?) — nothing changed; stop the application, then run execute again",
-                shown(db)
-            )));
+            return Err(Error::NotReady(Refusal::WalWrittenSinceBackup { path: db.to_path_buf() }));
         }
         let now = hash_under_lock(&mut file, conn).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?;
         if now.sha256 != backup.sha256 {
-            return Err(Error::NotReady(format!(
-                "{} changed since the backup (its SHA-256 is no longer the backup's) — nothing changed; make a new backup and dry run",
-                shown(db)
-            )));
+            return Err(Error::NotReady(Refusal::ChangedSinceBackup { path: db.to_path_buf() }));
         }
         check_secs = check_started.elapsed().as_secs_f64();
         Ok(())
@@ -192,11 +182,8 @@ pub fn run(
     progress(Progress::Step("locking and proving the database still equals the backup".into()));
     // Journalled before the COMMIT: an execute cut off without this record never committed.
     let mut committing = || {
-        journal::append(db, Event::ExecuteCommitting { plan_sha256: plan.sha256.clone() }).map_err(|e| {
-            Error::NotReady(format!(
-                "the journal could not record that the commit was next ({e}), so the transaction was rolled back: nothing changed"
-            ))
-        })
+        journal::append(db, Event::ExecuteCommitting { plan_sha256: plan.sha256.clone() })
+            .map_err(|e| Error::NotReady(Refusal::CommitNotRecorded { cause: e.to_string() }))
     };
     let applied =
         apply::apply(&mut conn, plan, cancel, " on production", &mut prove_unchanged, &mut committing, progress);
@@ -244,7 +231,7 @@ pub fn run(
     } else {
         "no match with the rehearsal: running every check on production".into()
     }));
-    let mut verification = verify_production(db, plan, &rehearsal.before, &runs, identical, None, progress)
+    let mut verification = production::verify(db, plan, &rehearsal.before, &runs, identical, None, progress)
         .map_err(after("the verification"))?;
     // Checks that fail on a file that is no longer the result may be the shop writing right
     // after the commit, not the migration: tell them apart before saying which.
@@ -257,7 +244,7 @@ pub fn run(
         if let Some(c) = changes.filter(|c| !c.is_empty()) {
             let identical =
                 Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: actual.clone() };
-            verification = verify_production(db, plan, &rehearsal.before, &runs, identical, Some(&c), progress)
+            verification = production::verify(db, plan, &rehearsal.before, &runs, identical, Some(&c), progress)
                 .map_err(after("the verification"))?;
             changed_since = Some(c);
         }
@@ -301,39 +288,8 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
         }
         Ok(sha) if sha == rehearsal.result_sha256 => {
             let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: Some(sha) });
-            Error::NotReady(format!(
-                "SQLite reported \"{error}\", yet the change is on disk in full (the file equals the rehearsal's result): run `cutover verify {}` to confirm, or roll back",
-                crate::engine::platform::shell_quote(db)
-            ))
+            Error::NotReady(Refusal::CommittedDespiteError { path: db.to_path_buf(), error: error.to_string() })
         }
-        _ => Error::NotReady(format!(
-            "{error} — and the file now equals neither the backup nor the rehearsal's result: do not start the application; run `cutover verify {0}` first",
-            crate::engine::platform::shell_quote(db)
-        )),
+        _ => Error::NotReady(Refusal::NeitherBackupNorResult { path: db.to_path_buf(), error: error.to_string() }),
     }
-}
-
-/// Verifies production after a commit and records the outcome. `changed` lists what was
-/// written since the execute, when something was: those tables' counts and digests can no
-/// longer match the rehearsal and are reported as changed, not as a failed migration.
-pub fn verify_production(
-    db: &Path,
-    plan: &Plan,
-    before: &Snapshot,
-    runs: &[StatementRun],
-    identical: Identical,
-    changed: Option<&Changes>,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Verification> {
-    let request = VerifyRequest { db, plan, before, runs, identical: Some(identical), scope: Scope::Cheap, changed };
-    let verification = verify::run(&request, progress)?;
-    journal::append(
-        db,
-        Event::Verified {
-            plan_sha256: plan.sha256.clone(),
-            ok: verification.ok,
-            failed: verification.names(verify::Status::Fail),
-        },
-    )?;
-    Ok(verification)
 }

@@ -6,11 +6,16 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 
 use sha2::{Digest, Sha256};
+
+use crate::engine::error::{Error, Result};
+use crate::engine::progress::Progress;
+use crate::engine::shown::shown;
 
 /// Bytes handed between the reading and the hashing thread at a time.
 const CHUNK: usize = 4 << 20;
@@ -175,6 +180,17 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Hashes a file as stored on disk, dropping its cached pages first so the read reaches the device.
+pub fn rehash(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<StreamHash> {
+    let mut file =
+        crate::engine::durable::open_uncached(path).map_err(|e| Error::io(format!("re-opening {}", shown(path)), e))?;
+    let total = file.size().map_err(|e| Error::io(format!("reading {}", shown(path)), e))?;
+    hash_reader(&mut file, total, &mut |done, total| {
+        progress(Progress::Bytes { stage: "re-reading the backup", done, total })
+    })
+    .map_err(|e| Error::io(format!("re-reading {}", shown(path)), e))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! the restored database and an application that just opened it. A hold that swapped nothing
 //! closes normally and leaves no side file behind.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::io::{self, Read};
 use std::os::raw::{c_int, c_void};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use crate::engine::error::{Error, Result, is_busy};
 use crate::engine::hashing::{self, StreamHash};
 use crate::engine::paths;
 use crate::engine::platform::DbFile;
+use crate::engine::refusal::Refusal;
 
 /// A database held exclusively by this process until [`Hold::release`] (or drop).
 pub struct Hold {
@@ -61,17 +62,14 @@ impl Hold {
         conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(locked)?;
         let hold = Hold { conn: Some(conn), file: Some(file), db: db.to_path_buf(), mode };
         if !hold.wal_is_empty() {
-            return Err(Error::NotReady(format!(
-                "the WAL of {} still holds changes after its checkpoint — stop the application and try again",
-                shown(db)
-            )));
+            return Err(Error::NotReady(Refusal::WalNotEmpty { path: db.to_path_buf() }));
         }
         Ok(hold)
     }
 
     /// The connection holding the lock, for reads under it.
     pub fn conn(&self) -> Result<&Connection> {
-        self.conn.as_ref().ok_or_else(|| Error::NotReady("the database is no longer held".into()))
+        self.conn.as_ref().ok_or_else(|| Error::NotReady(Refusal::NotHeld))
     }
 
     /// The database's journal mode (`wal`, `delete`, …).

@@ -10,7 +10,7 @@
 //! never counted as "not holding the file": writing phases refuse until the technician runs
 //! with those rights or confirms the application is stopped ([`confirm_stopped`]).
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,22 +21,8 @@ use crate::engine::error::{Error, Result};
 use crate::engine::paths;
 use crate::engine::platform::{self, FileId, LockedFile};
 
+pub use crate::engine::holder::Holder;
 pub use crate::engine::platform::Unseen;
-
-/// A process (other than this one) that has the database or one of its side files open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Holder {
-    /// Its process id.
-    pub pid: u32,
-    /// Its command name.
-    pub name: String,
-    /// The service it runs as, when it is one (Windows).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    /// Which file it holds: the database or its `-wal`, `-shm` or `-journal`.
-    #[serde(with = "crate::engine::ospath")]
-    pub file: PathBuf,
-}
 
 /// Everything the in-use check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

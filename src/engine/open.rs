@@ -3,7 +3,7 @@
 //! rusqlite's default `open` creates a missing file; a mistyped path must not leave an empty
 //! database behind that later looks like a real one, so every open here omits SQLITE_OPEN_CREATE.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};

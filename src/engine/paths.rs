@@ -4,7 +4,6 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use crate::engine::error::{Error, Result};
 
@@ -46,47 +45,10 @@ pub fn resolve(typed: &Path) -> Result<PathBuf> {
             _ => return Ok(candidate),
         }
     }
-    Err(Error::InvalidArgument(format!(
-        "{} is a chain of more than {MAX_LINKS} links (a loop?) — give the database file itself",
-        typed.display()
-    )))
-}
-
-/// The paths as the technician typed them, by the real path each resolved to: messages name
-/// the database (and the files beside it) the way it was typed.
-static TYPED: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
-
-/// Remembers that `typed` resolved to `real`, for [`shown`].
-pub fn remember_typed(real: &Path, typed: &Path) {
-    // As typed, but ending in the file's real name: `pos.db/` and, on Windows, `pos.db.` open
-    // `pos.db`, and the files beside it are named after that.
-    let (Some(typed_name), Some(real_name)) = (typed.file_name(), real.file_name()) else { return };
-    let text = typed.to_string_lossy();
-    let text = text.trim_end_matches(std::path::is_separator);
-    let typed_name = typed_name.to_string_lossy();
-    let Some(folder) = text.strip_suffix(typed_name.as_ref()) else { return };
-    let typed = PathBuf::from(format!("{folder}{}", real_name.to_string_lossy()));
-    if real != typed
-        && let Ok(mut all) = TYPED.lock()
-        && !all.iter().any(|(r, _)| r == real)
-    {
-        all.push((real.to_path_buf(), typed));
-    }
-}
-
-/// A path as a message shows it: the database as the technician typed it, and a file beside
-/// it (`pos.db.backup-…`, `pos.db-wal`) the same way; any other path as it is.
-pub fn shown(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    if let Ok(all) = TYPED.lock() {
-        for (real, typed) in all.iter() {
-            let real_text = real.to_string_lossy();
-            if let Some(rest) = text.strip_prefix(real_text.as_ref()) {
-                return format!("{}{rest}", typed.to_string_lossy());
-            }
-        }
-    }
-    text.into_owned()
+    Err(Error::InvalidArgument(crate::engine::refusal::BadArgument::LinkLoop {
+        typed: typed.display().to_string(),
+        max: MAX_LINKS,
+    }))
 }
 
 /// `pos.db` + `-wal` → `pos.db-wal`, in the same folder.
@@ -131,6 +93,22 @@ pub fn hidden_name(db: &Path, middle: &str) -> OsString {
     name
 }
 
+/// Where a recorded path is now. Paths are recorded in full; journals written before that
+/// hold paths relative to the folder cutover ran in, which was the database's own folder or
+/// its parent: those are looked for there.
+pub fn locate(db: &Path, recorded: &Path) -> PathBuf {
+    if recorded.is_absolute() {
+        return recorded.to_path_buf();
+    }
+    let dir = parent_dir(db);
+    let beside = recorded.file_name().map(|n| dir.join(n));
+    [dir.join(recorded), dir.parent().map_or_else(|| dir.join(recorded), |p| p.join(recorded))]
+        .into_iter()
+        .chain(beside)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join(recorded))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,36 +119,5 @@ mod tests {
         assert_eq!(with_side_files(Path::new("a b.db")).len(), 4);
         assert_eq!(parent_dir(Path::new("pos.db")), PathBuf::from("."));
         assert_eq!(hidden_name(Path::new("/x/pos.db"), ".backup-"), OsString::from(".pos.db.backup-"));
-    }
-
-    #[test]
-    fn messages_show_the_path_as_typed() {
-        let real = std::env::temp_dir().join("cutover-shown-test").join("pos.db");
-        remember_typed(&real, Path::new("pos.db"));
-        assert_eq!(shown(&real), "pos.db");
-        assert_eq!(shown(&side_file(&real, ".backup-20261201-120000")), "pos.db.backup-20261201-120000");
-        assert_eq!(shown(Path::new("elsewhere.db")), "elsewhere.db");
-        // A trailing separator is not part of the name the files beside it are named after.
-        let real = std::env::temp_dir().join("cutover-shown-test").join("shop.db");
-        remember_typed(&real, Path::new("../shop.db/"));
-        assert_eq!(shown(&side_file(&real, "-wal")), "../shop.db-wal");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn links_are_followed_to_the_real_file_even_when_it_is_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = fs::canonicalize(dir.path()).unwrap();
-        fs::create_dir(root.join("data")).unwrap();
-        fs::create_dir(root.join("app")).unwrap();
-        fs::write(root.join("data/pos.db"), b"x").unwrap();
-        std::os::unix::fs::symlink("../data/pos.db", root.join("app/pos.db")).unwrap();
-        std::os::unix::fs::symlink(root.join("app"), root.join("shortcut")).unwrap();
-        assert_eq!(resolve(&root.join("shortcut/pos.db")).unwrap(), root.join("data/pos.db"));
-        fs::remove_file(root.join("data/pos.db")).unwrap();
-        assert_eq!(resolve(&root.join("app/pos.db")).unwrap(), root.join("data/pos.db"), "a dangling link too");
-        assert!(matches!(resolve(&root.join("nowhere/pos.db")), Err(Error::NotFound { .. })));
-        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
-        assert!(resolve(&root.join("loop")).is_err());
     }
 }

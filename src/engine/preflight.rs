@@ -1,6 +1,6 @@
 //! Preflight: is this a healthy SQLite database nobody else is using, and is there room to work?
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -85,7 +85,7 @@ impl PreflightReport {
                 None => String::new(),
             };
         }
-        self.holders.iter().map(crate::engine::error::holder_text).collect::<Vec<_>>().join(", ")
+        self.holders.iter().map(crate::engine::holder::holder_text).collect::<Vec<_>>().join(", ")
     }
 
     /// The processes cutover could not look into, as a person reads it.

@@ -4,7 +4,7 @@
 //! recover them. Every command that reads the database goes through here first, so even the
 //! read-only ones say when they had to recover.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::engine::error::{Error, Result, human_bytes};
 use crate::engine::journal::{self, Event};
 use crate::engine::progress::Progress;
-use crate::engine::{backup, durable, hashing, paths, platform};
+use crate::engine::refusal::Refusal;
+use crate::engine::{durable, hashing, paths, platform};
 
 /// The first bytes of a rollback journal that holds a transaction to undo.
 const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
@@ -96,11 +97,7 @@ pub fn settle(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Option<Re
     progress(Progress::Step("letting SQLite recover the database".into()));
     recover(db)?;
     if let Some(still) = pending(db) {
-        return Err(Error::NotReady(format!(
-            "{} could not be recovered ({still}); the copy as found is in {} — have it looked at before anything else",
-            shown(db),
-            shown(&kept)
-        )));
+        return Err(Error::NotReady(Refusal::NotRecovered { path: db.to_path_buf(), still: still.to_string(), kept }));
     }
     journal::append(db, Event::Recovered { found: found.clone(), kept: kept.clone() })?;
     let recovery = Recovery { found, kept, files };
@@ -162,7 +159,7 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
     out.write_all(&sums).and_then(|()| out.sync_all()).map_err(io(format!("writing {}", shown(&list))))?;
     durable::fsync_dir(&dir).map_err(io(format!("flushing {} (fsync)", shown(&dir))))?;
     for (file, original) in files.iter().zip(&originals) {
-        let reread = backup::rehash(&dir.join(original.file_name().unwrap_or_default()), progress)?;
+        let reread = hashing::rehash(&dir.join(original.file_name().unwrap_or_default()), progress)?;
         if reread.sha256 != file.sha256 {
             return Err(Error::BackupMismatch { source_sha256: file.sha256.clone(), backup_sha256: reread.sha256 });
         }

@@ -1,7 +1,7 @@
 //! Reports a person can hand over: Markdown for the shop owner and the engineer, and the same
 //! facts as JSON, written atomically to `<db>.cutover/reports/`.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! the WAL is folded in; a database the shop has written to since the execute is said to have
 //! changed — with what changed, table by table — never called a failed migration.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,11 +13,11 @@ use crate::engine::backup_ref::BackupRef;
 use crate::engine::changes::{self, Changes};
 use crate::engine::dryrun;
 use crate::engine::error::{Error, Result};
-use crate::engine::execute;
 use crate::engine::journal;
 use crate::engine::plan::Plan;
 use crate::engine::progress::Progress;
 use crate::engine::recovery::Recovery;
+use crate::engine::refusal::Refusal;
 use crate::engine::status::{self, Settled};
 use crate::engine::verify::{Identical, Status, Verification};
 use crate::engine::{open, paths, preflight};
@@ -89,47 +89,31 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     if !db.exists()
         && let Some(r) = journal::standing(&journal::read(db)?).rollback_started
     {
-        let moved = journal::locate(db, &r.migrated_path);
+        let moved = paths::locate(db, &r.migrated_path);
         if moved.is_file() {
-            return Err(Error::NotReady(format!(
-                "a rollback of {} was cut off after it moved the database to {}: run the rollback again to finish it (it puts that file back first)",
-                shown(db),
-                shown(&moved)
-            )));
+            return Err(Error::NotReady(Refusal::RollbackCutOff { path: db.clone(), moved }));
         }
     }
     preflight::check_file(db)?;
     let rec = status::reconcile(db, progress)?;
     if rec.settled == Some(Settled::Unchanged) {
-        return Err(Error::NotReady(format!(
-            "the last execute on {} was interrupted before its commit: SQLite rolled it back and the database equals its backup — nothing to verify",
-            shown(db)
-        )));
+        return Err(Error::NotReady(Refusal::InterruptedUnchanged { path: db.clone() }));
     }
     if rec.settled == Some(Settled::NeverCommitted) {
-        return Err(Error::NotReady(format!(
-            "the last execute on {} was interrupted before its commit: SQLite rolled it back, so the migration is not in place (the shop has written to the database since) — nothing to verify",
-            shown(db)
-        )));
+        return Err(Error::NotReady(Refusal::InterruptedNeverCommitted { path: db.clone() }));
     }
     if rec.settled == Some(Settled::Unknown) {
-        return Err(Error::NotReady(format!("{} — nothing was verified", status::unknown(db))));
+        return Err(Error::NotReady(Refusal::CannotTell { path: db.clone(), then: "nothing was verified" }));
     }
     let standing = rec.standing;
     let Some(exec) = standing.execute.clone().filter(|x| x.committed) else {
-        return Err(Error::NotReady(format!(
-            "nothing to verify: the journal records no committed execute for {}",
-            shown(db)
-        )));
+        return Err(Error::NotReady(Refusal::NothingToVerify { path: db.clone() }));
     };
     if standing.rolled_back {
-        return Err(Error::NotReady(format!(
-            "{} was rolled back after its execute; there is no migration to verify",
-            shown(db)
-        )));
+        return Err(Error::NotReady(Refusal::RolledBackSince { path: db.clone() }));
     }
     let Some(dry) = standing.rehearsal_for(&exec).cloned() else {
-        return Err(Error::NotReady("the journal has no passed dry run of the executed plan to compare with".into()));
+        return Err(Error::NotReady(Refusal::NoRecordedRehearsal));
     };
     let backup = exec.backup.located(db);
     let actual = status::settled_sha256(db)?;
@@ -142,8 +126,15 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     };
     let matched = identical.rehearsal_sha256 == identical.actual_sha256;
     let started = Instant::now();
-    let verification =
-        execute::verify_production(db, &dry.plan, &dry.before, &[], identical, changes.as_ref(), progress)?;
+    let verification = crate::engine::verify::production::verify(
+        db,
+        &dry.plan,
+        &dry.before,
+        &[],
+        identical,
+        changes.as_ref(),
+        progress,
+    )?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "verified again");
     Ok(Reverification {
         database: db.to_path_buf(),

@@ -5,7 +5,7 @@
 //! exactly the rehearsal's bytes, so the file's SHA-256 says which happened. A rollback cut off
 //! after its swap is recognised the same way, by the backup's hash.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs;
 use std::path::Path;
 
@@ -15,6 +15,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::journal::{self, Event, Standing};
 use crate::engine::progress::Progress;
 use crate::engine::recovery::{self, Recovery};
+use crate::engine::refusal::Refusal;
 use crate::engine::{hashing, inuse, open, paths, platform};
 
 /// What an interrupted execute left.
@@ -67,7 +68,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
     if let Some(r) = open_rollback {
         // Before the swap the database and its second name are one file; after it, two. That
         // tells a finished swap apart even when the shop has written to the restored file.
-        let migrated = journal::locate(db, &r.migrated_path);
+        let migrated = paths::locate(db, &r.migrated_path);
         let swapped = migrated.is_file() && !platform::same_file(db, &migrated);
         if r.backup.sha256 == sha256 || swapped {
             journal::append(
@@ -135,17 +136,9 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
 /// again could apply the change twice.
 pub fn ensure_settled(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
     if reconcile(db, progress)?.settled == Some(Settled::Unknown) {
-        return Err(Error::NotReady(format!("{} — nothing was changed", unknown(db))));
+        return Err(Error::NotReady(Refusal::CannotTell { path: db.to_path_buf(), then: "nothing was changed" }));
     }
     Ok(())
-}
-
-/// What is said when an interrupted execute can be told neither committed nor not.
-pub fn unknown(db: &Path) -> String {
-    format!(
-        "cutover cannot tell whether the last execute on {} committed: it was cut off around its commit and the database has been written to since, so it is neither the backup nor the execute's result; have it looked at before anything else. `cutover rollback` lists everything restoring the backup would discard; `--discard-changes` then restores it, keeping this file aside",
-        shown(db)
-    )
 }
 
 /// Lets SQLite finish its own recovery (a hot journal is rolled back on the first read, a WAL

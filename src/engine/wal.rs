@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use crate::engine::error::{Error, Result};
 use crate::engine::open;
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 
 /// What a fold left: the database's journal mode, and whether every WAL frame reached the main
 /// file (always so when the database is not in WAL mode).

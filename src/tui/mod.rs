@@ -18,7 +18,7 @@ pub mod ui;
 mod widgets;
 pub mod worker;
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,8 +2,8 @@
 
 use crate::engine::Error;
 use crate::engine::error::ExitKind;
-use crate::engine::paths::shown;
 use crate::engine::session::{Resume, ResumeState};
+use crate::engine::shown::shown;
 use crate::engine::verify::Status;
 use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
@@ -137,6 +137,10 @@ impl App {
             (_, e, _) if e.committed() => (
                 "The change IS committed, but not verified".to_string(),
                 "Do not run the migration again. Press Esc, then q, and run `cutover verify` on the database (or open the wizard again: it offers to verify).".to_string(),
+            ),
+            (_, Error::NotReady(r), _) if r.needs_a_look() => (
+                "Stopped: the database needs a look".to_string(),
+                "It may not be as it was. Do not start the shop's application; press q and have the database looked at (`cutover verify` says where it stands).".to_string(),
             ),
             (_, Error::Cancelled(_), _) => (
                 "Stopped: nothing changed".to_string(),

@@ -150,7 +150,7 @@ pub struct AuditReport {
 pub fn run(db: &Path, options: &AuditOptions, progress: &mut dyn FnMut(Progress)) -> Result<AuditReport> {
     preflight::check_file(db)?;
     if options.column.trim().is_empty() {
-        return Err(Error::InvalidArgument("the tenant column name is empty — give one with --column".into()));
+        return Err(Error::InvalidArgument(crate::engine::refusal::BadArgument::ColumnEmpty));
     }
     let conn = open::inspect(db)?;
     audit_connection(&conn, db, options, progress)

@@ -1,7 +1,7 @@
 //! The journal: `<db>.cutover/journal.jsonl`, an append-only, fsynced log of what cutover did
 //! to a database, read back to know where a run stands and to resume it.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,11 +12,12 @@ use crate::engine::durable;
 use crate::engine::error::{Error, Result};
 use crate::engine::paths;
 use crate::engine::plan::Plan;
+use crate::engine::refusal::Refusal;
 use crate::engine::verify::snapshot::Snapshot;
 
 mod standing;
 
-pub use standing::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, locate, recorded_backup, standing};
+pub use standing::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, recorded_backup, standing};
 
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,11 +255,7 @@ pub fn read(db: &Path) -> Result<Vec<Entry>> {
         match parsed {
             Ok(e) => entries.push(e),
             Err(e) => {
-                return Err(Error::NotReady(format!(
-                    "{} line {} is damaged ({e}); move the file aside to start over",
-                    shown(&path),
-                    i + 1
-                )));
+                return Err(Error::NotReady(Refusal::JournalDamaged { path, line: i + 1, cause: e }));
             }
         }
     }

@@ -163,29 +163,13 @@ pub fn standing(entries: &[Entry]) -> Standing {
     s
 }
 
-/// Where a recorded path is now. Paths are recorded in full; journals written before that
-/// hold paths relative to the folder cutover ran in, which was the database's own folder or
-/// its parent: those are looked for there.
-pub fn locate(db: &Path, recorded: &Path) -> PathBuf {
-    if recorded.is_absolute() {
-        return recorded.to_path_buf();
-    }
-    let dir = paths::parent_dir(db);
-    let beside = recorded.file_name().map(|n| dir.join(n));
-    [dir.join(recorded), dir.parent().map_or_else(|| dir.join(recorded), |p| p.join(recorded))]
-        .into_iter()
-        .chain(beside)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| dir.join(recorded))
-}
-
 /// The recorded backup that `backup` names, by file identity (any path to it will do, from
 /// any folder), where it is now.
 pub fn recorded_backup(db: &Path, entries: &[Entry], backup: &Path) -> Option<BackupRef> {
     let wanted_path = fs::canonicalize(backup).ok();
     entries.iter().rev().find_map(|e| match &e.event {
         Event::Backup { path, sha256, .. } => {
-            let at = locate(db, path);
+            let at = paths::locate(db, path);
             let same_file = crate::engine::platform::same_file(&at, backup);
             let same_path = wanted_path.is_some() && fs::canonicalize(&at).ok() == wanted_path;
             (same_file || same_path).then(|| BackupRef::new(at, sha256.clone()))

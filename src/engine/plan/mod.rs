@@ -5,13 +5,14 @@ pub mod lexer;
 pub mod script;
 pub mod tenant;
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::error::{Error, Result};
 use crate::engine::hashing::sha256_hex;
+use crate::engine::refusal::BadArgument;
 
 /// One statement of a plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,13 +118,12 @@ impl Plan {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::InvalidArgument(format!("script {}: no such file — check the path", shown(path))));
+                return Err(Error::InvalidArgument(BadArgument::ScriptMissing { path: path.to_path_buf() }));
             }
             Err(e) => return Err(Error::io(format!("reading the script {}", shown(path)), e)),
         };
-        let text = String::from_utf8(bytes).map_err(|_| {
-            Error::InvalidArgument(format!("script {} is not UTF-8 text — save it as UTF-8", shown(path)))
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::InvalidArgument(BadArgument::ScriptNotUtf8 { path: path.to_path_buf() }))?;
         let text = normalise(&text);
         let loaded = script::load(&text)?;
         Ok(Plan::new(PlanSource::Script { path: path.to_path_buf() }, loaded.statements, loaded.notices, text))

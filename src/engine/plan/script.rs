@@ -8,6 +8,7 @@ use crate::engine::error::{Error, Result};
 use crate::engine::guard;
 use crate::engine::plan::PlannedStatement;
 use crate::engine::plan::lexer::{self, Word};
+use crate::engine::refusal::BadArgument;
 
 /// A script's statements, ready to become a plan.
 #[derive(Debug, Clone)]
@@ -29,7 +30,7 @@ struct Piece {
 /// would take the transaction away from the engine.
 pub fn load(text: &str) -> Result<LoadedScript> {
     if text.contains('\0') {
-        return Err(Error::InvalidArgument("the script contains a NUL byte — is it really a .sql text file?".into()));
+        return Err(Error::InvalidArgument(BadArgument::ScriptNul));
     }
     let (pieces, trailing) = split(text)?;
     let mut statements: Vec<PlannedStatement> = Vec::with_capacity(pieces.len());
@@ -70,7 +71,7 @@ pub fn load(text: &str) -> Result<LoadedScript> {
         statements.remove(0);
     }
     if statements.is_empty() {
-        return Err(Error::InvalidArgument("the script has no SQL statements".into()));
+        return Err(Error::InvalidArgument(BadArgument::ScriptEmpty));
     }
     for s in statements.iter().filter(|s| s.expect.is_some()) {
         if !returns_rows(&lexer::words(&s.sql)) {
@@ -119,7 +120,7 @@ fn split(text: &str) -> Result<(Vec<Piece>, String)> {
 }
 
 fn is_complete(sql: &str) -> Result<bool> {
-    let c = CString::new(sql).map_err(|_| Error::InvalidArgument("the script contains a NUL byte".into()))?;
+    let c = CString::new(sql).map_err(|_| Error::InvalidArgument(BadArgument::ScriptNul))?;
     // SAFETY: `c` is a valid NUL-terminated string that outlives the call; sqlite3_complete
     // only reads it and needs no connection.
     let complete = unsafe { rusqlite::ffi::sqlite3_complete(c.as_ptr()) };

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use crate::engine::audit::{AuditReport, Decision, TableKind};
 use crate::engine::error::{Error, Result};
 use crate::engine::plan::{Plan, PlanSource, PlannedStatement, PlannedTable, TenantSpec};
+use crate::engine::refusal::BadArgument;
 use crate::engine::sql;
 
 /// The column type unless told otherwise.
@@ -112,21 +113,19 @@ fn push(statements: &mut Vec<PlannedStatement>, text: &mut String, table: &str, 
 /// Refuses values SQLite could not store exactly or a type that is not a type.
 fn validate(column: &str, tenant: &str, column_type: &str) -> Result<()> {
     if column.is_empty() || column.contains('\0') {
-        return Err(Error::InvalidArgument("the column name must be non-empty text without NUL bytes".into()));
+        return Err(Error::InvalidArgument(BadArgument::ColumnName));
     }
     if tenant.is_empty() {
-        return Err(Error::InvalidArgument("the tenant value is empty — give one with --tenant".into()));
+        return Err(Error::InvalidArgument(BadArgument::TenantEmpty));
     }
     if tenant.contains('\0') {
-        return Err(Error::InvalidArgument("the tenant value contains a NUL byte, which SQL text cannot hold".into()));
+        return Err(Error::InvalidArgument(BadArgument::TenantNul));
     }
     let type_ok = !column_type.trim().is_empty()
         && column_type.chars().all(|c| c.is_ascii_alphanumeric() || " _(),".contains(c))
         && column_type.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     if !type_ok {
-        return Err(Error::InvalidArgument(format!(
-            "{column_type:?} is not a column type — use a type name such as VARCHAR(255) or TEXT"
-        )));
+        return Err(Error::InvalidArgument(BadArgument::ColumnType(column_type.to_string())));
     }
     Ok(())
 }

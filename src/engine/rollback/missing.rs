@@ -1,7 +1,7 @@
 //! The two rollbacks that swap nothing: the database already equals the backup (an earlier
 //! rollback was cut off after its swap), or the database file is missing altogether.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

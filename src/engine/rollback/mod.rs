@@ -6,7 +6,7 @@
 //! execute left until after the restored file is in place, so no write can slip in between;
 //! a process that opened the old file meanwhile makes the rollback undo itself.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! the last execute and that execute's result, or — only when forced — a named (or the newest)
 //! backup with nothing to undo. A second rollback, or one with no recorded execute, is refused.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::path::Path;
 
 use super::{Expected, RollbackRequest};
@@ -10,6 +10,7 @@ use crate::engine::backup_ref::BackupRef;
 use crate::engine::error::{Error, Result};
 use crate::engine::journal::{self, Event};
 use crate::engine::paths;
+use crate::engine::refusal::BadArgument;
 
 /// How the technician asked for the rollback.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,16 +37,15 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
         Some(path) => match journal::recorded_backup(db, &entries, path) {
             Some(b) => Some(b),
             None => {
-                return Err(Error::InvalidArgument(format!(
-                    "{} is not a backup cutover recorded for {} — only recorded, hash-proven backups are restored",
-                    shown(path),
-                    shown(db)
-                )));
+                return Err(Error::InvalidArgument(BadArgument::UnrecordedBackup {
+                    backup: path.to_path_buf(),
+                    db: db.to_path_buf(),
+                }));
             }
         },
         None => None,
     };
-    let interrupted = standing.rollback_started.as_ref().map(|r| journal::locate(db, &r.migrated_path));
+    let interrupted = standing.rollback_started.as_ref().map(|r| paths::locate(db, &r.migrated_path));
     let pending = standing.live_execute();
     if let Some(x) = pending {
         let own = x.backup.located(db);

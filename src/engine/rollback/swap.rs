@@ -1,16 +1,17 @@
 //! The swap itself: the backup copied beside the database, the database given a second name
 //! and its side files moved beside that, and the way back if anything goes wrong.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use crate::engine::backup::rehash;
 use crate::engine::backup_ref::BackupRef;
 use crate::engine::error::{Error, Result};
+use crate::engine::hashing::rehash;
 use crate::engine::hold::Hold;
 use crate::engine::inuse::{self, Holder};
 use crate::engine::progress::Progress;
+use crate::engine::refusal::Refusal;
 use crate::engine::{durable, hashing, paths, platform};
 
 /// The names a swap works on.
@@ -101,10 +102,7 @@ pub(super) fn swap_released(
     let now = hashing::hash_reader(&mut guard, size, &mut |_, _| {})
         .map_err(|e| Error::io(format!("hashing {}", shown(s.db)), e))?;
     if now.sha256 != s.current_sha256 {
-        return Err(Error::NotReady(format!(
-            "{} was written to in the moment the rollback let go of it — nothing was restored; stop the application and run the rollback again",
-            shown(s.db)
-        )));
+        return Err(Error::NotReady(Refusal::WrittenBeforeSwap { path: s.db.to_path_buf() }));
     }
     let aside = set_aside(s.db, s.migrated, s.dir)?;
     drop(guard);
@@ -125,10 +123,7 @@ pub(super) fn swap_released(
     let kept = hashing::hash_file(s.migrated).map_err(|e| Error::io(format!("hashing {}", shown(s.migrated)), e))?;
     if kept.sha256 != s.current_sha256 {
         aside.undo_swap(s.db, s.dir);
-        return Err(Error::NotReady(format!(
-            "{} was written to during the swap: the rollback was undone and the database is as that write left it — stop the application and run the rollback again",
-            shown(s.db)
-        )));
+        return Err(Error::NotReady(Refusal::WrittenDuringSwap { path: s.db.to_path_buf() }));
     }
     // A program that opened the old file in that moment, letting others rename it, would go on
     // writing to the copy kept aside: put it back where that program expects it.
@@ -153,14 +148,13 @@ pub(super) fn prepare_copy(
 ) -> Result<tempfile::NamedTempFile> {
     progress(Progress::Step("checking the backup against its recorded hash".into()));
     let found = rehash(&backup.path, progress)
-        .map_err(|e| Error::NotReady(format!("the backup {} cannot be read: {e}", shown(&backup.path))))?;
+        .map_err(|e| Error::NotReady(Refusal::RestoreUnreadable { path: backup.path.clone(), cause: e.to_string() }))?;
     if found.sha256 != backup.sha256 {
-        return Err(Error::NotReady(format!(
-            "the backup {} does not match its recorded hash (recorded {}, found {}) — it is not restored",
-            shown(&backup.path),
-            short(&backup.sha256),
-            short(&found.sha256)
-        )));
+        return Err(Error::NotReady(Refusal::RestoreNotAsRecorded {
+            path: backup.path.clone(),
+            recorded: short(&backup.sha256).to_string(),
+            found: short(&found.sha256).to_string(),
+        }));
     }
     let io = |what: String| move |e: std::io::Error| Error::io(what, e);
     let mut partial = tempfile::Builder::new()
@@ -176,17 +170,14 @@ pub(super) fn prepare_copy(
     .map_err(io("copying the backup".into()))?;
     partial.as_file().sync_all().map_err(io("flushing the restored copy (fsync)".into()))?;
     if copied.sha256 != backup.sha256 {
-        return Err(Error::NotReady("the backup changed while it was being copied — nothing was restored".into()));
+        return Err(Error::NotReady(Refusal::BackupChangedWhileCopied));
     }
     // The proof of the restore: the copy read back from the disk before it is put in place.
     // (After the rename the shop's application may write to it at once; that is its right.)
     progress(Progress::Step("re-reading the copy from disk".into()));
     let reread = rehash(partial.path(), progress)?;
     if reread.sha256 != backup.sha256 {
-        return Err(Error::NotReady(format!(
-            "the copy of the backup did not read back from the disk as written (SHA-256 {}) — the disk may be failing; nothing was restored",
-            short(&reread.sha256)
-        )));
+        return Err(Error::NotReady(Refusal::CopyReadBackMismatch { sha256: short(&reread.sha256).to_string() }));
     }
     platform::keep_attributes(partial.path(), db);
     Ok(partial)

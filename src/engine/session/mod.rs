@@ -25,11 +25,11 @@ use crate::engine::dryrun::{self, DryRunOptions, DryRunReport};
 use crate::engine::error::{Error, Result};
 use crate::engine::execute::{self, ExecuteReport, Rehearsal};
 use crate::engine::journal::{self, Standing};
-use crate::engine::paths::shown;
 use crate::engine::preflight::{self, PreflightReport};
 use crate::engine::progress::Progress;
 use crate::engine::reverify::{self, Reverification};
 use crate::engine::rollback::{self, RollbackReport, request::Asked};
+use crate::engine::shown::shown;
 use crate::engine::{durable, inuse, paths, reports, status};
 
 /// The migration of one database: every operation a face needs, in the order a run takes them.

@@ -19,7 +19,7 @@ impl Session {
         if link {
             notes.push(format!("note: {} is a link to {}: working on that file", typed.display(), real.display()));
         } else {
-            paths::remember_typed(&real, typed);
+            crate::engine::shown::remember_typed(&real, typed);
         }
         if let Some(notice) = journal::torn_tail(&real) {
             notes.push(notice);

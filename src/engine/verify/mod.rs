@@ -1,6 +1,7 @@
 //! Verification: every check of a migrated database, each PASS, WARN or FAIL with its detail.
 
 pub mod checks;
+pub mod production;
 pub mod snapshot;
 pub mod tenant;
 pub mod triggers;
@@ -186,7 +187,9 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
             Ok(guard("integrity_check", checks::integrity_check(&c)))
         });
         let tables = snapshot::digest_all(req.db, &jobs, Some(&columns), 1, &mut |_| {});
-        let integrity = integrity.join().unwrap_or_else(|_| Err(Error::NotReady("the integrity check stopped".into())));
+        let integrity = integrity
+            .join()
+            .unwrap_or_else(|_| Err(Error::NotReady(crate::engine::refusal::Refusal::CheckStopped("integrity check"))));
         (integrity, tables)
     });
     let after_tables = after_tables?;

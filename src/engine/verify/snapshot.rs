@@ -81,7 +81,7 @@ pub fn capture(db: &Path, workers: usize, progress: &mut dyn FnMut(Progress)) ->
     let conn = open::inspect(db)?;
     let schema = schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))?;
     let fk_violations = fk_violations(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
-    let broken_triggers = crate::engine::verify::triggers::broken(&conn, &schema);
+    let broken_triggers = broken_triggers(&conn, &schema);
     let names: Vec<String> = schema.iter().filter(|o| o.kind == "table").map(|o| o.name.clone()).collect();
     let virtuals: Vec<&str> = schema
         .iter()
@@ -246,6 +246,31 @@ pub fn fk_violations(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
         .collect::<rusqlite::Result<_>>()?;
     v.sort();
     Ok(v)
+}
+
+/// Each table with triggers whose INSERT, UPDATE or DELETE no longer compiles: (table, message).
+pub fn broken_triggers(conn: &Connection, schema: &[SchemaObject]) -> Vec<(String, String)> {
+    let mut tables: Vec<&str> = schema.iter().filter(|o| o.kind == "trigger").map(|o| o.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    tables.into_iter().filter_map(|t| trigger_error(conn, t).map(|e| (t.to_string(), e))).collect()
+}
+
+fn trigger_error(conn: &Connection, table: &str) -> Option<String> {
+    let t = sql::ident(table);
+    let first: Option<String> = conn
+        .query_row(
+            "SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE hidden = 0 ORDER BY cid LIMIT 1",
+            params![table],
+            |r| r.get(0),
+        )
+        .ok();
+    let mut statements = vec![format!("INSERT INTO main.{t} DEFAULT VALUES"), format!("DELETE FROM main.{t}")];
+    if let Some(c) = first {
+        let c = sql::ident(&c);
+        statements.push(format!("UPDATE main.{t} SET {c} = {c}"));
+    }
+    statements.iter().find_map(|s| conn.prepare(s).err().map(|e| e.to_string()))
 }
 
 #[cfg(test)]

@@ -3,19 +3,10 @@
 //! looks right. Preparing (never running) an INSERT, UPDATE and DELETE on each table that has
 //! triggers compiles them; a failure is named with SQLite's message.
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use crate::engine::sql;
-use crate::engine::verify::snapshot::{SchemaObject, Snapshot};
+use crate::engine::verify::snapshot::{SchemaObject, Snapshot, broken_triggers as broken};
 use crate::engine::verify::{Check, Finding, Status};
-
-/// Each table with triggers whose INSERT, UPDATE or DELETE no longer compiles: (table, message).
-pub fn broken(conn: &Connection, schema: &[SchemaObject]) -> Vec<(String, String)> {
-    let mut tables: Vec<&str> = schema.iter().filter(|o| o.kind == "trigger").map(|o| o.table.as_str()).collect();
-    tables.sort_unstable();
-    tables.dedup();
-    tables.into_iter().filter_map(|t| compile_error(conn, t).map(|e| (t.to_string(), e))).collect()
-}
 
 /// The check: a trigger broken by the change fails; one broken before it is only a warning.
 pub fn check(conn: &Connection, after: &[SchemaObject], before: &Snapshot) -> Check {
@@ -43,23 +34,6 @@ pub fn check(conn: &Connection, after: &[SchemaObject], before: &Snapshot) -> Ch
             Status::Fail => format!("writes to these tables would now fail in a trigger: {}", named(Status::Fail)),
         }
     })
-}
-
-fn compile_error(conn: &Connection, table: &str) -> Option<String> {
-    let t = sql::ident(table);
-    let first: Option<String> = conn
-        .query_row(
-            "SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE hidden = 0 ORDER BY cid LIMIT 1",
-            params![table],
-            |r| r.get(0),
-        )
-        .ok();
-    let mut statements = vec![format!("INSERT INTO main.{t} DEFAULT VALUES"), format!("DELETE FROM main.{t}")];
-    if let Some(c) = first {
-        let c = sql::ident(&c);
-        statements.push(format!("UPDATE main.{t} SET {c} = {c}"));
-    }
-    statements.iter().find_map(|s| conn.prepare(s).err().map(|e| e.to_string()))
 }
 
 #[cfg(test)]

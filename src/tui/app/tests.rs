@@ -273,3 +273,30 @@ fn after_a_rollback_enter_offers_nothing_more() {
     assert_eq!(a.next(), None);
     assert!(!a.mode().can_roll_back, "a second rollback is not offered");
 }
+
+fn failed_execute(a: &mut App, error: crate::engine::Error) -> (String, String) {
+    let _ = a.begin(Job::Verify { db: a.db.clone() });
+    a.handle(Event::Job(crate::tui::worker::JobMessage::Done(JobKind::Execute, Err(error))));
+    match &a.view.modal {
+        Some(Modal::Error { title, next, .. }) => (title.clone(), next.clone()),
+        other => panic!("an error panel: {other:?}"),
+    }
+}
+
+#[test]
+fn an_execute_whose_change_is_on_disk_despite_an_error_is_never_called_unchanged() {
+    use crate::engine::refusal::Refusal;
+    let mut a = rehearsed_app();
+    let committed = Refusal::CommittedDespiteError { path: a.db.clone(), error: "disk I/O error".into() };
+    let (title, next) = failed_execute(&mut a, crate::engine::Error::NotReady(committed));
+    assert!(title.contains("IS committed") && !title.contains("nothing changed"), "{title}");
+    assert!(next.contains("Do not run the migration again"), "{next}");
+    assert!(a.migrated_unverified(), "q asks before leaving a committed, unverified change");
+
+    let mut a = rehearsed_app();
+    let neither = Refusal::NeitherBackupNorResult { path: a.db.clone(), error: "disk I/O error".into() };
+    let (title, next) = failed_execute(&mut a, crate::engine::Error::NotReady(neither));
+    assert!(!title.contains("nothing changed") && title.contains("needs a look"), "{title}");
+    assert!(next.contains("Do not start"), "{next}");
+    assert!(!a.migrated(), "whether it committed is not known, so it is not claimed either way");
+}

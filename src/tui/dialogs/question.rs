@@ -1,7 +1,7 @@
 //! The y/N questions: roll back, quit, stop running work, and the technician's word that the
 //! application is stopped. They own y and n (Esc answers no).
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::text::Line;

@@ -1,6 +1,6 @@
 //! The backup screen: both hashes side by side, MATCH or MISMATCH in colour and in words.
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -1,6 +1,6 @@
 //! The first screen: is this a healthy SQLite database that nobody else is using?
 
-use crate::engine::paths::shown;
+use crate::engine::shown::shown;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -17,6 +17,25 @@ struct Access {
     mode: u32,
 }
 
+/// Whether `pid` is a copy of this very process that has not started its own program yet: the
+/// moment between fork and exec when a program (a test harness, a supervisor) starts another.
+/// It holds this process's descriptors only because it is this process; once it runs its own
+/// program its executable differs and it is scanned like any other. cutover itself starts no
+/// process, so a fork of it is never the shop's application.
+fn is_own_fork(pid: u32, me: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (comm) state ppid …`: the command may hold spaces and parentheses, so read after the
+    // last `)`.
+    let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+    if parent != Some(me) {
+        return false;
+    }
+    match (fs::read_link(format!("/proc/{pid}/exe")), fs::read_link("/proc/self/exe")) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        _ => false,
+    }
+}
+
 /// Whether this process runs as root, and so may look into every process.
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -70,7 +89,7 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == me {
+        if pid == me || is_own_fork(pid, me) {
             continue;
         }
         match fs::read_dir(entry.path().join("fd")) {
