@@ -1,7 +1,9 @@
 //! cutover: take a live SQLite database through a risky migration without losing a byte.
 //!
-//! The [`engine`] does the database work and knows nothing of terminals; the [`tui`] wizard and
-//! the binary's command line sit on top of it.
+//! The [`engine`] (its own crate, `cutover-engine`, so Cargo keeps terminal and command-line
+//! crates out of it) does the database work; the [`tui`] wizard and the binary's command line
+//! sit on top of it.
 
-pub mod engine;
+pub use cutover_engine as engine;
+
 pub mod tui;

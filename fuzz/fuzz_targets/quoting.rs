@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use cutover::engine::sql;
+use cutover_engine::sql;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

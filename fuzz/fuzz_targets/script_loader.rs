@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(loaded) = cutover::engine::plan::script::load(text) {
+    if let Ok(loaded) = cutover_engine::plan::script::load(text) {
         let lines = text.lines().count().max(1);
         for s in &loaded.statements {
             assert!(text.contains(s.sql.as_str()), "statement not verbatim");

@@ -1,15 +1,15 @@
 //! `cutover audit`: the table list as an aligned table or one JSON object.
 
 use crate::cli::{out, outln};
-use cutover::engine::shown::shown;
+use cutover::engine::shown;
 use std::path::Path;
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::audit::{AuditOptions, AuditReport, Decision};
-use cutover::engine::error::human_bytes;
-use cutover::engine::preflight::PreflightReport;
-use cutover::engine::session::Session;
+use cutover::engine::PreflightReport;
+use cutover::engine::Session;
+use cutover::engine::human_bytes;
+use cutover::engine::{AuditOptions, AuditReport, Decision};
 use serde::Serialize;
 
 use crate::cli::progress::StderrProgress;
@@ -21,7 +21,7 @@ struct AuditOutput<'a> {
     ok: bool,
     /// Set when the database had not shut down cleanly and SQLite recovered it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    recovered: Option<&'a cutover::engine::recovery::Recovery>,
+    recovered: Option<&'a cutover::engine::Recovery>,
     preflight: &'a PreflightReport,
     #[serde(flatten)]
     audit: &'a AuditReport,

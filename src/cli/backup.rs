@@ -1,15 +1,15 @@
 //! `cutover backup`: a proven copy of the database, reported as text or JSON.
 
 use crate::cli::out;
-use cutover::engine::shown::shown;
+use cutover::engine::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
 use cutover::engine::Progress;
-use cutover::engine::backup::{BackupOptions, BackupReport};
-use cutover::engine::error::human_bytes;
-use cutover::engine::session::Session;
+use cutover::engine::Session;
+use cutover::engine::human_bytes;
+use cutover::engine::{BackupOptions, BackupReport};
 use serde::Serialize;
 
 use crate::cli::print_json;

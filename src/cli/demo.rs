@@ -2,13 +2,13 @@
 //! where there is no terminal.
 
 use crate::cli::{note, out, outln};
-use cutover::engine::shown::shown;
+use cutover::engine::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
 use color_eyre::eyre::WrapErr;
-use cutover::engine::demo;
+use cutover::engine::create_demo;
 
 use crate::cli::TenantArgs;
 use crate::cli::audit::{preflight_and_audit, render_audit, render_preflight};
@@ -23,7 +23,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<ExitCode> {
             .wrap_err("creating a folder for the demo")?
             .keep(),
     };
-    let db = demo::create(&dir)?;
+    let db = create_demo(&dir)?;
     outln(format!("Built the demo point-of-sale database: {}\n", shown(&db)))?;
     let code = open(&db, None)?;
     outln(format!("\nThe demo database stays in {}", dir.display()))?;
@@ -37,7 +37,7 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
         note("(no terminal: showing the overview instead of the wizard)");
         return overview(db);
     }
-    cutover::engine::preflight::check_file(db)?;
+    cutover::engine::check_file(db)?;
     let app = cutover::tui::run(db.to_path_buf(), script).wrap_err("running the wizard")?;
     let farewell = app.farewell();
     for line in &farewell.lines {
@@ -48,8 +48,7 @@ pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
 
 /// Shows what the wizard's first screens will: preflight and audit.
 pub fn overview(db: &Path) -> Result<ExitCode> {
-    let args =
-        TenantArgs { column: cutover::engine::audit::DEFAULT_COLUMN.to_string(), tenant: None, exclude: Vec::new() };
+    let args = TenantArgs { column: cutover::engine::DEFAULT_COLUMN.to_string(), tenant: None, exclude: Vec::new() };
     let (pre, report) = preflight_and_audit(db, args)?;
     out(render_preflight(&pre))?;
     outln("")?;
@@ -66,7 +65,7 @@ pub fn list_here() -> Result<ExitCode> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(".").wrap_err("reading the current folder")?.flatten() {
         let path = entry.path();
-        if cutover::engine::preflight::check_file(&path).is_ok() {
+        if cutover::engine::check_file(&path).is_ok() {
             found.push(path);
         }
     }
@@ -96,5 +95,5 @@ pub fn list_here() -> Result<ExitCode> {
 }
 
 fn shell_quote(path: &Path) -> String {
-    cutover::engine::platform::shell_quote(path)
+    cutover::engine::shell_quote(path)
 }

@@ -119,7 +119,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TenantArgs {
     /// Name of the tenant column.
-    #[arg(long, default_value = cutover::engine::audit::DEFAULT_COLUMN)]
+    #[arg(long, default_value = cutover::engine::DEFAULT_COLUMN)]
     pub column: String,
     /// The tenant value (default: the tenant registry's only id, if it has exactly one).
     #[arg(long)]
@@ -137,7 +137,7 @@ pub struct UsageError(pub String);
 impl Cli {
     /// Parses the process arguments; `--version` names the SQLite library too.
     pub fn parse_args() -> Cli {
-        let version = format!("{} (SQLite {})", env!("CARGO_PKG_VERSION"), rusqlite::version());
+        let version = format!("{} (SQLite {})", env!("CARGO_PKG_VERSION"), cutover::engine::sqlite_version());
         let matches = Cli::command().version(version).get_matches();
         match Cli::from_arg_matches(&matches) {
             Ok(cli) => cli,
@@ -157,7 +157,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     // The flag, or the environment for fleet tooling that runs every command the same way.
     let from_env = std::env::var("CUTOVER_CONFIRM_STOPPED").is_ok_and(|v| !v.is_empty() && v != "0");
     if cli.confirm_stopped || from_env {
-        cutover::engine::inuse::confirm_stopped();
+        cutover::engine::confirm_stopped();
     }
     let json = cli.json;
     if json && matches!(cli.command, None | Some(Command::Demo { .. })) {
@@ -193,7 +193,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The real database file behind what was typed, after the notes the engine has about it.
 fn resolve(typed: &std::path::Path) -> Result<PathBuf> {
-    let (session, notes) = cutover::engine::session::Session::open(typed)?;
+    let (session, notes) = cutover::engine::Session::open(typed)?;
     for n in notes {
         note(n);
     }

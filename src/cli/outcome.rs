@@ -1,12 +1,12 @@
 //! The result of a headless phase: one JSON object for fleet tooling, or a readable summary.
 
-use cutover::engine::shown::shown;
+use cutover::engine::shown;
 use std::path::PathBuf;
 
-use cutover::engine::apply::StatementRun;
-use cutover::engine::backup_ref::BackupRef;
-use cutover::engine::changes::Changes;
-use cutover::engine::verify::{Check, Verification};
+use cutover::engine::BackupRef;
+use cutover::engine::Changes;
+use cutover::engine::StatementRun;
+use cutover::engine::{Check, Verification};
 use serde::Serialize;
 
 use crate::cli::table::{self, Align};
@@ -115,7 +115,7 @@ impl Outcome {
                 .collect();
             s.push_str(&table::render(&["CHECK", "RESULT", "DETAIL"], &[Align::Left, Align::Left, Align::Left], &rows));
             for c in &self.checks {
-                for f in c.findings.iter().filter(|f| f.status != cutover::engine::verify::Status::Pass).take(10) {
+                for f in c.findings.iter().filter(|f| f.status != cutover::engine::Status::Pass).take(10) {
                     s.push_str(&format!("  {} · {}: {} — {}\n", c.name, f.subject, f.status.label(), f.detail));
                 }
             }

@@ -4,7 +4,7 @@ use crate::cli::{note, out};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::session::Session;
+use cutover::engine::Session;
 
 use crate::cli::planning::{self, PlanArgs};
 use crate::cli::print_json;

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use cutover::engine::audit;
-use cutover::engine::plan::tenant::DEFAULT_TYPE;
-use cutover::engine::plan::{Plan, script::first_line};
-use cutover::engine::session::{PlanRequest, TenantChoice};
-use cutover::engine::shown::shown;
+use cutover::engine::DEFAULT_COLUMN;
+use cutover::engine::DEFAULT_TYPE;
+use cutover::engine::shown;
+use cutover::engine::{Plan, first_line};
+use cutover::engine::{PlanRequest, TenantChoice};
 
 /// What migration to run.
 #[derive(Debug, Clone, Args)]
@@ -23,7 +23,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
     /// Name of the tenant column.
-    #[arg(long, default_value = audit::DEFAULT_COLUMN, conflicts_with = "script")]
+    #[arg(long, default_value = DEFAULT_COLUMN, conflicts_with = "script")]
     pub column: String,
     /// Declared type of the tenant column (STRICT tables get TEXT).
     #[arg(long = "type", default_value = DEFAULT_TYPE, conflicts_with = "script")]

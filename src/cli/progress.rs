@@ -8,7 +8,7 @@ use crossterm::terminal::{Clear, ClearType};
 use std::time::{Duration, Instant};
 
 use cutover::engine::Progress;
-use cutover::engine::error::human_bytes;
+use cutover::engine::human_bytes;
 
 /// Prints progress for a person watching; quiet about counters when stderr is not a terminal.
 pub struct StderrProgress {

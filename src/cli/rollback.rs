@@ -1,13 +1,13 @@
 //! `cutover rollback`: restore the database from the backup of its last execute — refused
 //! while the shop's new work would be lost, unless the technician says to discard it.
 
-use cutover::engine::shown::shown;
+use cutover::engine::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::rollback::request;
-use cutover::engine::session::Session;
+use cutover::engine::RollbackAsked;
+use cutover::engine::Session;
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
 use crate::cli::progress::StderrProgress;
@@ -31,7 +31,7 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         return Err(UsageError("rollback replaces the database with its backup: add --yes to confirm".into()).into());
     }
     let asked =
-        request::Asked { backup: asked.backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes };
+        RollbackAsked { backup: asked.backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes };
     let report = StderrProgress::new().during(|p| Session::new(db).rollback(asked, p))?;
     let kept = report
         .migrated_path

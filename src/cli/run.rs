@@ -2,15 +2,15 @@
 //! exit codes.
 
 use crate::cli::note;
-use cutover::engine::shown::shown;
+use cutover::engine::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::apply::Cancel;
-use cutover::engine::dryrun::DryRunOptions;
-use cutover::engine::plan::{Plan, PlanSource};
-use cutover::engine::session::{Executed, Planned, Rehearsed, Run, Session};
+use cutover::engine::Cancel;
+use cutover::engine::DryRunOptions;
+use cutover::engine::{Executed, Planned, Rehearsed, Run, Session};
+use cutover::engine::{Plan, PlanSource};
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
 use crate::cli::planning::{self, PlanArgs};
@@ -94,7 +94,7 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
             "{} was migrated but verification FAILED ({}): roll back with `cutover rollback {} --yes`",
             shown(db),
             done.verification.summary(),
-            cutover::engine::platform::shell_quote(db)
+            cutover::engine::shell_quote(db)
         )
     };
     let mut reports = rehearsed.reports.clone();

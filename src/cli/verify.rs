@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::session::Session;
+use cutover::engine::Session;
 
 use crate::cli::emit;
 use crate::cli::outcome::{Outcome, PhaseTimings};

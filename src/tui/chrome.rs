@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
 
 use crate::engine::Progress;
-use crate::engine::error::human_bytes;
+use crate::engine::human_bytes;
 use crate::tui::app::{App, Step};
 use crate::tui::keys;
 

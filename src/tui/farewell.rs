@@ -1,9 +1,9 @@
 //! What the wizard leaves on the terminal after it closes: where the database stands, and
 //! whether that is a state to act on (exit 1: migrated but not verified).
 
-use crate::engine::platform::shell_quote;
-use crate::engine::session::Session;
-use crate::engine::shown::shown;
+use crate::engine::Session;
+use crate::engine::shell_quote;
+use crate::engine::shown;
 use crate::tui::app::App;
 
 /// The last words, and whether the run ended in a state that needs action.

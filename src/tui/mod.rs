@@ -18,7 +18,7 @@ pub mod ui;
 mod widgets;
 pub mod worker;
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,7 +68,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, mut app: App) -> std::io:
 
 /// Diagnostics go to `<db>.cutover/cutover.log`: the wizard owns the terminal.
 fn start_log(db: &Path) {
-    let Ok(dir) = crate::engine::journal::ensure_records_dir(db) else { return };
+    let Ok(dir) = crate::engine::records_dir(db) else { return };
     let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("cutover.log")) else {
         return;
     };

@@ -1,10 +1,10 @@
 //! How the wizard takes a finished job: the second half of the state machine.
 
 use crate::engine::Error;
-use crate::engine::error::ExitKind;
-use crate::engine::session::{Resume, ResumeState};
-use crate::engine::shown::shown;
-use crate::engine::verify::Status;
+use crate::engine::ExitKind;
+use crate::engine::Status;
+use crate::engine::shown;
+use crate::engine::{Resume, ResumeState};
 use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
 use crate::tui::worker::{JobKind, Outcome};

@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::verify::Status;
+use crate::engine::Status;
 
 /// The styles and symbols the screens use.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +17,7 @@ impl Theme {
     /// symbols where the console's default font may lack the others (the classic Windows
     /// console; Windows Terminal, which sets WT_SESSION, has them).
     pub fn from_env() -> Theme {
-        let ascii = crate::engine::platform::LIMITED_CONSOLE_FONT && std::env::var_os("WT_SESSION").is_none();
+        let ascii = crate::engine::LIMITED_CONSOLE_FONT && std::env::var_os("WT_SESSION").is_none();
         Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()), ascii }
     }
 

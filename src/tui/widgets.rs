@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear};
 
-use crate::engine::verify::Check;
+use crate::engine::Check;
 use crate::tui::theme::Theme;
 
 /// Checks as rows: verdict, name, detail; the selected one reversed.

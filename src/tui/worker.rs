@@ -6,16 +6,16 @@ use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use crate::engine::apply::Cancel;
-use crate::engine::audit::{AuditOptions, AuditReport};
-use crate::engine::backup::BackupReport;
-use crate::engine::backup_ref::BackupRef;
-use crate::engine::dryrun::DryRunOptions;
-use crate::engine::preflight::PreflightReport;
-use crate::engine::rollback::RollbackReport;
-use crate::engine::rollback::request::Asked;
-use crate::engine::session::{Executed, PlanRequest, Planned, Rehearsed, Resume, Session, Verified};
-use crate::engine::{Error, Progress, inuse};
+use crate::engine::BackupRef;
+use crate::engine::BackupReport;
+use crate::engine::Cancel;
+use crate::engine::DryRunOptions;
+use crate::engine::PreflightReport;
+use crate::engine::RollbackAsked;
+use crate::engine::RollbackReport;
+use crate::engine::{AuditOptions, AuditReport};
+use crate::engine::{Error, Progress, confirm_stopped};
+use crate::engine::{Executed, PlanRequest, Planned, Rehearsed, Resume, Session, Verified};
 
 /// A piece of work for the worker.
 #[derive(Debug, Clone)]
@@ -156,7 +156,7 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
     match job {
         Job::Preflight { db, confirmed_stopped } => {
             if confirmed_stopped {
-                inuse::confirm_stopped();
+                confirm_stopped();
             }
             let session = Session::new(db);
             let report = session.preflight(progress)?;
@@ -176,7 +176,7 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
         }
         Job::Verify { db } => Ok(Outcome::Verify(Box::new(Session::new(db).verify(progress)?))),
         Job::Rollback { db, discard_changes } => {
-            let asked = Asked { discard_changes, ..Default::default() };
+            let asked = RollbackAsked { discard_changes, ..Default::default() };
             Ok(Outcome::Rollback(Box::new(Session::new(db).rollback(asked, progress)?)))
         }
     }

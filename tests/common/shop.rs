@@ -2,7 +2,8 @@
 //! sqlite3) that writes and closes cleanly, writes and crashes leaving its WAL behind, or dies in
 //! the middle of a write, plus running cutover from any folder as any user.
 
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A small point-of-sale database with a tenant registry, in the given journal mode.
@@ -108,4 +109,21 @@ pub fn strace_or_skip(what: &str) -> bool {
         super::state::report(&format!("{what} SKIPPED: strace is not installed"));
     }
     ok
+}
+
+/// The execute the rollback tests undo.
+pub const EXECUTE: [&str; 4] = ["execute", "--tenant", "acme", "--yes"];
+
+/// A small shop migrated by a real execute: its path, and its bytes before.
+pub fn executed(dir: &Path, journal: super::Journal) -> (PathBuf, Vec<u8>) {
+    let db = small_shop(dir, journal);
+    let original = fs::read(&db).unwrap();
+    let out = cutover(&EXECUTE, &db);
+    assert!(out.status.success(), "{}", text(&out));
+    (db, original)
+}
+
+/// The files in `dir` whose names hold `marker`.
+pub fn kept_files(dir: &Path, marker: &str) -> Vec<String> {
+    super::snapshot(dir).into_keys().filter(|n| n.contains(marker)).collect()
 }

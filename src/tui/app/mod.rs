@@ -14,8 +14,8 @@ use std::time::Instant;
 pub use next::Next;
 pub use state::{Choices, Prepared, Results, Running, Step, View};
 
+use crate::engine::Cancel;
 use crate::engine::Progress;
-use crate::engine::apply::Cancel;
 use crate::tui::event::Event;
 use crate::tui::keys;
 use crate::tui::mode::{Action, Focus, Mode};

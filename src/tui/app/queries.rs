@@ -2,10 +2,10 @@
 //! toggled, the word to type before execute, and where production stands.
 
 use super::{App, Step};
-use crate::engine::audit::{Decision, TableAudit};
-use crate::engine::execute::Rehearsal;
-use crate::engine::paths;
-use crate::engine::verify::Check;
+use crate::engine::Check;
+use crate::engine::Rehearsal;
+use crate::engine::file_name;
+use crate::engine::{Decision, TableAudit};
 
 impl App {
     /// The checks the dashboard lists: production's, then, when production's bytes equal the
@@ -49,7 +49,7 @@ impl App {
     pub fn confirmation_text(&self) -> String {
         match self.prepared.plan().and_then(|p| p.tenant()) {
             Some(spec) => spec.tenant.clone(),
-            None => paths::file_name(&self.db),
+            None => file_name(&self.db),
         }
     }
 

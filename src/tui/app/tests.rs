@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::engine::backup::{BackupReport, BackupTimings};
-use crate::engine::backup_ref::BackupRef;
-use crate::engine::dryrun::{DryRunReport, DryRunTimings};
-use crate::engine::plan::{Plan, PlanSource, PlannedStatement};
-use crate::engine::preflight::PreflightReport;
-use crate::engine::session::{Planned, Rehearsed};
-use crate::engine::verify::snapshot::Snapshot;
-use crate::engine::verify::{Scope, Verification};
+use crate::engine::BackupRef;
+use crate::engine::PreflightReport;
+use crate::engine::Snapshot;
+use crate::engine::{BackupReport, BackupTimings};
+use crate::engine::{DryRunReport, DryRunTimings};
+use crate::engine::{Plan, PlanSource, PlannedStatement};
+use crate::engine::{Planned, Rehearsed};
+use crate::engine::{Scope, Verification};
 use crate::tui::dialogs::Modal;
 use crate::tui::mode::DialogKind;
 use crate::tui::worker::{Job, JobKind};
@@ -257,7 +257,7 @@ fn after_a_rollback_enter_offers_nothing_more() {
     a.view.step = Step::Verify;
     a.results.verification = Some(verification(true));
     assert_eq!(a.next(), Some(Next::Details));
-    a.results.rolled_back = Some(crate::engine::rollback::RollbackReport {
+    a.results.rolled_back = Some(crate::engine::RollbackReport {
         database: "/shop/pos.db".into(),
         backup_path: "/shop/pos.db.backup-1".into(),
         backup_sha256: "b".repeat(64),
@@ -285,7 +285,7 @@ fn failed_execute(a: &mut App, error: crate::engine::Error) -> (String, String) 
 
 #[test]
 fn an_execute_whose_change_is_on_disk_despite_an_error_is_never_called_unchanged() {
-    use crate::engine::refusal::Refusal;
+    use crate::engine::Refusal;
     let mut a = rehearsed_app();
     let committed = Refusal::CommittedDespiteError { path: a.db.clone(), error: "disk I/O error".into() };
     let (title, next) = failed_execute(&mut a, crate::engine::Error::NotReady(committed));

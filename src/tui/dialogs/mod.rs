@@ -10,7 +10,7 @@ use std::path::Path;
 
 use ratatui::Frame;
 
-use crate::engine::backup_ref::BackupRef;
+use crate::engine::BackupRef;
 use crate::tui::mode::{Binding, DialogKind};
 use crate::tui::theme::Theme;
 

@@ -1,14 +1,14 @@
 //! The y/N questions: roll back, quit, stop running work, and the technician's word that the
 //! application is stopped. They own y and n (Esc answers no).
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Context, text_width};
-use crate::engine::backup_ref::BackupRef;
+use crate::engine::BackupRef;
 use crate::tui::mode::{Action, Binding, Mode};
 use crate::tui::widgets;
 

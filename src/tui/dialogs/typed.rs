@@ -1,7 +1,7 @@
 //! The dialogs that ask for a word: the tenant value (or file name) before execute, and
 //! `discard` before a restore that throws away the shop's work. The typing keys apply.
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::audit::Decision;
+use crate::engine::Decision;
 use crate::tui::app::App;
 use crate::tui::chrome;
 use crate::tui::mode::Focus;

@@ -1,12 +1,12 @@
 //! The backup screen: both hashes side by side, MATCH or MISMATCH in colour and in words.
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::engine::error::human_bytes;
+use crate::engine::human_bytes;
 use crate::tui::app::App;
 use crate::tui::chrome;
 

@@ -1,6 +1,6 @@
 //! The execute screen: what will happen, then progress while production changes.
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;

@@ -1,7 +1,7 @@
 //! The plan screen: the tenant value and column, and the exact SQL, scrollable, with
 //! destructive statements highlighted.
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

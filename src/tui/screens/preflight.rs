@@ -1,12 +1,12 @@
 //! The first screen: is this a healthy SQLite database that nobody else is using?
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::engine::error::human_bytes;
+use crate::engine::human_bytes;
 use crate::tui::app::App;
 
 /// Draws the preflight facts.

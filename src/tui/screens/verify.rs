@@ -1,7 +1,7 @@
 //! The verification dashboard: each check with PASS/WARN/FAIL, per-table drill-down, totals,
 //! timings, where the reports are, and rollback with `r`.
 
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -2,7 +2,7 @@
 //! database since the execute — a second, typed confirmation naming what a restore discards.
 
 use crate::engine::Error;
-use crate::engine::shown::shown;
+use crate::engine::shown;
 use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
 use crate::tui::mode::Focus;

@@ -1,7 +1,7 @@
 //! Audit and plan transitions: tables in and out, the tenant value, the plan and the dry run.
 
-use crate::engine::audit::Decision;
-use crate::engine::session::{PlanRequest, TenantChoice};
+use crate::engine::Decision;
+use crate::engine::{PlanRequest, TenantChoice};
 use crate::tui::app::{App, Effect};
 use crate::tui::worker::Job;
 

@@ -1,0 +1,206 @@
+//! Where a database stands, folded from its journal: the newest backup, every passed dry run,
+//! the execute that counts (one that changed nothing never hides the committed one before it),
+//! its verification, and a rollback started or finished; and where recorded paths are now.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{Entry, Event};
+use crate::backup_ref::BackupRef;
+use crate::paths;
+use crate::plan::Plan;
+use crate::verify::snapshot::Snapshot;
+
+/// Where a database stands, from its journal.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    /// The newest proven backup, as recorded.
+    pub backup: Option<BackupRef>,
+    /// Every passed dry run, oldest first.
+    pub dry_runs: Vec<PassedDryRun>,
+    /// The newest execute: its plan hash, backup and how it ended.
+    pub execute: Option<ExecuteRecord>,
+    /// The newest verification of production: ok?
+    pub verified: Option<bool>,
+    /// A rollback finished after the last execute (or, with no execute, at all).
+    pub rolled_back: bool,
+    /// A rollback started after the last execute and its end was never recorded.
+    pub rollback_started: Option<RollbackRecord>,
+}
+
+impl Standing {
+    /// The execute the database carries, or may: the newest one, unless it or a rollback
+    /// after it was undone. It is what a rollback restores the backup of, and what a resume
+    /// picks up.
+    pub fn live_execute(&self) -> Option<&ExecuteRecord> {
+        self.execute.as_ref().filter(|x| !x.rolled_back && !self.rolled_back)
+    }
+
+    /// The passed dry run an execute ran on: its plan, rehearsed from its backup's bytes (a
+    /// later rehearsal of the same plan from other bytes says nothing about this execute).
+    pub fn rehearsal_for(&self, exec: &ExecuteRecord) -> Option<&PassedDryRun> {
+        self.dry_runs.iter().rev().find(|d| d.plan.sha256 == exec.plan_sha256 && d.source_sha256 == exec.backup.sha256)
+    }
+}
+
+/// A rollback that started, as the journal holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackRecord {
+    /// The backup being restored, as recorded.
+    pub backup: BackupRef,
+    /// The second name the database being replaced was given.
+    pub migrated_path: PathBuf,
+}
+
+/// A dry run that passed, as the journal holds it.
+#[derive(Debug, Clone)]
+pub struct PassedDryRun {
+    /// The plan.
+    pub plan: Plan,
+    /// The bytes it started from.
+    pub source_sha256: String,
+    /// The copy's result.
+    pub result_sha256: String,
+    /// The state before.
+    pub before: Snapshot,
+}
+
+/// An execute, as the journal holds it.
+#[derive(Debug, Clone)]
+pub struct ExecuteRecord {
+    /// The plan's hash.
+    pub plan_sha256: String,
+    /// The backup it can be rolled back to, as recorded.
+    pub backup: BackupRef,
+    /// The transaction committed.
+    pub committed: bool,
+    /// The database's SHA-256 right after the commit, when it could be taken.
+    pub result_sha256: Option<String>,
+    /// Rolled back (nothing changed).
+    pub rolled_back: bool,
+    /// The execute journals its COMMIT before making it (see [`Event::ExecuteCommitting`]).
+    pub marks_commit: bool,
+    /// It reached its COMMIT (which may or may not have finished).
+    pub committing: bool,
+}
+
+/// Folds the journal into where things stand. An execute that changed nothing (rolled back,
+/// or refused before its first statement) does not hide the committed one before it.
+pub fn standing(entries: &[Entry]) -> Standing {
+    let mut s = Standing::default();
+    // The committed execute (with its verification) that a newer attempt may fall back to.
+    let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
+    for e in entries {
+        match &e.event {
+            Event::Backup { path, sha256, .. } => s.backup = Some(BackupRef::new(path.clone(), sha256.clone())),
+            Event::DryRun {
+                ok: true, plan, source_sha256, result_sha256: Some(result), before: Some(before), ..
+            } => {
+                s.dry_runs.push(PassedDryRun {
+                    plan: (**plan).clone(),
+                    source_sha256: source_sha256.clone(),
+                    result_sha256: result.clone(),
+                    before: (**before).clone(),
+                });
+            }
+            Event::DryRun { .. } | Event::Recovered { .. } => {}
+            Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256, marks_commit } => {
+                prior = s
+                    .execute
+                    .take()
+                    .filter(|x| x.committed && !x.rolled_back && !s.rolled_back)
+                    .map(|x| (x, s.verified))
+                    .or(prior.take().filter(|_| !s.rolled_back));
+                s.execute = Some(ExecuteRecord {
+                    plan_sha256: plan_sha256.clone(),
+                    backup: BackupRef::new(backup_path.clone(), backup_sha256.clone()),
+                    committed: false,
+                    result_sha256: None,
+                    rolled_back: false,
+                    marks_commit: *marks_commit,
+                    committing: false,
+                });
+                s.verified = None;
+                s.rolled_back = false;
+                s.rollback_started = None;
+            }
+            Event::ExecuteCommitting { .. } => {
+                if let Some(x) = s.execute.as_mut() {
+                    x.committing = true;
+                }
+            }
+            Event::ExecuteCommitted { result_sha256, .. } => {
+                if let Some(x) = s.execute.as_mut() {
+                    x.committed = true;
+                    x.result_sha256 = result_sha256.clone();
+                }
+                prior = None;
+            }
+            Event::ExecuteRolledBack { .. } => {
+                if let Some(x) = s.execute.as_mut() {
+                    x.rolled_back = true;
+                }
+                // Nothing changed: the database is still where the execute before left it.
+                if let Some((x, verified)) = prior.take() {
+                    s.execute = Some(x);
+                    s.verified = verified;
+                }
+            }
+            Event::Verified { ok, .. } => s.verified = Some(*ok),
+            Event::RollbackStarted { backup_path, sha256, migrated_path } => {
+                s.rollback_started = Some(RollbackRecord {
+                    backup: BackupRef::new(backup_path.clone(), sha256.clone()),
+                    migrated_path: migrated_path.clone(),
+                });
+            }
+            Event::RolledBack { .. } => {
+                s.rolled_back = true;
+                s.rollback_started = None;
+                prior = None;
+            }
+        }
+    }
+    s
+}
+
+/// The recorded backup that `backup` names, by file identity (any path to it will do, from
+/// any folder), where it is now.
+pub fn recorded_backup(db: &Path, entries: &[Entry], backup: &Path) -> Option<BackupRef> {
+    let wanted_path = fs::canonicalize(backup).ok();
+    entries.iter().rev().find_map(|e| match &e.event {
+        Event::Backup { path, sha256, .. } => {
+            let at = paths::locate(db, path);
+            let same_file = crate::platform::same_file(&at, backup);
+            let same_path = wanted_path.is_some() && fs::canonicalize(&at).ok() == wanted_path;
+            (same_file || same_path).then(|| BackupRef::new(at, sha256.clone()))
+        }
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_execute_that_changed_nothing_does_not_hide_the_committed_one_before_it() {
+        let e = |event| Entry { at: "t".into(), event };
+        let started = |p: &str| Event::ExecuteStarted {
+            plan_sha256: p.into(),
+            backup_path: "b".into(),
+            backup_sha256: "s".into(),
+            marks_commit: true,
+        };
+        let entries = vec![
+            e(started("one")),
+            e(Event::ExecuteCommitted { plan_sha256: "one".into(), result_sha256: Some("r1".into()) }),
+            e(Event::Verified { plan_sha256: "one".into(), ok: true, failed: vec![] }),
+            e(started("two")),
+            e(Event::ExecuteRolledBack { plan_sha256: "two".into(), error: "changed since the backup".into() }),
+        ];
+        let s = standing(&entries);
+        let x = s.execute.unwrap();
+        assert_eq!((x.plan_sha256.as_str(), x.committed, x.rolled_back), ("one", true, false));
+        assert_eq!(s.verified, Some(true));
+    }
+}

@@ -1,0 +1,59 @@
+//! Opening connections to an existing database without ever creating one.
+//!
+//! rusqlite's default `open` creates a missing file; a mistyped path must not leave an empty
+//! database behind that later looks like a real one, so every open here omits SQLITE_OPEN_CREATE.
+
+use crate::shown::shown;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+/// How long an inspecting connection waits for another process's lock before giving up.
+const INSPECT_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens an existing database for reading and writing; it never waits for another's lock.
+pub fn read_write(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        if is_permission(&e) {
+            Error::ReadOnly { path: path.to_path_buf(), why: e.to_string() }
+        } else {
+            Error::sqlite(format!("opening {}", shown(path)), e)
+        }
+    })?;
+    // SQLite opens a file it may not write read-only without saying so; writing needs to know.
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(Error::ReadOnly { path: path.to_path_buf(), why: "it opens read-only".into() });
+    }
+    conn.busy_timeout(std::time::Duration::ZERO).map_err(|e| Error::sqlite("setting the busy timeout", e))?;
+    Ok(conn)
+}
+
+/// Opens an existing database for inspection only.
+///
+/// The connection is opened read-write with `query_only` set rather than read-only: a read-only
+/// connection to a WAL database leaves `-wal` and `-shm` files behind when it closes, while a
+/// read-write one removes them, so inspecting a file leaves its folder as it was. Files this
+/// process may not write are opened read-only instead.
+pub fn inspect(path: &Path) -> Result<Connection> {
+    let conn = match read_write(path) {
+        Ok(c) => c,
+        Err(Error::ReadOnly { .. }) => {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            Connection::open_with_flags(path, flags)
+                .map_err(|e| Error::sqlite(format!("opening {} read-only", shown(path)), e))?
+        }
+        Err(e) => return Err(e),
+    };
+    conn.pragma_update(None, "query_only", true).map_err(|e| Error::sqlite("making the connection read-only", e))?;
+    // Reading may briefly wait for another writer's commit; writing phases never wait.
+    conn.busy_timeout(INSPECT_BUSY_TIMEOUT).map_err(|e| Error::sqlite("setting the busy timeout", e))?;
+    Ok(conn)
+}
+
+fn is_permission(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::ErrorCode;
+    matches!(e.sqlite_error_code(), Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied))
+}

@@ -1,0 +1,232 @@
+//! Which processes hold a file: a scan of `/proc/*/fd` by device and inode, the processes that
+//! could not be looked into (other users', hidden ones, those outside this namespace), and the
+//! POSIX lock query.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+
+use super::file_id;
+use crate::platform::{FileId, Holding, LockedFile, ProcessScan, Targets, Unseen};
+
+/// The owner, group and permission bits of a file, to judge which users could open it.
+#[derive(Debug, Clone, Copy)]
+struct Access {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+}
+
+/// Whether `pid` is a copy of this very process that has not started its own program yet: the
+/// moment between fork and exec when a program (a test harness, a supervisor) starts another.
+/// It holds this process's descriptors only because it is this process; once it runs its own
+/// program its executable differs and it is scanned like any other. cutover itself starts no
+/// process, so a fork of it is never the shop's application.
+fn is_own_fork(pid: u32, me: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (comm) state ppid …`: the command may hold spaces and parentheses, so read after the
+    // last `)`.
+    let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+    if parent != Some(me) {
+        return false;
+    }
+    match (fs::read_link(format!("/proc/{pid}/exe")), fs::read_link("/proc/self/exe")) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        _ => false,
+    }
+}
+
+/// Whether this process runs as root, and so may look into every process.
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Lists the other processes that hold any of `files` open, matched by device and inode so
+/// that every name of the file counts (symlinks, hard links, another working directory, a
+/// renamed file). With `unseen`, processes whose open files may not be read are listed when
+/// their user could open the file at all (by its permissions); kernel threads and zombies hold
+/// no files.
+pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
+    let targets: Vec<FileId> = files.iter().map(|(id, _)| *id).collect();
+    // A file with an access control list may be open to users its permission bits do not
+    // name: then every process counts as one that could hold it.
+    let access = if unseen {
+        files
+            .iter()
+            .find(|(_, p)| p.exists())
+            .filter(|(_, p)| !super::xattr::all(p).iter().any(|(n, _)| n.as_bytes() == b"system.posix_acl_access"))
+            .and_then(|(_, p)| fs::metadata(p).ok())
+            .map(|m| Access { uid: m.uid(), gid: m.gid(), mode: m.mode() })
+    } else {
+        None
+    };
+    let mut scan = ProcessScan::default();
+    if targets.is_empty() {
+        return scan;
+    }
+    let procs = match fs::read_dir("/proc") {
+        Ok(p) => p,
+        Err(e) => {
+            scan.blind = Some(format!("the list of running processes cannot be read (/proc: {e})"));
+            return scan;
+        }
+    };
+    if unseen
+        && !is_root()
+        && let Some(option) = proc_hides_processes()
+    {
+        scan.blind =
+            Some(format!("this system hides other users' processes from you (/proc is mounted with {option})"));
+    }
+    if unseen && in_nested_pid_namespace() {
+        scan.blind = Some(
+            "cutover runs in a process namespace of its own (a container), so processes outside it cannot be seen"
+                .into(),
+        );
+    }
+    let me = std::process::id();
+    for entry in procs.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me || is_own_fork(pid, me) {
+            continue;
+        }
+        match fs::read_dir(entry.path().join("fd")) {
+            Ok(fds) => {
+                for fd in fds.flatten() {
+                    // stat follows the descriptor to the open file itself, renamed or not.
+                    let Ok(meta) = fs::metadata(fd.path()) else { continue };
+                    if let Some(file) = targets.iter().position(|t| *t == file_id(&meta)) {
+                        scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
+                        break;
+                    }
+                }
+            }
+            Err(e) if unseen && e.kind() == io::ErrorKind::PermissionDenied => {
+                let status = fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+                if holds_no_files(pid) || !access.is_none_or(|a| could_open(&status, a)) {
+                    continue;
+                }
+                let uid = status_ids(&status, "Uid:").get(1).copied();
+                scan.unseen.push(Unseen { pid, name: process_name(pid), user: uid.map_or("?".into(), user_name) });
+            }
+            // The process ended while we looked.
+            Err(_) => continue,
+        }
+    }
+    scan.holders.sort_by_key(|h| h.pid);
+    // The shop's application usually runs as a service user of its own: list those first.
+    scan.unseen.sort_by_key(|u| (u.user == "root", u.pid));
+    scan
+}
+
+/// Asks the kernel whether another process holds a POSIX lock anywhere on the file (the
+/// database's or its `-shm`'s); returns the pid it names (0 when it cannot name one, as for a
+/// process in another pid namespace).
+pub fn held_lock(file: &File, _which: LockedFile) -> io::Result<Option<i32>> {
+    use nix::fcntl::{FcntlArg, fcntl};
+    use nix::libc;
+
+    // Ask for a write lock over the whole file: any lock another process holds conflicts with it.
+    let mut query = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    fcntl(file, FcntlArg::F_GETLK(&mut query)).map_err(io::Error::from)?;
+    if query.l_type == libc::F_UNLCK as libc::c_short { Ok(None) } else { Ok(Some(query.l_pid)) }
+}
+
+/// The command name of a process, `unknown` once it is gone.
+pub fn process_name(pid: u32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// Kernel threads and zombies have an empty command line and no open files.
+fn holds_no_files(pid: u32) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline")).map_or(true, |c| c.is_empty())
+}
+
+/// Whether a process with this `/proc/<pid>/status` could open a file with `access`: root can,
+/// otherwise the owner, group or other permission bits decide. Unknown ids count as able.
+fn could_open(status: &str, access: Access) -> bool {
+    let uids = status_ids(status, "Uid:");
+    let Some(&uid) = uids.get(1) else { return true };
+    if uid == 0 {
+        return true;
+    }
+    if uid == access.uid {
+        return access.mode & 0o600 != 0;
+    }
+    let gids = status_ids(status, "Gid:");
+    let groups = status_ids(status, "Groups:");
+    if gids.get(1) == Some(&access.gid) || groups.contains(&access.gid) {
+        return access.mode & 0o060 != 0;
+    }
+    access.mode & 0o006 != 0
+}
+
+fn status_ids(status: &str, key: &str) -> Vec<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|rest| rest.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn user_name(uid: u32) -> String {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// Whether this process sees only part of the system's processes: it is not in the initial
+/// pid namespace, whose inode the kernel fixes (PROC_PID_INIT_INO, 0xEFFFFFFC).
+fn in_nested_pid_namespace() -> bool {
+    const INITIAL: &str = "pid:[4026531836]";
+    fs::read_link("/proc/self/ns/pid").is_ok_and(|ns| ns.as_os_str() != INITIAL)
+}
+
+/// The `hidepid` option of the /proc mount, when it hides other users' processes.
+fn proc_hides_processes() -> Option<String> {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().find_map(|line| {
+        let mut fields = line.split(' ');
+        let mount_point = fields.nth(4)?;
+        if mount_point != "/proc" {
+            return None;
+        }
+        line.split([',', ' ']).find_map(|opt| {
+            let value = opt.strip_prefix("hidepid=")?;
+            (!matches!(value, "0" | "off")).then(|| opt.to_string())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_decide_who_could_open_a_file() {
+        let status = "Name:\tpos\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nGroups:\t100 27\n";
+        let file = |uid, gid, mode| Access { uid, gid, mode };
+        assert!(could_open(status, file(1000, 5, 0o600)), "the owner");
+        assert!(!could_open(status, file(1000, 5, 0o000)));
+        assert!(could_open(status, file(0, 27, 0o660)), "a supplementary group");
+        assert!(!could_open(status, file(0, 0, 0o660)), "neither owner nor group");
+        assert!(could_open(status, file(0, 0, 0o664)), "anyone may read it");
+        assert!(could_open("Uid:\t0\t0\t0\t0\n", file(1000, 1000, 0o600)), "root may open anything");
+    }
+}

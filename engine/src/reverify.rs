@@ -1,0 +1,170 @@
+//! Verifying a migrated database again, later, from what its journal recorded: the same for
+//! `cutover verify` and the wizard's resume. The hash that may grant MATCH is taken only once
+//! the WAL is folded in; a database the shop has written to since the execute is said to have
+//! changed — with what changed, table by table — never called a failed migration.
+
+use crate::shown::shown;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::backup_ref::BackupRef;
+use crate::changes::{self, Changes};
+use crate::dryrun;
+use crate::error::{Error, Result};
+use crate::journal;
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::recovery::Recovery;
+use crate::refusal::Refusal;
+use crate::status::{self, Settled};
+use crate::verify::{Identical, Status, Verification};
+use crate::{open, paths, preflight};
+
+/// A verification of production from the journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reverification {
+    /// The database.
+    #[serde(with = "crate::ospath")]
+    pub database: PathBuf,
+    /// The plan that was executed.
+    pub plan_sha256: String,
+    /// The backup a rollback would restore.
+    pub backup: BackupRef,
+    /// The database's SHA-256 with its WAL folded in; `None` when it could not be folded in.
+    pub actual_sha256: Option<String>,
+    /// It equals the rehearsal's result (proof by identical outcome).
+    pub identical: bool,
+    /// What the shop wrote since the execute, when the file is no longer the execute's result.
+    pub changes: Option<Changes>,
+    /// Why the changes could not be told apart, when they could not.
+    pub changes_unknown: Option<String>,
+    /// The checks.
+    pub verification: Verification,
+    /// The database had not shut down cleanly and was recovered first, a copy kept as found.
+    pub recovered: Option<Recovery>,
+}
+
+impl Reverification {
+    /// The file changed since the execute.
+    pub fn changed(&self) -> bool {
+        self.changes.as_ref().is_some_and(|c| !c.is_empty()) || self.changes_unknown.is_some()
+    }
+
+    /// One line saying where the database stands.
+    pub fn summary(&self) -> String {
+        let db = shown(&self.database);
+        let v = &self.verification;
+        let since = match (&self.changes, &self.changes_unknown) {
+            (Some(c), _) if !c.is_empty() => Some(c.summary()),
+            (_, Some(why)) => Some(why.clone()),
+            _ => None,
+        };
+        match (since, v.ok) {
+            (None, true) => format!("{db} verified: {}", v.summary()),
+            (None, false) => {
+                let quoted = crate::platform::shell_quote(&self.database);
+                format!(
+                    "{db} verification FAILED: {} — `cutover rollback {quoted} --yes` restores the backup",
+                    v.summary()
+                )
+            }
+            (Some(what), true) => format!(
+                "{db} changed since the execute (the shop has written to it): {what}; the migration itself is in place: {}",
+                v.summary()
+            ),
+            (Some(what), false) => format!(
+                "{db} changed since the execute ({what}) and the migration no longer holds: {} FAIL ({}) — a rollback would discard the changes listed, so it needs --discard-changes; have the database looked at first",
+                v.names(Status::Fail).len(),
+                v.names(Status::Fail).join(", ")
+            ),
+        }
+    }
+}
+
+/// Verifies `db` after the newest execute its journal records.
+pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverification> {
+    let db = &paths::resolve(db)?;
+    if !db.exists()
+        && let Some(r) = journal::standing(&journal::read(db)?).rollback_started
+    {
+        let moved = paths::locate(db, &r.migrated_path);
+        if moved.is_file() {
+            return Err(Error::NotReady(Refusal::RollbackCutOff { path: db.clone(), moved }));
+        }
+    }
+    preflight::check_file(db)?;
+    let rec = status::reconcile(db, progress)?;
+    if rec.settled == Some(Settled::Unchanged) {
+        return Err(Error::NotReady(Refusal::InterruptedUnchanged { path: db.clone() }));
+    }
+    if rec.settled == Some(Settled::NeverCommitted) {
+        return Err(Error::NotReady(Refusal::InterruptedNeverCommitted { path: db.clone() }));
+    }
+    if rec.settled == Some(Settled::Unknown) {
+        return Err(Error::NotReady(Refusal::CannotTell { path: db.clone(), then: "nothing was verified" }));
+    }
+    let standing = rec.standing;
+    let Some(exec) = standing.execute.clone().filter(|x| x.committed) else {
+        return Err(Error::NotReady(Refusal::NothingToVerify { path: db.clone() }));
+    };
+    if standing.rolled_back {
+        return Err(Error::NotReady(Refusal::RolledBackSince { path: db.clone() }));
+    }
+    let Some(dry) = standing.rehearsal_for(&exec).cloned() else {
+        return Err(Error::NotReady(Refusal::NoRecordedRehearsal));
+    };
+    let backup = exec.backup.located(db);
+    let actual = status::settled_sha256(db)?;
+    let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
+    let (changes, changes_unknown) =
+        if as_left { (None, None) } else { changes_since(db, &backup, &dry.plan, progress) };
+    let identical = Identical {
+        rehearsal_sha256: dry.result_sha256.clone(),
+        actual_sha256: actual.clone().unwrap_or_else(|| "(the WAL could not be folded in)".into()),
+    };
+    let matched = identical.rehearsal_sha256 == identical.actual_sha256;
+    let started = Instant::now();
+    let verification = crate::verify::production::verify(
+        db,
+        &dry.plan,
+        &dry.before,
+        &[],
+        identical,
+        changes.as_ref(),
+        progress,
+    )?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "verified again");
+    Ok(Reverification {
+        database: db.to_path_buf(),
+        plan_sha256: exec.plan_sha256,
+        backup,
+        actual_sha256: actual,
+        identical: matched,
+        changes,
+        changes_unknown,
+        verification,
+        recovered: rec.recovered,
+    })
+}
+
+/// What differs from the execute's result, rebuilt from the backup; or why that cannot be told.
+pub fn changes_since(
+    db: &Path,
+    backup: &BackupRef,
+    plan: &Plan,
+    progress: &mut dyn FnMut(Progress),
+) -> (Option<Changes>, Option<String>) {
+    let compared = dryrun::replay(db, backup, plan, progress).and_then(|known| {
+        progress(Progress::Step("comparing every table with the state the execute left".into()));
+        let conn = open::inspect(db)?;
+        changes::between(&conn, known.path())
+    });
+    match compared {
+        Ok(c) => (Some(c), None),
+        Err(e) => {
+            (None, Some(format!("it no longer hashes to the execute's result, and what changed cannot be told ({e})")))
+        }
+    }
+}

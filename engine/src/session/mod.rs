@@ -1,0 +1,235 @@
+//! One migration of one database, as both faces drive it: the engine owns the sequence and
+//! every decision in it.
+//!
+//! What a plan request builds, which backup a rehearsal starts from, what must hold before
+//! production is touched (nobody holding it, a restore possible, room on the disk for the
+//! whole run), which reports are written, what a verification or a rollback starts from, and
+//! what an earlier run left to pick up — each is decided here, once. The command line maps its
+//! arguments onto these calls and prints what they return; the wizard runs each call on its
+//! worker thread and shows the result. Neither face decides anything of its own.
+
+mod open;
+mod request;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+pub use request::{PlanRequest, Planned, TenantChoice};
+pub use run::Run;
+
+use crate::apply::Cancel;
+use crate::audit::{self, AuditOptions, AuditReport};
+use crate::backup::{self, BackupOptions, BackupReport};
+use crate::backup_ref::BackupRef;
+use crate::dryrun::{self, DryRunOptions, DryRunReport};
+use crate::error::{Error, Result};
+use crate::execute::{self, ExecuteReport, Rehearsal};
+use crate::journal::{self, Standing};
+use crate::preflight::{self, PreflightReport};
+use crate::progress::Progress;
+use crate::reverify::{self, Reverification};
+use crate::rollback::{self, RollbackReport, request::Asked};
+use crate::shown::shown;
+use crate::{durable, inuse, paths, reports, status};
+
+/// The migration of one database: every operation a face needs, in the order a run takes them.
+#[derive(Debug, Clone)]
+pub struct Session {
+    db: PathBuf,
+}
+
+/// A rehearsal and what it left on disk.
+#[derive(Debug, Clone)]
+pub struct Rehearsed {
+    /// The backup it started from.
+    pub backup: BackupRef,
+    /// Seconds spent making that backup, when this run made it.
+    pub backup_seconds: Option<f64>,
+    /// The dry run.
+    pub dry: DryRunReport,
+    /// The reports written.
+    pub reports: Vec<PathBuf>,
+}
+
+/// An execute and the reports it wrote.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The execute.
+    pub report: ExecuteReport,
+    /// The reports written.
+    pub reports: Vec<PathBuf>,
+}
+
+/// A verification from the journal and its report.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The verification.
+    pub report: Reverification,
+    /// The reports written.
+    pub reports: Vec<PathBuf>,
+}
+
+/// An earlier run the journal says the database carries, to pick up.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// Where the journal leaves the database.
+    pub standing: Standing,
+    /// How that execute ended.
+    pub state: ResumeState,
+    /// The backup a rollback would restore, where it is now.
+    pub backup: BackupRef,
+}
+
+/// How the execute a resume picks up ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeState {
+    /// Cut off, and the file proves neither outcome: verify before anything else.
+    Interrupted,
+    /// Migrated and verified.
+    Verified,
+    /// Migrated, and its verification failed.
+    VerificationFailed,
+    /// Migrated, not yet verified.
+    Unverified,
+}
+
+impl Session {
+    /// A session on `db`, the real file (the faces resolve what was typed once, first).
+    pub fn new(db: impl Into<PathBuf>) -> Session {
+        Session { db: db.into() }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Path {
+        &self.db
+    }
+
+    /// Checks the file: healthy (quick_check), who holds it, the disk a whole run needs, and
+    /// whether a rollback could put a backup back. An unclean shutdown is recovered first,
+    /// with a copy kept as found.
+    pub fn preflight(&self, progress: &mut dyn FnMut(Progress)) -> Result<PreflightReport> {
+        preflight::run_with(&self.db, progress)
+    }
+
+    /// The earlier run to pick up, if the journal records an execute that still stands. It
+    /// is only offered once the file itself was looked at idle (an interrupted execute is
+    /// settled from the file), so never while it is in use or unchecked.
+    pub fn resumable(&self, pre: &PreflightReport, progress: &mut dyn FnMut(Progress)) -> Option<Resume> {
+        if pre.in_use() || (pre.uncertain() && !inuse::stopped_confirmed()) {
+            return None;
+        }
+        let standing = status::reconcile(&self.db, progress).ok()?.standing;
+        let x = standing.live_execute()?;
+        let state = match (x.committed, standing.verified) {
+            (false, _) => ResumeState::Interrupted,
+            (true, Some(true)) => ResumeState::Verified,
+            (true, Some(false)) => ResumeState::VerificationFailed,
+            (true, None) => ResumeState::Unverified,
+        };
+        let backup = x.backup.located(&self.db);
+        Some(Resume { standing, state, backup })
+    }
+
+    /// Where the journal leaves the database.
+    pub fn standing(&self) -> Result<Standing> {
+        Ok(journal::standing(&journal::read(&self.db)?))
+    }
+
+    /// Whether the journal says a committed execute is in the database (not rolled back).
+    pub fn carries_execute(&self) -> bool {
+        self.standing().is_ok_and(|s| s.live_execute().is_some_and(|x| x.committed))
+    }
+
+    /// Lists every table and what the tenant migration would do with it.
+    pub fn audit(&self, options: &AuditOptions, progress: &mut dyn FnMut(Progress)) -> Result<AuditReport> {
+        audit::run(&self.db, options, progress)
+    }
+
+    /// Builds the plan `request` asks for.
+    pub fn plan(&self, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
+        request::build(&self.db, request, progress)
+    }
+
+    /// What must hold before a run that ends in changing production writes anything: nobody
+    /// holds the database (or the technician vouched for what cannot be seen), a rollback
+    /// could rename a backup into place, and the disk has room for the backup, the rehearsal
+    /// copy and the new index.
+    pub fn ready_to_change(&self) -> Result<()> {
+        inuse::ensure_not_in_use(&self.db)?;
+        if let Some(why) = preflight::restore_blocker(&self.db, None) {
+            return Err(Error::CannotRestore { path: self.db.clone(), why });
+        }
+        let dir = paths::parent_dir(&self.db);
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let needed = preflight::needed_for_run(size(&self.db) + size(&paths::side_file(&self.db, "-wal")));
+        let available =
+            durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
+        if available < needed {
+            return Err(Error::DiskSpace { dir, needed, available });
+        }
+        Ok(())
+    }
+
+    /// Makes and proves a backup (`cutover backup`: room for the copy is all it needs).
+    pub fn back_up(&self, options: &BackupOptions, progress: &mut dyn FnMut(Progress)) -> Result<BackupReport> {
+        backup::run(&self.db, options, progress)
+    }
+
+    /// The backup a run that goes on to execute starts with: refused, before anything is
+    /// written, unless [`Session::ready_to_change`] holds.
+    pub fn back_up_for_run(&self, progress: &mut dyn FnMut(Progress)) -> Result<BackupReport> {
+        self.ready_to_change()?;
+        self.back_up(&BackupOptions::default(), progress)
+    }
+
+    /// The newest recorded backup, when the database is still byte for byte that backup: a
+    /// rehearsal may start from it without making another.
+    pub fn reusable_backup(&self) -> Result<Option<BackupRef>> {
+        Ok(self.standing()?.backup.map(|b| b.located(&self.db)).filter(|b| b.still_equals(&self.db)))
+    }
+
+    /// Rehearses the plan on a scratch copy of `backup`, verifies the copy, and writes the
+    /// rehearsal's reports. The database itself is never opened for writing.
+    pub fn rehearse(
+        &self,
+        planned: &Planned,
+        backup: &BackupRef,
+        options: &DryRunOptions,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Rehearsed> {
+        let dry = dryrun::run(&self.db, backup, &planned.plan, options, cancel, progress)?;
+        let reports = reports::write_rehearsal(&self.db, &planned.plan, planned.audit.as_ref(), &dry)?;
+        Ok(Rehearsed { backup: backup.clone(), backup_seconds: None, dry, reports })
+    }
+
+    /// Runs the rehearsed plan on production in one transaction, proves the outcome and
+    /// writes the execution's reports. Refused unless the rehearsal passed for this plan.
+    pub fn execute(
+        &self,
+        planned: &Planned,
+        rehearsed: &Rehearsed,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Executed> {
+        let rehearsal = Rehearsal::from(&rehearsed.dry);
+        let report = execute::run(&self.db, &planned.plan, &rehearsed.backup, &rehearsal, cancel, progress)?;
+        let reports = reports::write_execution(&self.db, &planned.plan, &rehearsed.dry, &report)?;
+        Ok(Executed { report, reports })
+    }
+
+    /// Verifies production against what its journal recorded of the last execute, and writes
+    /// `verification.md`.
+    pub fn verify(&self, progress: &mut dyn FnMut(Progress)) -> Result<Verified> {
+        let report = reverify::run(&self.db, progress)?;
+        let reports = vec![reports::write_verification(&self.db, &report)?];
+        Ok(Verified { report, reports })
+    }
+
+    /// Restores the backup the journal names for the last execute (or the one asked for,
+    /// when forced) — refused while it would discard the shop's work, unless asked to.
+    pub fn rollback(&self, asked: Asked<'_>, progress: &mut dyn FnMut(Progress)) -> Result<RollbackReport> {
+        let request = rollback::from_journal(&self.db, asked)?;
+        rollback::run(&request, progress)
+    }
+}

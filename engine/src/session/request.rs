@@ -1,0 +1,92 @@
+//! What the technician asks for, as both faces take it: a plan request (the tenant migration
+//! with its choices, or a script), and the plan it builds.
+
+use std::path::{Path, PathBuf};
+
+use crate::audit::{self, AuditOptions, AuditReport, Decision};
+use crate::error::Result;
+use crate::open;
+use crate::plan::Plan;
+use crate::plan::tenant::{self, TenantRequest};
+use crate::progress::Progress;
+
+/// The migration to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanRequest {
+    /// Add the tenant column (and its index) to every table that takes it.
+    Tenant(TenantChoice),
+    /// Run this `.sql` script.
+    Script(PathBuf),
+}
+
+/// The choices of a tenant migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantChoice {
+    /// Every existing row's tenant (the column's default).
+    pub tenant: String,
+    /// The column's name.
+    pub column: String,
+    /// The column's declared type on ordinary tables (STRICT tables get TEXT).
+    pub column_type: String,
+    /// Create an index on the column.
+    pub index: bool,
+    /// Tables left out.
+    pub exclude: Vec<String>,
+    /// Tables put in against the audit's default (the registry, bookkeeping).
+    pub include: Vec<String>,
+}
+
+impl TenantChoice {
+    /// The tenant migration with `tenant` and every other choice at its default.
+    pub fn new(tenant: impl Into<String>) -> TenantChoice {
+        TenantChoice {
+            tenant: tenant.into(),
+            column: audit::DEFAULT_COLUMN.into(),
+            column_type: tenant::DEFAULT_TYPE.into(),
+            index: true,
+            exclude: Vec::new(),
+            include: Vec::new(),
+        }
+    }
+}
+
+/// A plan and the audit it came from (tenant plans).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// The audit with the technician's choices applied; `None` for a script.
+    pub audit: Option<AuditReport>,
+}
+
+impl Planned {
+    /// Whether the plan has nothing to run (every table has the change or is left out).
+    pub fn is_empty(&self) -> bool {
+        self.plan.statements.is_empty()
+    }
+}
+
+/// Builds the plan `request` asks for on `db`.
+pub(super) fn build(db: &Path, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
+    let choice = match request {
+        PlanRequest::Script(path) => return Ok(Planned { plan: Plan::from_script(path)?, audit: None }),
+        PlanRequest::Tenant(choice) => choice,
+    };
+    let options = AuditOptions {
+        column: choice.column.clone(),
+        tenant: Some(choice.tenant.clone()),
+        exclude: choice.exclude.clone(),
+    };
+    let mut report = audit::run(db, &options, progress)?;
+    for t in report.tables.iter_mut().filter(|t| choice.include.contains(&t.name)) {
+        if t.decision == Decision::Excluded {
+            t.decision = Decision::Migrate;
+            t.reason = "included by you".into();
+        }
+    }
+    let conn = open::inspect(db)?;
+    let request =
+        TenantRequest { tenant: choice.tenant.clone(), column_type: choice.column_type.clone(), index: choice.index };
+    let plan = tenant::generate(&conn, &report, &request)?;
+    Ok(Planned { plan, audit: Some(report) })
+}

@@ -1,0 +1,166 @@
+//! Where a database stands after an interruption, and the one hash that may stand for it.
+//!
+//! An execute the journal saw start but not end is settled by looking at the file itself:
+//! SQLite rolls an unfinished transaction back on the next open, and a finished one gives
+//! exactly the rehearsal's bytes, so the file's SHA-256 says which happened. A rollback cut off
+//! after its swap is recognised the same way, by the backup's hash.
+
+use crate::shown::shown;
+use std::fs;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::journal::{self, Event, Standing};
+use crate::progress::Progress;
+use crate::recovery::{self, Recovery};
+use crate::refusal::Refusal;
+use crate::{hashing, inuse, open, paths, platform};
+
+/// What an interrupted execute left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Settled {
+    /// The file equals the backup: the transaction never committed.
+    Unchanged,
+    /// The execute never committed — its journal shows it never reached its COMMIT — and the
+    /// file has been written to since.
+    NeverCommitted,
+    /// The file equals the rehearsal's result: the transaction committed.
+    Migrated,
+    /// Neither can be told: cut off around its commit (or journalled by an older cutover that
+    /// did not record its COMMIT), and the file is now neither the backup nor the result.
+    Unknown,
+}
+
+/// Where a database stands, with what had to be done to find out.
+#[derive(Debug, Clone)]
+pub struct Reconciled {
+    /// The journal folded.
+    pub standing: Standing,
+    /// How an interrupted execute was settled, when one was.
+    pub settled: Option<Settled>,
+    /// The database had not shut down cleanly and was recovered (a copy kept as found).
+    pub recovered: Option<Recovery>,
+}
+
+/// Reads the journal and, when an execute (or a rollback) started but its end was never
+/// recorded, settles it from the file and records the outcome. An unclean shutdown is
+/// recovered first, with a copy kept as found. Refuses while another process holds the
+/// database when there is something to settle.
+pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconciled> {
+    let standing = journal::standing(&journal::read(db)?);
+    // An execute a finished rollback came after is settled: the rollback undid whatever it did.
+    let open_execute = standing.execute.as_ref().filter(|x| !x.committed && !x.rolled_back && !standing.rolled_back);
+    let open_rollback = standing.rollback_started.as_ref();
+    if open_execute.is_none() && open_rollback.is_none() {
+        let recovered = if recovery::pending(db).is_some() && !inuse::scan(db)?.in_use() {
+            recovery::settle(db, progress)?
+        } else {
+            None
+        };
+        return Ok(Reconciled { standing, settled: None, recovered });
+    }
+    inuse::ensure_not_in_use(db)?;
+    let recovered = recovery::settle(db, progress)?;
+    let sha256 = settled_sha256(db)?.ok_or_else(|| Error::Locked { path: db.to_path_buf(), pid: None })?;
+    if let Some(r) = open_rollback {
+        // Before the swap the database and its second name are one file; after it, two. That
+        // tells a finished swap apart even when the shop has written to the restored file.
+        let migrated = paths::locate(db, &r.migrated_path);
+        let swapped = migrated.is_file() && !platform::same_file(db, &migrated);
+        if r.backup.sha256 == sha256 || swapped {
+            journal::append(
+                db,
+                Event::RolledBack {
+                    backup_path: r.backup.path.clone(),
+                    sha256: r.backup.sha256.clone(),
+                    migrated_path: r.migrated_path.clone(),
+                    discarded: None,
+                },
+            )?;
+        }
+    }
+    let mut settled = None;
+    if let Some(exec) = open_execute {
+        let rehearsal = standing.rehearsal_for(exec);
+        let outcome = if sha256 == exec.backup.sha256 {
+            Some((Settled::Unchanged, None))
+        } else if rehearsal.is_some_and(|d| d.result_sha256 == sha256) {
+            Some((Settled::Migrated, Some(sha256.clone())))
+        } else if exec.marks_commit && !exec.committing {
+            Some((Settled::NeverCommitted, None))
+        } else {
+            // Written to since and cut off around its COMMIT: nothing in the file can tell.
+            // (The schema cannot either: the shop's own application may create or drop the
+            // very objects the plan does.)
+            None
+        };
+        settled = Some(match outcome {
+            Some((Settled::Unchanged, _)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteRolledBack {
+                        plan_sha256: exec.plan_sha256.clone(),
+                        error: "interrupted before its commit: SQLite rolled it back".into(),
+                    },
+                )?;
+                Settled::Unchanged
+            }
+            Some((Settled::NeverCommitted, _)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteRolledBack {
+                        plan_sha256: exec.plan_sha256.clone(),
+                        error: "interrupted before its commit: SQLite rolled it back (the database has been written to since)"
+                            .into(),
+                    },
+                )?;
+                Settled::NeverCommitted
+            }
+            Some((Settled::Migrated, result)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteCommitted { plan_sha256: exec.plan_sha256.clone(), result_sha256: result },
+                )?;
+                Settled::Migrated
+            }
+            _ => Settled::Unknown,
+        });
+    }
+    Ok(Reconciled { standing: journal::standing(&journal::read(db)?), settled, recovered })
+}
+
+/// Refuses to run a new execute while the last one's outcome cannot be told: running its plan
+/// again could apply the change twice.
+pub fn ensure_settled(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+    if reconcile(db, progress)?.settled == Some(Settled::Unknown) {
+        return Err(Error::NotReady(Refusal::CannotTell { path: db.to_path_buf(), then: "nothing was changed" }));
+    }
+    Ok(())
+}
+
+/// Lets SQLite finish its own recovery (a hot journal is rolled back on the first read, a WAL
+/// is folded into the file), then hashes the main file.
+pub fn settle_and_hash(db: &Path) -> Result<String> {
+    crate::wal::settle(db)?;
+    Ok(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256)
+}
+
+/// The SHA-256 that stands for the database as SQLite reads it: the main file's, once any WAL
+/// is folded into it. `None` when the WAL cannot be folded in (another process is reading
+/// it): then the main file alone is not the database, and no hash of it may grant a MATCH.
+pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
+    let wal = paths::side_file(db, "-wal");
+    let has_frames = |p: &Path| fs::metadata(p).is_ok_and(|m| m.len() > 0);
+    if has_frames(&wal) {
+        let conn = open::read_write(db)?;
+        let folded = crate::wal::fold_in(&conn).ok();
+        let _ = conn.close();
+        if folded.is_none_or(|f| !f.complete) || has_frames(&wal) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256))
+}

@@ -1,0 +1,311 @@
+//! The state a verification compares against: per table the exact rows and a content digest
+//! over its columns, the schema, and the foreign-key violations that already existed.
+//!
+//! Digests run on two read-only connections at once, one table at a time each, so both cores
+//! read the file.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::{open, sql};
+
+/// One table's rows and content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableState {
+    /// Table name.
+    pub name: String,
+    /// Exact rows.
+    pub rows: u64,
+    /// SHA-256 over every value of `columns`, row by row in key order; `None` for virtual tables.
+    pub digest: Option<String>,
+    /// The columns digested, in order.
+    pub columns: Vec<String>,
+}
+
+/// One object of `sqlite_schema`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaObject {
+    /// `table`, `index`, `view` or `trigger`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The table it belongs to.
+    pub table: String,
+    /// Its CREATE statement (empty for automatic indexes).
+    pub sql: String,
+}
+
+/// One row `PRAGMA foreign_key_check` reports.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FkViolation {
+    /// The child table.
+    pub table: String,
+    /// The child row (none for WITHOUT ROWID tables).
+    pub rowid: Option<i64>,
+    /// The parent table.
+    pub parent: String,
+}
+
+/// A database's state at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Every table but virtual ones' data, in schema order.
+    pub tables: Vec<TableState>,
+    /// Every schema object.
+    pub schema: Vec<SchemaObject>,
+    /// Foreign-key violations present at that moment.
+    pub fk_violations: Vec<FkViolation>,
+    /// Tables whose triggers did not compile at that moment: (table, SQLite's message).
+    #[serde(default)]
+    pub broken_triggers: Vec<(String, String)>,
+}
+
+impl Snapshot {
+    /// The state of one table.
+    pub fn table(&self, name: &str) -> Option<&TableState> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// Captures the snapshot of the database at `db`, digesting with `workers` connections.
+pub fn capture(db: &Path, workers: usize, progress: &mut dyn FnMut(Progress)) -> Result<Snapshot> {
+    let conn = open::inspect(db)?;
+    let schema = schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))?;
+    let fk_violations = fk_violations(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
+    let broken_triggers = broken_triggers(&conn, &schema);
+    let names: Vec<String> = schema.iter().filter(|o| o.kind == "table").map(|o| o.name.clone()).collect();
+    let virtuals: Vec<&str> = schema
+        .iter()
+        .filter(|o| o.kind == "table" && o.sql.to_ascii_uppercase().starts_with("CREATE VIRTUAL"))
+        .map(|o| o.name.as_str())
+        .collect();
+    let jobs: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), virtuals.contains(&n.as_str()))).collect();
+    drop(conn);
+    let tables = digest_all(db, &jobs, None, workers, progress)?;
+    Ok(Snapshot { tables, schema, fk_violations, broken_triggers })
+}
+
+/// Which columns to digest for a table: the "before" columns when checking after a change.
+pub type ColumnsOf<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
+
+/// Digests the given tables (name, is virtual); `columns` fixes which columns per table (the
+/// "before" columns, when checking after a migration), otherwise every column is used.
+pub fn digest_all(
+    db: &Path,
+    jobs: &[(String, bool)],
+    columns: Option<ColumnsOf<'_>>,
+    workers: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<TableState>> {
+    let fixed: Vec<Option<Vec<String>>> = jobs.iter().map(|(n, _)| columns.and_then(|f| f(n))).collect();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Result<TableState>)>();
+    let workers = workers.clamp(1, jobs.len().max(1));
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, fixed) = (&next, &fixed);
+            scope.spawn(move || {
+                let conn = match open::inspect(db) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = tx.send((usize::MAX, Err(e)));
+                        return;
+                    }
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((name, is_virtual)) = jobs.get(i) else { return };
+                    let state = table_state(&conn, name, *is_virtual, fixed[i].as_deref())
+                        .map_err(|e| Error::sqlite(format!("digesting table {}", sql::ident(name)), e));
+                    let stop = state.is_err();
+                    // A closed channel means the reader gave up on an error: stop too.
+                    if tx.send((i, state)).is_err() || stop {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut out: Vec<Option<TableState>> = vec![None; jobs.len()];
+        for (done, (i, state)) in rx.into_iter().enumerate() {
+            let state = state?;
+            progress(Progress::Table { name: state.name.clone(), index: done + 1, total: jobs.len() });
+            out[i] = Some(state);
+        }
+        Ok(out.into_iter().flatten().collect())
+    })
+}
+
+fn table_state(
+    conn: &Connection,
+    name: &str,
+    is_virtual: bool,
+    fixed: Option<&[String]>,
+) -> rusqlite::Result<TableState> {
+    if is_virtual {
+        let rows: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM main.{}", sql::ident(name)), [], |r| r.get(0)).unwrap_or(0);
+        return Ok(TableState { name: name.into(), rows: rows.max(0) as u64, digest: None, columns: Vec::new() });
+    }
+    let columns: Vec<String> = match fixed {
+        Some(c) => c.to_vec(),
+        None => {
+            let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') ORDER BY cid")?;
+            stmt.query_map(params![name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        }
+    };
+    let order = order_by(conn, name, &columns)?;
+    let select = if columns.is_empty() {
+        "1".to_string()
+    } else {
+        columns.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ")
+    };
+    let mut stmt = conn.prepare(&format!("SELECT {select} FROM main.{} ORDER BY {order}", sql::ident(name)))?;
+    let n = stmt.column_count();
+    let mut sha = Sha256::new();
+    let mut rows = 0u64;
+    let mut cursor = stmt.query([])?;
+    while let Some(row) = cursor.next()? {
+        rows += 1;
+        for i in 0..n {
+            feed(&mut sha, row.get_ref(i)?);
+        }
+    }
+    let digest = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(TableState { name: name.into(), rows, digest: Some(digest), columns })
+}
+
+/// Feeds one value with its type, so `1`, `'1'` and `1.0` digest differently.
+pub(crate) fn feed(sha: &mut Sha256, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => sha.update([0u8]),
+        ValueRef::Integer(i) => {
+            sha.update([1u8]);
+            sha.update(i.to_be_bytes());
+        }
+        ValueRef::Real(f) => {
+            sha.update([2u8]);
+            sha.update(f.to_bits().to_be_bytes());
+        }
+        ValueRef::Text(t) => {
+            sha.update([3u8]);
+            sha.update((t.len() as u64).to_be_bytes());
+            sha.update(t);
+        }
+        ValueRef::Blob(b) => {
+            sha.update([4u8]);
+            sha.update((b.len() as u64).to_be_bytes());
+            sha.update(b);
+        }
+    }
+}
+
+/// A stable row order: the row id, or the primary key of a WITHOUT ROWID table. An explicit
+/// order keeps the planner from walking a (new) covering index instead of the table.
+fn order_by(conn: &Connection, table: &str, columns: &[String]) -> rusqlite::Result<String> {
+    let without_rowid: bool = conn
+        .query_row("SELECT wr FROM pragma_table_list(?1) WHERE schema = 'main'", params![table], |r| r.get(0))
+        .unwrap_or(false);
+    if without_rowid {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
+        let pk: Vec<String> = stmt.query_map(params![table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        return Ok(pk.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", "));
+    }
+    let taken = |alias: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(alias));
+    Ok(match ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
+        Some(alias) => alias.to_string(),
+        // Every alias is a real column name: order by all columns instead.
+        None => columns.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// Every object in `sqlite_schema`, in order.
+pub fn schema(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    let mut stmt =
+        conn.prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema ORDER BY rowid")?;
+    let rows = stmt
+        .query_map([], |r| Ok(SchemaObject { kind: r.get(0)?, name: r.get(1)?, table: r.get(2)?, sql: r.get(3)? }))?;
+    rows.collect()
+}
+
+/// Every foreign-key violation, sorted.
+pub fn fk_violations(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
+    let mut stmt = conn.prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")?;
+    let mut v: Vec<FkViolation> = stmt
+        .query_map([], |r| Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    v.sort();
+    Ok(v)
+}
+
+/// Each table with triggers whose INSERT, UPDATE or DELETE no longer compiles: (table, message).
+pub fn broken_triggers(conn: &Connection, schema: &[SchemaObject]) -> Vec<(String, String)> {
+    let mut tables: Vec<&str> = schema.iter().filter(|o| o.kind == "trigger").map(|o| o.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    tables.into_iter().filter_map(|t| trigger_error(conn, t).map(|e| (t.to_string(), e))).collect()
+}
+
+fn trigger_error(conn: &Connection, table: &str) -> Option<String> {
+    let t = sql::ident(table);
+    let first: Option<String> = conn
+        .query_row(
+            "SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE hidden = 0 ORDER BY cid LIMIT 1",
+            params![table],
+            |r| r.get(0),
+        )
+        .ok();
+    let mut statements = vec![format!("INSERT INTO main.{t} DEFAULT VALUES"), format!("DELETE FROM main.{t}")];
+    if let Some(c) = first {
+        let c = sql::ident(&c);
+        statements.push(format!("UPDATE main.{t} SET {c} = {c}"));
+    }
+    statements.iter().find_map(|s| conn.prepare(s).err().map(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(sql: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn digest_sees_a_changed_value_and_a_changed_type() {
+        let (_d, path) = db("CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 'x'), (2, 'y');");
+        let first = capture(&path, 2, &mut |_| {}).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("UPDATE t SET b = 'z' WHERE a = 2").unwrap();
+        let second = capture(&path, 1, &mut |_| {}).unwrap();
+        assert_ne!(first.tables[0].digest, second.tables[0].digest);
+        conn.execute_batch("UPDATE t SET b = 'y' WHERE a = 2").unwrap();
+        assert_eq!(capture(&path, 1, &mut |_| {}).unwrap().tables[0].digest, first.tables[0].digest);
+        conn.execute_batch("UPDATE t SET a = '1' WHERE a = 1").unwrap();
+        assert_ne!(capture(&path, 1, &mut |_| {}).unwrap().tables[0].digest, first.tables[0].digest);
+        assert_eq!(first.tables[0].rows, 2);
+    }
+
+    #[test]
+    fn adding_a_column_keeps_the_digest_over_the_old_columns() {
+        let (_d, path) = db("CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 'x');");
+        let before = capture(&path, 1, &mut |_| {}).unwrap();
+        Connection::open(&path).unwrap().execute_batch("ALTER TABLE t ADD COLUMN c NOT NULL DEFAULT 'q'").unwrap();
+        let cols = |n: &str| before.table(n).map(|t| t.columns.clone());
+        let after = digest_all(&path, &[("t".into(), false)], Some(&cols), 1, &mut |_| {}).unwrap();
+        assert_eq!(after[0].digest, before.tables[0].digest);
+    }
+}
