@@ -19,10 +19,11 @@ struct Access {
 
 /// Whether `pid` is a copy of this very process that has not started its own program yet: the
 /// moment between fork and exec when a program (a test harness, a supervisor) starts another.
-/// It holds this process's descriptors only because it is this process; once it runs its own
-/// program its executable differs and it is scanned like any other. cutover itself starts no
-/// process, so a fork of it is never the shop's application.
-fn is_own_fork(pid: u32, me: u32) -> bool {
+/// Such a copy is our child, runs our executable, and holds the files only through descriptors
+/// it shares with this process, the same open files fork copied (asked of the kernel with
+/// `kcmp`). A child that opened a file itself, that holds it through a descriptor this process
+/// does not have, or that the kernel cannot compare, is another holder.
+fn is_own_fork(pid: u32, me: u32, held: &[(i32, usize)]) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
     // `pid (comm) state ppid …`: the command may hold spaces and parentheses, so read after the
     // last `)`.
@@ -30,10 +31,29 @@ fn is_own_fork(pid: u32, me: u32) -> bool {
     if parent != Some(me) {
         return false;
     }
-    match (fs::read_link(format!("/proc/{pid}/exe")), fs::read_link("/proc/self/exe")) {
+    let same_program = match (fs::read_link(format!("/proc/{pid}/exe")), fs::read_link("/proc/self/exe")) {
         (Ok(theirs), Ok(ours)) => theirs == ours,
         _ => false,
+    };
+    if !same_program {
+        return false;
     }
+    let Ok(ours) = fs::read_dir("/proc/self/fd") else { return false };
+    let ours: Vec<i32> = ours.flatten().filter_map(|fd| fd.file_name().to_str()?.parse::<i32>().ok()).collect();
+    held.iter().all(|&(theirs, _)| ours.iter().any(|&mine| same_open_file(me, mine, pid, theirs)))
+}
+
+/// Whether descriptor `a_fd` of process `a` and `b_fd` of `b` are one open file (as fork and
+/// dup make them), not merely the same file opened twice.
+fn same_open_file(a: u32, a_fd: i32, b: u32, b_fd: i32) -> bool {
+    use nix::libc;
+    const KCMP_FILE: libc::c_int = 0;
+    // SAFETY: kcmp only reads the two processes' descriptor tables; the arguments are plain
+    // integers and no memory is passed.
+    let r = unsafe {
+        libc::syscall(libc::SYS_kcmp, a as libc::pid_t, b as libc::pid_t, KCMP_FILE, a_fd as libc::c_ulong, b_fd as libc::c_ulong)
+    };
+    r == 0
 }
 
 /// Whether this process runs as root, and so may look into every process.
@@ -89,18 +109,24 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == me || is_own_fork(pid, me) {
+        if pid == me {
             continue;
         }
         match fs::read_dir(entry.path().join("fd")) {
             Ok(fds) => {
-                for fd in fds.flatten() {
-                    // stat follows the descriptor to the open file itself, renamed or not.
-                    let Ok(meta) = fs::metadata(fd.path()) else { continue };
-                    if let Some(file) = targets.iter().position(|t| *t == file_id(&meta)) {
-                        scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
-                        break;
-                    }
+                // stat follows each descriptor to the open file itself, renamed or not.
+                let held: Vec<(i32, usize)> = fds
+                    .flatten()
+                    .filter_map(|fd| {
+                        let number = fd.file_name().to_str()?.parse::<i32>().ok()?;
+                        let meta = fs::metadata(fd.path()).ok()?;
+                        Some((number, targets.iter().position(|t| *t == file_id(&meta))?))
+                    })
+                    .collect();
+                if let Some(&(_, file)) = held.first()
+                    && !is_own_fork(pid, me, &held)
+                {
+                    scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
                 }
             }
             Err(e) if unseen && e.kind() == io::ErrorKind::PermissionDenied => {

@@ -3,18 +3,14 @@
 //! not called truncated, and an unclean shutdown is said out loud, with a copy kept as found.
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::shop::{count, cutover, has_column, json, small_shop, strace_or_skip, text};
-use common::{Journal, make_db, state};
+use crate::common::shop::{count, cutover, has_column, json, small_shop, strace_or_skip, text};
+use crate::common::{Journal, make_db, state};
 
 const EXECUTE: [&str; 4] = ["execute", "--tenant", "acme", "--yes"];
 
@@ -183,7 +179,7 @@ fn an_unclean_shutdown_is_said_and_kept_even_when_nothing_looks_wrong() {
     // read-only command must still say it had to recover, and keep the files as found.
     let dir = tempfile::tempdir().unwrap();
     let db = make_db(dir.path(), "pos.db", Journal::Wal, "CREATE TABLE t (x); INSERT INTO t VALUES (1);");
-    common::shop::app_writes_then_crashes(&db, "INSERT INTO t VALUES (2)");
+    crate::common::shop::app_writes_then_crashes(&db, "INSERT INTO t VALUES (2)");
     let out = cutover(&["audit"], &db);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("did not shut down cleanly"), "{}", text(&out));

@@ -4,16 +4,12 @@
 //! volume without hard links. Each case ran wrong once.
 // These need Linux: mounts, namespaces, FUSE, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::shop::{EXECUTE, app_writes, cutover, executed, kept_files, root_or_skip, small_shop, text};
-use common::{Journal, snapshot, state};
+use crate::common::shop::{EXECUTE, app_writes, cutover, executed, kept_files, root_or_skip, small_shop, text};
+use crate::common::{Journal, snapshot, state};
 
 /// A file bind-mounted on its own (as container volumes do), unmounted on drop.
 struct BindMount(PathBuf);

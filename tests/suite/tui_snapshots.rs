@@ -1,15 +1,11 @@
 //! Every screen of the wizard at 80×24, rendered to a test backend and snapshotted (hashes,
 //! times, paths and dates filtered out), including the error panel and the dialogs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::wizard::{press, settle};
-use common::{Journal, make_db};
+use crate::common::wizard::{press, settle};
+use crate::common::{Journal, make_db};
 use cutover::tui::app::{App, Step};
 use cutover::tui::event::Event;
 use cutover::tui::theme::Theme;
@@ -48,6 +44,7 @@ macro_rules! snap {
                 (r"SQLite( +)\d+\.\d+\.\d+", "SQLite$1[VERSION]"),
             ],
             prepend_module_to_snapshot => false,
+            snapshot_path => "../snapshots",
             omit_expression => true,
         }, {
             insta::assert_snapshot!($name, screen(&$app));

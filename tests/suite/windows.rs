@@ -5,16 +5,12 @@
 //! the holder is "another program" here; naming is tested against a fake list in the engine.
 
 #![cfg(windows)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{Journal, make_db, snapshot};
+use crate::common::{Journal, make_db, snapshot};
 
 const EXECUTE: [&str; 4] = ["execute", "--tenant", "acme", "--yes"];
 
@@ -58,7 +54,7 @@ struct ShopApp(Child, BufReader<std::process::ChildStdout>);
 impl ShopApp {
     fn start(db: &Path) -> ShopApp {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "hold_main", "--nocapture", "--test-threads", "1"])
+            .args(["--exact", "windows::hold_main", "--nocapture", "--test-threads", "1"])
             .env("CUTOVER_TEST_HOLD", db)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -257,7 +253,7 @@ fn the_wizard_refuses_on_its_first_screen_while_another_program_holds_the_databa
     let db = shop(dir.path());
     let app_process = ShopApp::start(&db);
     let mut app = App::new(db.clone(), None, Theme::new(false));
-    common::wizard::start(&mut app);
+    crate::common::wizard::start(&mut app);
     let report = app.prepared.preflight.as_ref().expect("the first screen shows the preflight");
     assert!(report.in_use(), "{report:?}");
     assert_eq!(app.mode().next, Some("re-check"));
@@ -302,7 +298,7 @@ fn a_volume_without_hard_links_rolls_back_by_renaming() {
     // CI mounts an exFAT image (no hard links, like a FAT32 or exFAT USB stick) and names it
     // here; Wine answers a hard link there as Windows answers one on FAT.
     let Some(stick) = std::env::var_os("CUTOVER_WINE_EXFAT_DIR") else {
-        common::state::report("the exFAT test SKIPPED: CUTOVER_WINE_EXFAT_DIR names no exFAT folder");
+        crate::common::state::report("the exFAT test SKIPPED: CUTOVER_WINE_EXFAT_DIR names no exFAT folder");
         return;
     };
     let dir = tempfile::tempdir_in(&stick).unwrap();

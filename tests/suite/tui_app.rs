@@ -1,15 +1,11 @@
 //! The wizard's state machine driven by synthetic key events through every step to the
 //! dashboard and a rollback, with the real engine jobs run on the test's thread.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::wizard::{press, settle, type_text};
-use common::{Journal, make_db};
+use crate::common::wizard::{press, settle, type_text};
+use crate::common::{Journal, make_db};
 use cutover::engine::hashing::sha256_hex;
 use cutover::tui::app::{App, Effect, Modal, Step};
 use cutover::tui::event::Event;
@@ -175,7 +171,7 @@ fn esc_never_quits_and_q_asks_while_work_runs() {
 fn a_database_in_use_is_shown_and_blocks_the_backup() {
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
-    let holder = common::Holder::start(&db, common::Hold::Idle);
+    let holder = crate::common::Holder::start(&db, crate::common::Hold::Idle);
     let mut app = opened(&db);
     assert!(app.prepared.preflight.as_ref().unwrap().in_use());
     assert_eq!(app.mode().next, Some("re-check"));
@@ -351,7 +347,7 @@ fn an_error_after_the_commit_makes_q_ask_before_quitting() {
 fn the_resume_offer_waits_until_the_file_can_be_looked_at() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = executed_shop(dir.path());
-    let holder = common::Holder::start(&db, common::Hold::Idle);
+    let holder = crate::common::Holder::start(&db, crate::common::Hold::Idle);
     let mut app = opened(&db);
     assert!(
         !matches!(app.view.modal, Some(Modal::Resume { .. })),

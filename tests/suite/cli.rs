@@ -1,13 +1,9 @@
 //! The command line on real files: JSON shapes, exit codes and what is left on disk.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 
+use crate::common::{Journal, hostile_db, snapshot};
 use assert_cmd::Command;
-use common::{Journal, hostile_db, snapshot};
 use cutover::engine::hashing::sha256_hex;
 use predicates::prelude::*;
 
@@ -115,7 +111,7 @@ fn messages_name_the_database_as_typed_and_json_keeps_the_real_path() {
 #[test]
 fn a_tenant_column_that_is_not_right_is_never_called_done() {
     let dir = tempfile::tempdir().unwrap();
-    let db = common::make_db(
+    let db = crate::common::make_db(
         dir.path(),
         "pos.db",
         Journal::Rollback,

@@ -3,16 +3,12 @@
 //! and the database is unchanged, or, after a completed commit, fully migrated and verified.
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::state;
-use common::{Journal, make_db};
+use crate::common::state;
+use crate::common::{Journal, make_db};
 
 const SCHEMA: &str = "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
     CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
@@ -107,7 +103,7 @@ fn io_errors_at_every_call_position() {
     let mut runs = 0usize;
     let mut faults = 0usize;
     for journal in [Journal::Rollback, Journal::Wal] {
-        let dir = common::fast_tempdir();
+        let dir = crate::common::fast_tempdir();
         let template = make_db(dir.path(), "template.db", journal, SCHEMA);
         let reference = fresh(&template, dir.path(), 0);
         let exec_args = ["execute", "--tenant", "acme", "--yes"];

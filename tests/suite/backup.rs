@@ -1,14 +1,10 @@
 //! Backups are byte-for-byte, proven by hash, never overwritten, and refused while in use.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 
 #[cfg(unix)]
-use common::{Hold, Holder};
-use common::{Journal, hostile_db, make_db, snapshot};
+use crate::common::{Hold, Holder};
+use crate::common::{Journal, hostile_db, make_db, snapshot};
 #[cfg(unix)]
 use cutover::engine::Error;
 use cutover::engine::ExitKind;
@@ -144,6 +140,48 @@ fn a_copy_of_this_process_about_to_start_a_program_is_not_another_holder() {
     assert!(found.holders.is_empty(), "nobody else holds it: {found:?}");
     drop(ours);
     spawner.join().unwrap();
+}
+
+/// A child of this process running this very program, that opened the database itself, is
+/// another holder: only descriptors shared with this process through fork are not.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_child_running_this_program_that_opened_the_database_itself_is_a_holder() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let ours = rusqlite::Connection::open(&db).unwrap();
+    ours.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "backup::hold_the_database_for_the_parent",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("CUTOVER_TEST_HOLD", &db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("holding"))), "the child holds the database");
+    let found = cutover::engine::inuse::scan(&db).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found.holders.iter().any(|h| h.pid == child.id()), "{found:?}");
+}
+
+/// Run by the test above in a child process: opens the database it is given and holds it.
+#[test]
+#[ignore = "run by a_child_running_this_program_that_opened_the_database_itself_is_a_holder"]
+fn hold_the_database_for_the_parent() {
+    let Some(db) = std::env::var_os("CUTOVER_TEST_HOLD") else { return };
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).unwrap();
+    println!("holding");
+    std::thread::sleep(std::time::Duration::from_secs(10));
 }
 
 // Python stands in for the shop's application; chattr and mount are Linux tools.

@@ -4,16 +4,12 @@
 //! offered, and the next cutover run says correctly where things stand and finishes the job.
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::state::{self, Rng};
-use common::{HOSTILE_SCHEMA, Journal, make_db};
+use crate::common::state::{self, Rng};
+use crate::common::{HOSTILE_SCHEMA, Journal, make_db};
 
 const BIG_TABLE: &str = "CREATE TABLE journal_lines (id INTEGER PRIMARY KEY, account TEXT, memo TEXT, cents INTEGER);
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)

@@ -1,17 +1,13 @@
 //! Every rejected input gets its exit code and a message a technician can act on, and the
 //! files on disk are left exactly as they were.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 #[cfg(unix)]
-use common::{Hold, Holder};
-use common::{Journal, hostile_db, make_db, snapshot};
+use crate::common::{Hold, Holder};
+use crate::common::{Journal, hostile_db, make_db, snapshot};
+use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn cutover() -> Command {
@@ -166,7 +162,7 @@ fn every_command_rejects_every_bad_input_with_exit_2() {
         }
         assert_eq!(snapshot(dir.path()), before, "{}: files changed", case.name);
     }
-    common::state::report(&format!("bad input: {tried} command/input pairs tried"));
+    crate::common::state::report(&format!("bad input: {tried} command/input pairs tried"));
 }
 
 // Python stands in for the shop's application; chattr and mount are Linux tools.
@@ -177,7 +173,7 @@ fn a_read_only_database_file_is_refused_and_kept() {
     let db = hostile_db(dir.path(), Journal::Rollback);
     let immutable = std::process::Command::new("chattr").arg("+i").arg(&db).output().is_ok_and(|o| o.status.success());
     if !immutable {
-        common::state::report("read-only file test SKIPPED: chattr +i is not permitted here");
+        crate::common::state::report("read-only file test SKIPPED: chattr +i is not permitted here");
         return;
     }
     let before = fs::read(&db).unwrap();
@@ -203,7 +199,7 @@ fn a_read_only_folder_is_refused_and_kept() {
             .output()
             .is_ok_and(|o| o.status.success());
     if !mounted {
-        common::state::report("read-only folder test SKIPPED: bind mounts are not permitted here");
+        crate::common::state::report("read-only folder test SKIPPED: bind mounts are not permitted here");
         return;
     }
     let before = snapshot(dir.path());
@@ -220,7 +216,7 @@ fn paths_with_spaces_and_unicode_work_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("Shop No 5 — Müller ☕");
     fs::create_dir(&folder).unwrap();
-    let db = make_db(&folder, "pos data ü.db", Journal::Wal, common::HOSTILE_SCHEMA);
+    let db = make_db(&folder, "pos data ü.db", Journal::Wal, crate::common::HOSTILE_SCHEMA);
     let original = fs::read(&db).unwrap();
     cutover().args(["execute", "--tenant", "acme", "--yes"]).arg(&db).assert().success();
     cutover().args(["verify"]).arg(&db).assert().success();
@@ -250,7 +246,7 @@ fn awkward_tenant_values_are_stored_exactly() {
         assert_eq!(kv_rows, 2);
         tried += 1;
     }
-    common::state::report(&format!("awkward tenant values: {tried} stored exactly"));
+    crate::common::state::report(&format!("awkward tenant values: {tried} stored exactly"));
 }
 
 #[test]
@@ -299,7 +295,7 @@ fn a_records_folder_that_cannot_be_written_leaves_no_stray_backup() {
             .output()
             .is_ok_and(|o| o.status.success());
     if !mounted {
-        common::state::report("read-only records folder test SKIPPED: bind mounts are not permitted here");
+        crate::common::state::report("read-only records folder test SKIPPED: bind mounts are not permitted here");
         return;
     }
     let before = snapshot(dir.path());

@@ -3,20 +3,16 @@
 //! "nothing changed", and a process cutover cannot see into is never reported as "not in use".
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::shop::{
+use crate::common::shop::{
     app_writes_then_crashes, count, cutover, has_column, json, root_or_skip, small_shop, strace_or_skip, text,
 };
-use common::{Journal, snapshot, state};
+use crate::common::{Journal, snapshot, state};
 
 const EXECUTE: [&str; 4] = ["execute", "--tenant", "acme", "--yes"];
 
@@ -242,7 +238,7 @@ fn a_process_cutover_cannot_inspect_is_never_reported_as_not_in_use() {
 #[test]
 fn a_trigger_the_change_would_break_keeps_execute_locked() {
     let dir = tempfile::tempdir().unwrap();
-    let db = common::make_db(
+    let db = crate::common::make_db(
         dir.path(),
         "pos.db",
         Journal::Rollback,
@@ -295,7 +291,7 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
         Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha, marks_commit: true },
     )
     .unwrap();
-    common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
+    crate::common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
     let out = cutover(&["verify"], &db);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
@@ -341,7 +337,7 @@ fn cut_off(dir: &Path, sql: &str, committing: bool, committed: bool) -> std::pat
     if committed {
         rusqlite::Connection::open(&db).unwrap().execute_batch(&format!("BEGIN; {sql} COMMIT;")).unwrap();
     }
-    common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
+    crate::common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
     db
 }
 
@@ -444,7 +440,7 @@ fn the_shop_redoing_or_undoing_the_plan_s_schema_never_decides_the_commit() {
         } else {
             "CREATE TABLE IF NOT EXISTS loyalty (customer_id INTEGER PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0)"
         };
-        common::shop::app_writes(&db, shop);
+        crate::common::shop::app_writes(&db, shop);
         for args in
             [vec!["verify"], vec!["execute", "--yes", "--script", dir.path().join("prices.sql").to_str().unwrap()]]
         {

@@ -1,10 +1,6 @@
 //! The audit classifies every table of a hostile schema correctly, in both journal modes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{Journal, hostile_db, make_db, snapshot};
+use crate::common::{Journal, hostile_db, make_db, snapshot};
 use cutover::engine::Error;
 use cutover::engine::audit::{self, AuditOptions, AuditReport, Decision, Risk, TableAudit, TableKind};
 

@@ -2,8 +2,6 @@
 //! crates, no module imports one that imports it back, no source file grows past 500 lines, and
 //! every file opens by saying what it owns.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,15 +3,11 @@
 //! command is tried.
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::state;
-use common::{Hold, Holder, Journal, make_db, snapshot};
+use crate::common::state;
+use crate::common::{Hold, Holder, Journal, make_db, snapshot};
 
 fn cutover(args: &[&str], db: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cutover")).args(args).arg(db).env_remove("RUST_BACKTRACE").output().unwrap()
@@ -104,9 +100,9 @@ fn both_faces_refuse_a_run_the_disk_cannot_hold_before_the_backup_with_the_prefl
     assert!(stderr.contains("not enough free disk") && stderr.contains(&format!("{shown} needed")), "{stderr}");
 
     let mut app = cutover::tui::app::App::new(db.clone(), None, cutover::tui::theme::Theme::new(false));
-    common::wizard::start(&mut app);
-    common::wizard::press(&mut app, ratatui::crossterm::event::KeyCode::Enter);
-    common::wizard::press(&mut app, ratatui::crossterm::event::KeyCode::Enter);
+    crate::common::wizard::start(&mut app);
+    crate::common::wizard::press(&mut app, ratatui::crossterm::event::KeyCode::Enter);
+    crate::common::wizard::press(&mut app, ratatui::crossterm::event::KeyCode::Enter);
     assert!(app.prepared.backup.is_none(), "the wizard made no backup");
     let Some(cutover::tui::dialogs::Modal::Error { message, .. }) = &app.view.modal else {
         panic!("the wizard must refuse: {:?}", app.view.modal)
@@ -186,7 +182,7 @@ fn every_writing_command_refuses_while_the_application_runs() {
     for journal in [Journal::Rollback, Journal::Wal] {
         for hold in [Hold::Idle, Hold::Reading, Hold::Writing] {
             let dir = tempfile::tempdir().unwrap();
-            let db = common::hostile_db(dir.path(), journal);
+            let db = crate::common::hostile_db(dir.path(), journal);
             // A migrated twin, so rollback has something to roll back.
             let twin_dir = tempfile::tempdir().unwrap();
             let twin = twin_dir.path().join("hostile.db");

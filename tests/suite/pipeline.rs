@@ -2,17 +2,13 @@
 //! roll back to the exact original bytes, scripts that fail or fight the transaction, another
 //! process holding the database, and verification catching a broken result.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 #[cfg(unix)]
-use common::{Hold, Holder};
-use common::{Journal, hostile_db, make_db, snapshot};
+use crate::common::{Hold, Holder};
+use crate::common::{Journal, hostile_db, make_db, snapshot};
+use assert_cmd::Command;
 use predicates::prelude::*;
 use rusqlite::Connection;
 use serde_json::Value;

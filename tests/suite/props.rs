@@ -1,8 +1,6 @@
 //! Property: any table name and any tenant value go through audit, plan generation and the
 //! engine's transaction into a real database exactly — quoting can never change or break them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use cutover::engine::apply::{self, Cancel};
 use cutover::engine::audit::{self, AuditOptions, Decision};
 use cutover::engine::plan::tenant::{self, TenantRequest};

@@ -4,20 +4,16 @@
 //! rename cannot work. Each case ran wrong once; each runs in both journal modes.
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::shop::{EXECUTE, executed, kept_files};
-use common::shop::{
+use crate::common::shop::{EXECUTE, executed, kept_files};
+use crate::common::shop::{
     app_writes, app_writes_then_crashes, count, cutover, cutover_in, has_column, json, small_shop, strace_or_skip, text,
 };
-use common::{Journal, snapshot, state};
+use crate::common::{Journal, snapshot, state};
 
 #[test]
 fn a_sale_after_the_execute_is_never_discarded_silently() {
@@ -277,7 +273,7 @@ fn rollback_works_from_any_folder() {
 #[test]
 fn a_column_named_rowid_does_not_hide_a_new_row_from_rollback() {
     let dir = tempfile::tempdir().unwrap();
-    let db = common::make_db(
+    let db = crate::common::make_db(
         dir.path(),
         "pos.db",
         Journal::Wal,
