@@ -114,9 +114,9 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     let size = hold.size().map_err(|e| Error::io(format!("reading {}", shown(db)), e))?;
     let available =
         durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
-    let needed = preflight::needed_for_backup(size);
+    let needed = crate::space::for_backup(size);
     if available < needed {
-        return Err(Error::DiskSpace { dir, needed, available });
+        return Err(Error::DiskSpace { dir, needed, available, backup_dir_helps: true });
     }
     // A backup the journal cannot record is never offered; find out before copying anything.
     journal::check_writable(db)?;

@@ -288,8 +288,8 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
         }
         Ok(sha) if sha == rehearsal.result_sha256 => {
             let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: Some(sha) });
-            Error::NotReady(Refusal::CommittedDespiteError { path: db.to_path_buf(), error: error.to_string() })
+            Error::NotReady(Refusal::CommittedDespiteError { path: db.to_path_buf(), reported: error.to_string() })
         }
-        _ => Error::NotReady(Refusal::NeitherBackupNorResult { path: db.to_path_buf(), error: error.to_string() }),
+        _ => Error::NotReady(Refusal::NeitherBackupNorResult { path: db.to_path_buf(), reported: error.to_string() }),
     }
 }

@@ -25,7 +25,7 @@ macro_rules! modules {
 modules!(
     apply, audit, backup, backup_ref, changes, demo, dryrun, durable, error, execute, guard, hashing, hold, holder,
     human, inuse, journal, open, paths, plan, platform, preflight, progress, recovery, refusal, reports, reverify,
-    rollback, session, shown, sql, status, verify, wal,
+    rollback, session, shown, space, sql, status, verify, wal,
 );
 
 pub mod ospath;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::inuse::{self, Holder, Unseen};
 use crate::progress::Progress;
 use crate::recovery::{self, Recovery};
-use crate::{durable, open, paths, platform};
+use crate::{durable, open, paths, platform, space};
 
 /// The 16 bytes every SQLite database file starts with.
 pub const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
@@ -178,7 +178,9 @@ pub fn run_with(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Prefl
     let dir = paths::parent_dir(path);
     let free_disk =
         durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
-    let needed_disk = needed_for_run(facts.size + wal_size);
+    let db_bytes = facts.size + wal_size;
+    let wal = journal_mode.eq_ignore_ascii_case("wal");
+    let needed_disk = space::for_run(db_bytes, space::growth(space::unplanned_index_bytes(db_bytes), wal));
     Ok(PreflightReport {
         path: path.to_path_buf(),
         file_size: facts.size,
@@ -278,20 +280,6 @@ pub fn restore_blocker(db: &Path, ours: Option<&Path>) -> Option<String> {
         ));
     }
     None
-}
-
-/// Disk a backup of a database of `db_bytes` needs: the copy, and a margin so the file
-/// system is never filled to the last block.
-pub fn needed_for_backup(db_bytes: u64) -> u64 {
-    db_bytes.saturating_add((db_bytes / 50).clamp(1 << 20, 64 << 20))
-}
-
-/// Disk a whole run needs beside a database of `db_bytes`: the backup (with its margin), the
-/// rehearsal copy and the new index, estimated at a quarter of the database (a tenant index
-/// entry is the short tenant value plus a row id, far smaller than a typical point-of-sale
-/// row). Preflight shows this figure and the run refuses before its backup below it.
-pub fn needed_for_run(db_bytes: u64) -> u64 {
-    needed_for_backup(db_bytes).saturating_add(db_bytes).saturating_add(db_bytes / 4)
 }
 
 /// Runs `PRAGMA quick_check` and joins what it reports (at most a few lines).

@@ -120,7 +120,7 @@ fn keep_as_found(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<(PathB
         .map_err(|e| Error::io(format!("reading free space in {}", shown(&records)), e))?;
     let needed = total + (1 << 20);
     if available < needed {
-        return Err(Error::DiskSpace { dir: records, needed, available });
+        return Err(Error::DiskSpace { dir: records, needed, available, backup_dir_helps: false });
     }
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let mut dir = records.join(format!("as-found-{stamp}"));

@@ -124,7 +124,7 @@ pub enum Refusal {
     },
     /// SQLite reported an error, yet the file equals the rehearsal's result: the change is in.
     #[error(
-        "SQLite reported \"{error}\", yet the change is on disk in full (the file equals the rehearsal's result): run `cutover verify {}` to confirm, or roll back",
+        "SQLite reported \"{reported}\", yet the change is on disk in full (the file equals the rehearsal's result): run `cutover verify {}` to confirm, or roll back",
         shell_quote(.path)
     )]
     CommittedDespiteError {
@@ -132,11 +132,11 @@ pub enum Refusal {
         #[serde(with = "crate::ospath")]
         path: PathBuf,
         /// What SQLite said.
-        error: String,
+        reported: String,
     },
     /// An execute failed and the file equals neither the backup nor the rehearsal's result.
     #[error(
-        "{error} — and the file now equals neither the backup nor the rehearsal's result: do not start the application; run `cutover verify {}` first",
+        "{reported} — and the file now equals neither the backup nor the rehearsal's result: do not start the application; run `cutover verify {}` first",
         shell_quote(.path)
     )]
     NeitherBackupNorResult {
@@ -144,7 +144,7 @@ pub enum Refusal {
         #[serde(with = "crate::ospath")]
         path: PathBuf,
         /// What went wrong.
-        error: String,
+        reported: String,
     },
     /// An interrupted execute cannot be told committed or not (see `status`).
     #[error(
@@ -276,7 +276,7 @@ impl Refusal {
 
 /// An argument value the engine cannot use (exit 2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "bad_argument", rename_all = "snake_case")]
+#[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum BadArgument {
     /// A backup named for a rollback is not one the journal recorded.
     #[error(

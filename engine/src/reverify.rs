@@ -22,6 +22,10 @@ use crate::status::{self, Settled};
 use crate::verify::{Identical, Status, Verification};
 use crate::{open, paths, preflight};
 
+/// The checks that compare rows with the rehearsal's: a write by the shop alone makes them
+/// differ.
+const ROW_CHECKS: [&str; 2] = ["row_counts", "content_digest"];
+
 /// A verification of production from the journal.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reverification {
@@ -74,6 +78,29 @@ impl Reverification {
                 "{db} changed since the execute (the shop has written to it): {what}; the migration itself is in place: {}",
                 v.summary()
             ),
+            (Some(what), false) if self.changes_unknown.is_some() => {
+                // Without the changes listed, rows that differ from the rehearsal may be the
+                // shop's own writes: only the checks that look at no rows can still fail it.
+                let fails = v.names(Status::Fail);
+                let (by_rows, outright): (Vec<String>, Vec<String>) =
+                    fails.into_iter().partition(|n| ROW_CHECKS.contains(&n.as_str()));
+                let rows = if by_rows.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} cannot tell the shop's writes from a broken migration",
+                        by_rows.join(" and ")
+                    )
+                };
+                let broken = if outright.is_empty() {
+                    String::new()
+                } else {
+                    format!("; these fail whatever was written: {}", outright.join(", "))
+                };
+                format!(
+                    "{db} changed since the execute ({what}){rows}{broken} — whether the migration holds cannot be told here; have the database looked at before anything else"
+                )
+            }
             (Some(what), false) => format!(
                 "{db} changed since the execute ({what}) and the migration no longer holds: {} FAIL ({}) — a rollback would discard the changes listed, so it needs --discard-changes; have the database looked at first",
                 v.names(Status::Fail).len(),

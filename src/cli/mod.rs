@@ -20,7 +20,7 @@ use color_eyre::Result;
 
 /// Take a live SQLite database through a risky migration without losing a byte.
 #[derive(Debug, Parser)]
-#[command(name = "cutover", args_conflicts_with_subcommands = true)]
+#[command(name = "cutover", subcommand_precedence_over_arg = true)]
 pub struct Cli {
     /// The database to open in the wizard (no database: list the SQLite files here).
     pub db: Option<PathBuf>,
@@ -160,6 +160,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         cutover::engine::confirm_stopped();
     }
     let json = cli.json;
+    if cli.command.is_some() && (cli.db.is_some() || cli.script.is_some()) {
+        return Err(UsageError(
+            "give a database to open the wizard on, or a command with its database — not both".into(),
+        )
+        .into());
+    }
     if json && matches!(cli.command, None | Some(Command::Demo { .. })) {
         return Err(UsageError("--json is for the headless commands (audit, backup, plan, dry-run, execute, verify, rollback), not the wizard".into()).into());
     }

@@ -38,12 +38,20 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         .as_ref()
         .map(|p| format!("; the database it replaced is kept as {}", shown(p)))
         .unwrap_or_default();
-    let mut summary = format!(
-        "{} restored: its SHA-256 {} the backup's — {}{kept}",
-        shown(db),
-        if report.restored_sha256 == report.backup_sha256 { "equals" } else { "DIFFERS FROM" },
-        report.verdict
-    );
+    let mut summary = if report.already_restored {
+        format!(
+            "{} already equals the backup (its SHA-256 matches — {}): nothing needed restoring",
+            shown(db),
+            report.verdict
+        )
+    } else {
+        format!(
+            "{} restored: its SHA-256 {} the backup's — {}{kept}",
+            shown(db),
+            if report.restored_sha256 == report.backup_sha256 { "equals" } else { "DIFFERS FROM" },
+            report.verdict
+        )
+    };
     if let Some(c) = &report.discarded {
         summary.push_str(&format!(
             "\nAs you asked, these changes made since {} were discarded (they stay in the kept file): {}",
@@ -51,7 +59,7 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
             c.summary()
         ));
     }
-    if let Some(n) = &report.note {
+    if let Some(n) = report.note.as_ref().filter(|_| !report.already_restored) {
         summary.push_str(&format!("\n{n}"));
     }
     let outcome = Outcome {

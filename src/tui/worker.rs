@@ -163,7 +163,7 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             let resume = session.resumable(&report, progress);
             Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new)))
         }
-        Job::Backup { db } => Ok(Outcome::Backup(Box::new(Session::new(db).back_up_for_run(progress)?))),
+        Job::Backup { db } => Ok(Outcome::Backup(Box::new(Session::new(db).back_up_for_run(None, progress)?))),
         Job::Audit { db } => Ok(Outcome::Audit(Box::new(Session::new(db).audit(&AuditOptions::default(), progress)?))),
         Job::Plan { db, request } => Ok(Outcome::Plan(Box::new(Session::new(db).plan(&request, progress)?))),
         Job::DryRun { db, backup, planned } => {

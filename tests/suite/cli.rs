@@ -159,3 +159,25 @@ fn demo_builds_a_database_and_never_replaces_one() {
     cutover().args(["demo", "--dir"]).arg(&target).assert().code(2).stderr(predicate::str::contains("already exists"));
     assert_eq!(fs::read(&db).unwrap(), bytes);
 }
+
+#[test]
+fn json_is_one_flag_anywhere_on_the_line_and_errors_name_their_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    for args in [vec!["--json", "audit"], vec!["audit", "--json"], vec!["--confirm-stopped", "--json", "audit"]] {
+        let v = json_of(cutover().args(&args).arg(&db));
+        assert_eq!(v["ok"], true, "{args:?}");
+    }
+    // An error as JSON, wherever the flag stands: its refusal by name.
+    for args in [vec!["--json", "verify"], vec!["verify", "--json"]] {
+        let out = cutover().args(&args).arg(&db).assert().code(1).get_output().stdout.clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!((v["ok"].as_bool(), v["refusal"].as_str()), (Some(false), Some("nothing_to_verify")), "{v}");
+    }
+    let missing = dir.path().join("nope.db");
+    let out = cutover().args(["--json", "backup"]).arg(&missing).assert().code(2).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["refusal"], "not_found", "{v}");
+    // A database for the wizard and a command at once is refused, not half obeyed.
+    cutover().arg(&db).arg("audit").arg(&db).assert().code(2);
+}

@@ -84,7 +84,8 @@ fn a_disk_too_small_is_refused_up_front() {
 fn both_faces_refuse_a_run_the_disk_cannot_hold_before_the_backup_with_the_preflights_estimate() {
     // Room for a backup (the copy and its margin) but not for the whole run (the backup, the
     // rehearsal copy and the index): the wizard and the command line refuse alike, before
-    // writing anything, naming the figure the preflight showed.
+    // writing anything. The wizard, which backs up before it plans, names the figure its first
+    // screen showed; the command line plans first and names the plan's own figure.
     let Some(disk) = SmallDisk::mount(8) else { return };
     let db = sized_db(disk.path(), 2500);
     let before = snapshot(disk.path());
@@ -97,7 +98,12 @@ fn both_faces_refuse_a_run_the_disk_cannot_hold_before_the_backup_with_the_prefl
     let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("not enough free disk") && stderr.contains(&format!("{shown} needed")), "{stderr}");
+    assert!(stderr.contains("not enough free disk"), "{stderr}");
+    assert_eq!(
+        snapshot(disk.path()).into_keys().filter(|n| !n.contains(".cutover")).collect::<Vec<_>>(),
+        before.keys().cloned().collect::<Vec<_>>(),
+        "the command line wrote nothing"
+    );
 
     let mut app = cutover::tui::app::App::new(db.clone(), None, cutover::tui::theme::Theme::new(false));
     crate::common::wizard::start(&mut app);
@@ -116,6 +122,46 @@ fn both_faces_refuse_a_run_the_disk_cannot_hold_before_the_backup_with_the_prefl
 
     let alone = cutover(&["backup"], &db);
     assert!(alone.status.success(), "a backup alone fits: {}", String::from_utf8_lossy(&alone.stderr));
+}
+
+#[test]
+fn a_run_whose_index_the_disk_cannot_hold_is_refused_before_its_backup() {
+    // Small rows and a long tenant value: the new index is far larger than a quarter of the
+    // file. The estimate from the plan (rows × the tenant value) refuses before anything is
+    // written; a dry run alone is refused before its copy.
+    let Some(disk) = SmallDisk::mount(8) else { return };
+    let tenant = "3f2b8c1e-9a4d-4e7b-b6a1-0c9d8e7f6a5b";
+    let db = make_db(
+        disk.path(),
+        "pos.db",
+        Journal::Rollback,
+        &format!(
+            "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('{tenant}');
+             CREATE TABLE t (a INTEGER);
+             WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 120000)
+             INSERT INTO t SELECT x % 100 FROM c;"
+        ),
+    );
+    let before = snapshot(disk.path());
+    for args in [vec!["execute", "--tenant", tenant, "--yes"], vec!["dry-run", "--tenant", tenant]] {
+        let out = cutover(&args, &db);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("not enough free disk"), "{args:?}: {stderr}");
+        let after: Vec<String> = snapshot(disk.path()).into_keys().filter(|n| !n.contains(".cutover")).collect();
+        let was: Vec<String> = before.keys().cloned().collect();
+        // The dry run makes its backup first (a backup fits), then refuses before its copy.
+        let extra: Vec<&String> = after.iter().filter(|n| !was.contains(n)).collect();
+        if args[0] == "execute" {
+            assert!(extra.is_empty(), "execute wrote {extra:?} before refusing");
+        } else {
+            assert!(extra.iter().all(|n| n.contains(".backup-") && !n.contains("partial")), "{extra:?}");
+        }
+    }
+    let out = cutover(&["--json", "execute", "--tenant", tenant, "--yes"], &db);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["refusal"], "disk_space", "{v}");
+    assert!(v["needed"].as_u64().unwrap() > v["available"].as_u64().unwrap(), "{v}");
 }
 
 #[test]

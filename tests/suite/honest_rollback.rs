@@ -107,6 +107,23 @@ fn verify_after_the_shop_traded_says_changed_never_run_rollback() {
 }
 
 #[test]
+fn verify_with_a_damaged_backup_never_calls_a_sale_a_broken_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = executed(dir.path(), Journal::Wal);
+    let backup = state::recorded_backups(&db).pop().unwrap().0;
+    let mut bytes = fs::read(&backup).unwrap();
+    bytes[5000] ^= 0xff;
+    fs::write(&backup, bytes).unwrap();
+    app_writes(&db, "INSERT INTO items (sku, name) VALUES ('D4', 'gasket')");
+    let out = cutover(&["verify"], &db);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "not verified: {said}");
+    assert!(said.contains("changed since the execute") && said.contains("cannot be told"), "{said}");
+    assert!(!said.contains("no longer holds"), "a sale is not a broken migration: {said}");
+    assert!(!said.contains("--discard-changes"), "never steer into a rollback that cannot run: {said}");
+}
+
+#[test]
 fn a_symlinked_database_restores_the_real_file() {
     for journal in [Journal::Rollback, Journal::Wal] {
         let root = tempfile::tempdir().unwrap();

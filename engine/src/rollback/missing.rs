@@ -25,7 +25,8 @@ pub(super) fn finish_already_restored(
     let note = format!("{} already equals the backup: nothing needed restoring", shown(db));
     let journalled = matches!(req.expected, Expected::ExecuteResult { .. });
     let kept = migrated.clone().unwrap_or_default();
-    finished(req, db, Finished { journalled, kept, migrated, discarded: None, note, recovered }, started)
+    let end = Finished { journalled, kept, migrated, discarded: None, note, recovered, already: true };
+    finished(req, db, end, started)
 }
 
 /// The database file is missing but the rollback was asked for: its leftover side files would
@@ -86,6 +87,7 @@ pub(super) fn restore_missing(
         discarded: Some(discarded.clone()),
         note: discarded,
         recovered: None,
+        already: false,
     };
     finished(req, db, end, started)
 }
@@ -102,6 +104,8 @@ struct Finished {
     discarded: Option<String>,
     note: String,
     recovered: Option<Recovery>,
+    /// The file already equalled the backup: nothing was put in place.
+    already: bool,
 }
 
 /// Records the rollback and reports the backup's bytes as what the database now holds.
@@ -128,6 +132,7 @@ fn finished(req: &RollbackRequest, db: &Path, end: Finished, started: Instant) -
         since: super::since(&req.expected),
         note: Some(end.note),
         recovered: end.recovered,
+        already_restored: end.already,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -60,6 +60,9 @@ pub struct RollbackReport {
     pub note: Option<String>,
     /// The database had not shut down cleanly and was recovered first, a copy kept as found.
     pub recovered: Option<Recovery>,
+    /// The database already equalled the backup (an earlier rollback finished, its record did
+    /// not): nothing was put in place this time.
+    pub already_restored: bool,
     /// Seconds it took.
     pub seconds: f64,
 }
@@ -200,6 +203,7 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         since: since(&req.expected),
         note: None,
         recovered,
+        already_restored: false,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

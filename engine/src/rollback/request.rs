@@ -33,6 +33,11 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     let entries = journal::read(db)?;
     let standing = journal::standing(&entries);
     let typed = asked.backup.map(paths::resolve).transpose()?;
+    if let (Some(given), Some(real)) = (asked.backup, typed.as_deref())
+        && !real.exists()
+    {
+        return Err(Error::NotFound { path: given.to_path_buf() });
+    }
     let named = match typed.as_deref() {
         Some(path) => match journal::recorded_backup(db, &entries, path) {
             Some(b) => Some(b),

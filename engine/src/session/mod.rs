@@ -29,8 +29,7 @@ use crate::preflight::{self, PreflightReport};
 use crate::progress::Progress;
 use crate::reverify::{self, Reverification};
 use crate::rollback::{self, RollbackReport, request::Asked};
-use crate::shown::shown;
-use crate::{durable, inuse, paths, reports, status};
+use crate::{inuse, paths, reports, space, status};
 
 /// The migration of one database: every operation a face needs, in the order a run takes them.
 #[derive(Debug, Clone)]
@@ -152,22 +151,22 @@ impl Session {
 
     /// What must hold before a run that ends in changing production writes anything: nobody
     /// holds the database (or the technician vouched for what cannot be seen), a rollback
-    /// could rename a backup into place, and the disk has room for the backup, the rehearsal
-    /// copy and the new index.
-    pub fn ready_to_change(&self) -> Result<()> {
+    /// could rename a backup into place, and the disk has room for the whole run (the backup,
+    /// the rehearsal copy and what the plan adds; before there is a plan, the estimate the
+    /// preflight shows).
+    pub fn ready_to_change(&self, planned: Option<&Planned>) -> Result<()> {
         inuse::ensure_not_in_use(&self.db)?;
         if let Some(why) = preflight::restore_blocker(&self.db, None) {
             return Err(Error::CannotRestore { path: self.db.clone(), why });
         }
-        let dir = paths::parent_dir(&self.db);
-        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        let needed = preflight::needed_for_run(size(&self.db) + size(&paths::side_file(&self.db, "-wal")));
-        let available =
-            durable::free_space(&dir).map_err(|e| Error::io(format!("reading free space in {}", shown(&dir)), e))?;
-        if available < needed {
-            return Err(Error::DiskSpace { dir, needed, available });
-        }
-        Ok(())
+        let bytes = space::database_bytes(&self.db);
+        space::ensure(&paths::parent_dir(&self.db), space::for_run(bytes, self.growth(planned, bytes)), false)
+    }
+
+    /// What a plan adds to the database while it runs (see [`space::growth`]).
+    fn growth(&self, planned: Option<&Planned>, bytes: u64) -> u64 {
+        let index = planned.map_or_else(|| space::unplanned_index_bytes(bytes), |p| p.index_bytes(bytes));
+        space::growth(index, space::wal_mode(&self.db))
     }
 
     /// Makes and proves a backup (`cutover backup`: room for the copy is all it needs).
@@ -176,9 +175,14 @@ impl Session {
     }
 
     /// The backup a run that goes on to execute starts with: refused, before anything is
-    /// written, unless [`Session::ready_to_change`] holds.
-    pub fn back_up_for_run(&self, progress: &mut dyn FnMut(Progress)) -> Result<BackupReport> {
-        self.ready_to_change()?;
+    /// written, unless [`Session::ready_to_change`] holds (for `planned`, when the plan is
+    /// already known).
+    pub fn back_up_for_run(
+        &self,
+        planned: Option<&Planned>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<BackupReport> {
+        self.ready_to_change(planned)?;
         self.back_up(&BackupOptions::default(), progress)
     }
 
@@ -198,6 +202,9 @@ impl Session {
         cancel: &Cancel,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Rehearsed> {
+        let bytes = std::fs::metadata(&backup.path).map_or(0, |m| m.len());
+        let room = space::for_rehearsal(bytes, self.growth(Some(planned), bytes));
+        space::ensure(&paths::parent_dir(&self.db), room, false)?;
         let dry = dryrun::run(&self.db, backup, &planned.plan, options, cancel, progress)?;
         let reports = reports::write_rehearsal(&self.db, &planned.plan, planned.audit.as_ref(), &dry)?;
         Ok(Rehearsed { backup: backup.clone(), backup_seconds: None, dry, reports })
@@ -212,6 +219,8 @@ impl Session {
         cancel: &Cancel,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Executed> {
+        let bytes = space::database_bytes(&self.db);
+        space::ensure(&paths::parent_dir(&self.db), space::for_execute(bytes, self.growth(Some(planned), bytes)), false)?;
         let rehearsal = Rehearsal::from(&rehearsed.dry);
         let report = execute::run(&self.db, &planned.plan, &rehearsed.backup, &rehearsal, cancel, progress)?;
         let reports = reports::write_execution(&self.db, &planned.plan, &rehearsed.dry, &report)?;

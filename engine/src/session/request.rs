@@ -64,6 +64,12 @@ impl Planned {
     pub fn is_empty(&self) -> bool {
         self.plan.statements.is_empty()
     }
+
+    /// Bytes the plan's new indexes take, as the audit estimates them from each table's rows
+    /// and the tenant value; for a script, which may rewrite anything, the whole database.
+    pub fn index_bytes(&self, db_bytes: u64) -> u64 {
+        self.audit.as_ref().map_or(db_bytes, |a| a.summary.index_bytes_estimate)
+    }
 }
 
 /// Builds the plan `request` asks for on `db`.

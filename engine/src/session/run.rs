@@ -78,7 +78,7 @@ impl Session {
         if planned.is_empty() {
             return Ok(Run::NothingToDo);
         }
-        let made = self.back_up_for_run(progress)?;
+        let made = self.back_up_for_run(Some(planned), progress)?;
         let backup = BackupRef::from(&made);
         let mut rehearsed = self.rehearse(planned, &backup, &DryRunOptions::default(), cancel, progress)?;
         rehearsed.backup_seconds = Some(made.seconds);

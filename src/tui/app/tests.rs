@@ -268,6 +268,7 @@ fn after_a_rollback_enter_offers_nothing_more() {
         since: "the execute",
         note: None,
         recovered: None,
+        already_restored: false,
         seconds: 0.0,
     });
     assert_eq!(a.next(), None);
@@ -287,14 +288,14 @@ fn failed_execute(a: &mut App, error: crate::engine::Error) -> (String, String) 
 fn an_execute_whose_change_is_on_disk_despite_an_error_is_never_called_unchanged() {
     use crate::engine::Refusal;
     let mut a = rehearsed_app();
-    let committed = Refusal::CommittedDespiteError { path: a.db.clone(), error: "disk I/O error".into() };
+    let committed = Refusal::CommittedDespiteError { path: a.db.clone(), reported: "disk I/O error".into() };
     let (title, next) = failed_execute(&mut a, crate::engine::Error::NotReady(committed));
     assert!(title.contains("IS committed") && !title.contains("nothing changed"), "{title}");
     assert!(next.contains("Do not run the migration again"), "{next}");
     assert!(a.migrated_unverified(), "q asks before leaving a committed, unverified change");
 
     let mut a = rehearsed_app();
-    let neither = Refusal::NeitherBackupNorResult { path: a.db.clone(), error: "disk I/O error".into() };
+    let neither = Refusal::NeitherBackupNorResult { path: a.db.clone(), reported: "disk I/O error".into() };
     let (title, next) = failed_execute(&mut a, crate::engine::Error::NotReady(neither));
     assert!(!title.contains("nothing changed") && title.contains("needs a look"), "{title}");
     assert!(next.contains("Do not start"), "{next}");

@@ -3,6 +3,8 @@
 use crate::shown::shown;
 use std::path::{Path, PathBuf};
 
+mod json;
+
 use crate::changes::found::Changes;
 use crate::holder::{Holder, holder_text};
 pub use crate::human::human_bytes;
@@ -145,8 +147,9 @@ pub enum Error {
 
     /// Not enough free disk space for what the phase must write.
     #[error(
-        "not enough free disk in {}: {} needed, {} free — free some space or choose another folder (--backup-dir)",
-        show(.dir), human_bytes(*.needed), human_bytes(*.available)
+        "not enough free disk in {}: {} needed, {} free — free some space{}",
+        show(.dir), human_bytes(*.needed), human_bytes(*.available),
+        if *.backup_dir_helps { " or choose another folder (--backup-dir)" } else { "" }
     )]
     DiskSpace {
         /// The folder concerned.
@@ -155,6 +158,8 @@ pub enum Error {
         needed: u64,
         /// Bytes free.
         available: u64,
+        /// Whether `--backup-dir` could put what is written elsewhere (the backup alone).
+        backup_dir_helps: bool,
     },
 
     /// The backup read back from disk did not hash to what was written; it was deleted.
@@ -324,30 +329,6 @@ impl Error {
             Error::Io { source, .. } if crate::platform::is_held_error(source) => ExitKind::InUse,
             Error::Io { .. } => ExitKind::Stopped,
             Error::Sqlite { source, .. } => sqlite_exit_kind(source),
-        }
-    }
-
-    /// Facts for a machine reading the error as JSON: the changes a rollback would discard,
-    /// that the change is committed, the processes that could not be looked into.
-    pub fn details(&self) -> Option<serde_json::Value> {
-        match self {
-            Error::WouldDiscard { changes: Some(c), .. } => {
-                Some(serde_json::json!({ "changes": c.tables, "schema_changes": c.schema }))
-            }
-            Error::AfterCommit { .. } => Some(serde_json::json!({ "committed": true })),
-            Error::NotReady(r) => {
-                let mut v = serde_json::to_value(r).ok()?;
-                if r.committed()
-                    && let Some(o) = v.as_object_mut()
-                {
-                    o.insert("committed".into(), true.into());
-                }
-                Some(v)
-            }
-            Error::InvalidArgument(b) => serde_json::to_value(b).ok(),
-            Error::AfterRestore { .. } => Some(serde_json::json!({ "restored": true })),
-            Error::Unseen { unseen, blind, .. } => Some(serde_json::json!({ "unseen": unseen, "blind": blind })),
-            _ => None,
         }
     }
 
