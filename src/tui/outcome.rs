@@ -99,6 +99,10 @@ impl App {
                 self.results.verification = Some(v.verification);
                 self.view.cursor = 0;
             }
+            Outcome::RollbackTarget(backup) => {
+                self.results.rollback_target = Some((*backup).clone());
+                self.view.modal = Some(Modal::ConfirmRollback { backup: *backup });
+            }
             Outcome::Rollback(report) => {
                 let mut lines = vec![
                     format!("backup   {}", report.backup_sha256),
@@ -158,7 +162,7 @@ impl App {
                 "Execute stopped: nothing changed".to_string(),
                 "The transaction was rolled back and the database is as it was. Read the message, fix the cause, and run the wizard again.".to_string(),
             ),
-            (JobKind::Rollback, _, _) => (
+            (JobKind::Rollback | JobKind::RollbackTarget, _, _) => (
                 "Rollback refused".to_string(),
                 "The database was left as it is. Keep the backup file safe and call for help with the message above.".to_string(),
             ),

@@ -36,6 +36,8 @@ pub enum Job {
     Execute { db: PathBuf, planned: Box<Planned>, rehearsed: Box<Rehearsed> },
     /// Verify again from the journal (resume).
     Verify { db: PathBuf },
+    /// Ask the engine which backup a rollback would restore, to show before the y/N.
+    RollbackTarget { db: PathBuf },
     /// Restore the backup of the last execute; `discard_changes` once the technician has
     /// confirmed that what the shop wrote since may be thrown away.
     Rollback { db: PathBuf, discard_changes: bool },
@@ -58,6 +60,8 @@ pub enum JobKind {
     Execute,
     /// Verify.
     Verify,
+    /// Looking up what a rollback restores.
+    RollbackTarget,
     /// Rollback.
     Rollback,
 }
@@ -73,6 +77,7 @@ impl JobKind {
             JobKind::DryRun => "rehearsing on a copy",
             JobKind::Execute => "executing on the database",
             JobKind::Verify => "verifying",
+            JobKind::RollbackTarget => "looking up the backup to restore",
             JobKind::Rollback => "rolling back",
         }
     }
@@ -89,6 +94,7 @@ impl Job {
             Job::DryRun { .. } => JobKind::DryRun,
             Job::Execute { .. } => JobKind::Execute,
             Job::Verify { .. } => JobKind::Verify,
+            Job::RollbackTarget { .. } => JobKind::RollbackTarget,
             Job::Rollback { .. } => JobKind::Rollback,
         }
     }
@@ -111,6 +117,8 @@ pub enum Outcome {
     Execute(Box<Executed>),
     /// A verification from the journal.
     Verify(Box<Verified>),
+    /// The backup a rollback would restore.
+    RollbackTarget(Box<BackupRef>),
     /// The rollback.
     Rollback(Box<RollbackReport>),
 }
@@ -175,6 +183,9 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             Ok(Outcome::Execute(Box::new(Session::new(db).execute(&planned, &rehearsed, cancel, progress)?)))
         }
         Job::Verify { db } => Ok(Outcome::Verify(Box::new(Session::new(db).verify(progress)?))),
+        Job::RollbackTarget { db } => {
+            Ok(Outcome::RollbackTarget(Box::new(Session::new(db).rollback_target(RollbackAsked::default())?)))
+        }
         Job::Rollback { db, discard_changes } => {
             let asked = RollbackAsked { discard_changes, ..Default::default() };
             Ok(Outcome::Rollback(Box::new(Session::new(db).rollback(asked, progress)?)))

@@ -235,6 +235,13 @@ impl Session {
         Ok(Verified { report, reports })
     }
 
+    /// The backup a rollback would restore now, asked of the journal exactly as the rollback
+    /// itself asks it (an interrupted execute settled first): what a face shows before it asks
+    /// the technician to confirm.
+    pub fn rollback_target(&self, asked: Asked<'_>) -> Result<BackupRef> {
+        Ok(rollback::from_journal(&self.db, asked)?.backup)
+    }
+
     /// Restores the backup the journal names for the last execute (or the one asked for,
     /// when forced) — refused while it would discard the shop's work, unless asked to.
     pub fn rollback(&self, asked: Asked<'_>, progress: &mut dyn FnMut(Progress)) -> Result<RollbackReport> {

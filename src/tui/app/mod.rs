@@ -142,7 +142,7 @@ impl App {
             Action::Filter => self.view.focus = Focus::Filter,
             Action::Toggle => self.toggle_selected(),
             Action::EditTenant => self.view.focus = Focus::Tenant,
-            Action::Rollback => self.ask_rollback(),
+            Action::Rollback => return self.ask_rollback(),
             Action::ConfirmStopped => self.ask_confirm_stopped(),
             Action::Verify => return self.resume_verify(),
             Action::StartOver => self.view.modal = None,

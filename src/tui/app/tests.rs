@@ -225,11 +225,20 @@ fn r_asks_before_rolling_back_and_n_or_esc_keeps_the_database() {
     assert!(!a.mode().can_roll_back, "no backup to restore yet");
     a.results.rollback_target = Some(BackupRef::from(&backup()));
     assert!(a.mode().can_roll_back);
-    assert!(key(&mut a, KeyCode::Char('r')).is_empty());
-    assert!(matches!(a.view.modal, Some(Modal::ConfirmRollback { .. })));
+    // The y/N names the backup the engine will restore, asked of it, not the wizard's memory.
+    let engine_says = BackupRef::new("/shop/pos.db.backup-0", "e".repeat(64));
+    let told = |a: &mut App| {
+        assert_eq!(started(&key(a, KeyCode::Char('r'))), [JobKind::RollbackTarget]);
+        a.handle(Event::Job(crate::tui::worker::JobMessage::Done(
+            JobKind::RollbackTarget,
+            Ok(crate::tui::worker::Outcome::RollbackTarget(Box::new(engine_says.clone()))),
+        )));
+    };
+    told(&mut a);
+    assert_eq!(a.view.modal, Some(Modal::ConfirmRollback { backup: engine_says.clone() }));
     assert!(key(&mut a, KeyCode::Esc).is_empty());
     assert!(a.view.modal.is_none(), "Esc answers no");
-    key(&mut a, KeyCode::Char('r'));
+    told(&mut a);
     assert!(key(&mut a, KeyCode::Char('q')).is_empty() && !a.quit, "q does not pass a question");
     assert_eq!(started(&key(&mut a, KeyCode::Char('y'))), [JobKind::Rollback]);
 }

@@ -12,12 +12,17 @@ use crate::tui::worker::Job;
 pub const DISCARD_WORD: &str = "discard";
 
 impl App {
-    pub(crate) fn ask_rollback(&mut self) {
+    /// `r`: asks the engine which backup a rollback would restore; the y/N shows that one.
+    pub(crate) fn ask_rollback(&mut self) -> Vec<Effect> {
         match (&self.results.rollback_target, &self.job) {
-            (Some(b), None) if self.results.rolled_back.is_none() => {
-                self.view.modal = Some(Modal::ConfirmRollback { backup: b.clone() });
+            (Some(_), None) if self.results.rolled_back.is_none() => {
+                self.view.modal = None;
+                self.begin(Job::RollbackTarget { db: self.db.clone() })
             }
-            _ => self.view.notice = Some("there is no backup to roll back to".into()),
+            _ => {
+                self.view.notice = Some("there is no backup to roll back to".into());
+                Vec::new()
+            }
         }
     }
 
