@@ -200,7 +200,7 @@ pub fn run(
     // Committed: from here on every failure says so.
     let after = |what: &str| {
         let what = what.to_string();
-        move |e: Error| Error::AfterCommit { path: db.to_path_buf(), what, cause: e.to_string() }
+        move |e: Error| Error::AfterCommit { path: db.to_path_buf(), what, cause: e.to_string(), verification: None }
     };
     // The result is hashed before the lock goes (exclusive locking mode keeps it after the
     // commit), so nothing the shop writes afterwards can pass for the execute's result.

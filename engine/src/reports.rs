@@ -253,6 +253,7 @@ pub fn write_execution(db: &Path, plan: &Plan, dry: &DryRunReport, done: &Execut
         ])
     })();
     written.map_err(|e: Error| Error::AfterCommit {
+        verification: Some(Box::new(done.verification.clone())),
         path: db.to_path_buf(),
         what: "writing the execution report".into(),
         cause: e.to_string(),

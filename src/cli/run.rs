@@ -72,9 +72,10 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     let outcome = executed_outcome(&args.db, &planned, &rehearsed, &executed);
     // Committed: a failure to print the result must not read as "nothing changed".
     let db = args.db.clone();
+    let verification = Some(Box::new(executed.report.verification.clone()));
     emit(outcome, json).map_err(|e| {
-        cutover::engine::Error::AfterCommit { path: db, what: "printing the result".into(), cause: format!("{e:#}") }
-            .into()
+        let cause = format!("{e:#}");
+        cutover::engine::Error::AfterCommit { path: db, what: "printing the result".into(), cause, verification }.into()
     })
 }
 

@@ -135,9 +135,20 @@ impl App {
             return;
         }
         if e.committed() {
-            self.results.committed_unverified = true;
+            // The checks that ran before the failing step still stand: show them, and only an
+            // unverified change makes q ask.
+            if let Error::AfterCommit { verification: Some(v), .. } = e {
+                self.results.verification = Some((**v).clone());
+                self.view.step = crate::tui::app::Step::Verify;
+                self.view.cursor = 0;
+            }
+            self.results.committed_unverified = !self.results.verification.as_ref().is_some_and(|v| v.ok);
         }
         let (title, next) = match (kind, e, e.exit_kind()) {
+            (_, Error::AfterCommit { verification: Some(v), .. }, _) if v.ok => (
+                "The change IS committed and verified; a later step failed".to_string(),
+                "Do not run the migration again. The checks below passed; the step named above did not (often the reports: run `cutover verify` on the database to write them).".to_string(),
+            ),
             (_, e, _) if e.committed() => (
                 "The change IS committed, but not verified".to_string(),
                 "Do not run the migration again. Press Esc, then q, and run `cutover verify` on the database (or open the wizard again: it offers to verify).".to_string(),

@@ -331,7 +331,12 @@ fn an_error_after_the_commit_makes_q_ask_before_quitting() {
     let db = shop(dir.path());
     let mut app = opened(&db);
     app.job = None;
-    let err = Error::AfterCommit { path: db.clone(), what: "writing the report".into(), cause: "disk full".into() };
+    let err = Error::AfterCommit {
+        path: db.clone(),
+        what: "writing the report".into(),
+        cause: "disk full".into(),
+        verification: None,
+    };
     app.handle(Event::Job(JobMessage::Done(worker::JobKind::Execute, Err(err))));
     assert!(matches!(&app.view.modal, Some(Modal::Error { title, .. }) if title.contains("IS committed")));
     assert!(app.migrated_unverified());

@@ -14,6 +14,9 @@ impl Error {
             Error::NotReady(r) => serde_json::to_value(r).ok()?,
             Error::InvalidArgument(b) => serde_json::to_value(b).ok()?,
             Error::WouldDiscard { changes: Some(c), .. } => json!({ "changes": c.tables, "schema_changes": c.schema }),
+            Error::AfterCommit { verification: Some(v), .. } => {
+                json!({ "committed": true, "verified": v.ok, "checks": v.checks })
+            }
             Error::AfterCommit { .. } => json!({ "committed": true }),
             Error::AfterRestore { .. } => json!({ "restored": true }),
             Error::Unseen { unseen, blind, .. } => json!({ "unseen": unseen, "blind": blind }),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 mod json;
 
 use crate::changes::found::Changes;
+use crate::verify::outcome::Verification;
 use crate::holder::{Holder, holder_text};
 pub use crate::human::human_bytes;
 use crate::platform::Unseen;
@@ -197,10 +198,12 @@ pub enum Error {
     #[error("{0}")]
     NothingToRollBack(String),
 
-    /// A step after the commit failed: the change is in the database, unverified.
+    /// A step after the commit failed: the change is in the database; verified when the
+    /// verification ran before the step that failed (it is carried, so a face can show it).
     #[error(
-        "the change IS committed to {} (the database is migrated), but {what} failed: {cause} — run `cutover verify {}` next; do not run the migration again",
+        "the change IS committed to {} (the database is migrated){}, but {what} failed: {cause} — run `cutover verify {}` next; do not run the migration again",
         show(.path),
+        verified_text(.verification.as_deref()),
         crate::platform::shell_quote(.path)
     )]
     AfterCommit {
@@ -210,6 +213,8 @@ pub enum Error {
         what: String,
         /// What went wrong in it.
         cause: String,
+        /// The verification of production, when it ran before the step that failed.
+        verification: Option<Box<Verification>>,
     },
 
     /// A step after the restore failed: the backup is in place.
@@ -406,6 +411,14 @@ fn unseen_text(path: &Path, unseen: &[Unseen], blind: Option<&str>) -> String {
         show(path),
         named.join(", ")
     )
+}
+
+fn verified_text(verification: Option<&Verification>) -> String {
+    match verification {
+        Some(v) if v.ok => format!(" and verified ({})", v.summary()),
+        Some(v) => format!(" and its verification FAILED ({})", v.summary()),
+        None => String::new(),
+    }
 }
 
 fn pid_text(pid: Option<i32>) -> String {

@@ -310,3 +310,23 @@ fn an_execute_whose_change_is_on_disk_despite_an_error_is_never_called_unchanged
     assert!(next.contains("Do not start"), "{next}");
     assert!(!a.migrated(), "whether it committed is not known, so it is not claimed either way");
 }
+
+#[test]
+fn a_committed_change_whose_reports_failed_shows_its_checks_and_is_called_verified_only_if_it_is() {
+    for ok in [true, false] {
+        let mut a = rehearsed_app();
+        let err = crate::engine::Error::AfterCommit {
+            path: a.db.clone(),
+            what: "writing the execution report".into(),
+            cause: "disk full".into(),
+            verification: Some(Box::new(verification(ok))),
+        };
+        let (title, next) = failed_execute(&mut a, err);
+        assert!(title.contains("IS committed"), "{title}");
+        assert_eq!(title.contains("verified;"), ok, "{title}");
+        assert!(next.contains("Do not run the migration again"), "{next}");
+        assert_eq!(a.view.step, Step::Verify, "the dashboard shows the checks that ran");
+        assert_eq!(a.results.verification.as_ref().map(|v| v.ok), Some(ok));
+        assert_eq!(a.migrated_unverified(), !ok, "q asks only when the change is not verified");
+    }
+}
