@@ -30,7 +30,10 @@ fn main() -> ExitCode {
             use std::io::Write;
             if json {
                 let mut out = serde_json::json!({ "ok": false, "error": message, "exit_code": code });
-                if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (details, out.as_object_mut()) {
+                let usage = report.chain().any(|c| c.downcast_ref::<cli::UsageError>().is_some());
+                let details =
+                    details.unwrap_or_else(|| serde_json::json!({ "refusal": if usage { "usage" } else { "failed" } }));
+                if let (serde_json::Value::Object(extra), Some(obj)) = (details, out.as_object_mut()) {
                     obj.extend(extra);
                 }
                 let _ = writeln!(std::io::stdout().lock(), "{out}");

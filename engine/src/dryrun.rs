@@ -205,7 +205,13 @@ fn rehearse(
     prepare_for_plan(&conn)?;
     let runs =
         apply::apply(&mut conn, plan, cancel, " on the rehearsal copy", &mut |_| Ok(()), &mut || Ok(()), progress)?;
-    finish_after_commit(&conn)?;
+    // On the copy alone: a failure here (a full disk) is the rehearsal's, never production's.
+    finish_after_commit(&conn).map_err(|e| match e {
+        Error::Sqlite { source, .. } => {
+            Error::sqlite("folding the rehearsal copy's WAL in after its commit (production was not touched)", source)
+        }
+        other => other,
+    })?;
     drop(conn);
     let hash = hashing::hash_file(copy).map_err(|e| Error::io("hashing the rehearsal copy", e))?;
     Ok((runs, hash.sha256))

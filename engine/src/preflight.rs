@@ -76,6 +76,14 @@ impl PreflightReport {
         !self.unseen.is_empty() || self.blind.is_some()
     }
 
+    /// Whether a run may start from what this preflight found: nobody holds the file, every
+    /// process that could was looked into (or the technician vouched for them,
+    /// `stopped_confirmed`), and a rollback could put a backup back. (The disk is checked by
+    /// each step that writes.)
+    pub fn clear(&self, stopped_confirmed: bool) -> bool {
+        !self.in_use() && (!self.uncertain() || stopped_confirmed) && self.restore_blocker.is_none()
+    }
+
     /// Who holds the database, as a person reads it: `pid 4123 (pos-server), pid 77 (python3)`.
     pub fn who(&self) -> String {
         if self.holders.is_empty() {

@@ -129,6 +129,20 @@ pub struct TenantArgs {
     pub exclude: Vec<String>,
 }
 
+/// Leaves on a command line the parser refused (exit 2; help and version exit 0), as JSON on
+/// stdout too when `--json` was asked for, so fleet tooling always gets an object.
+fn usage_exit(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let asked_json = std::env::args_os().any(|a| a == "--json");
+    if asked_json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let first = e.to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+        let out = serde_json::json!({ "ok": false, "error": first, "exit_code": 2, "refusal": "usage" });
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{out}");
+    }
+    e.exit()
+}
+
 /// A mistake in how cutover was called (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -138,16 +152,19 @@ impl Cli {
     /// Parses the process arguments; `--version` names the SQLite library too.
     pub fn parse_args() -> Cli {
         let version = format!("{} (SQLite {})", env!("CARGO_PKG_VERSION"), cutover::engine::sqlite_version());
-        let matches = Cli::command().version(version).get_matches();
+        let matches = match Cli::command().version(version).try_get_matches() {
+            Ok(m) => m,
+            Err(e) => usage_exit(e),
+        };
         match Cli::from_arg_matches(&matches) {
             Ok(cli) => cli,
-            Err(e) => e.exit(),
+            Err(e) => usage_exit(e),
         }
     }
 
     /// Whether the caller asked for JSON, so errors are reported as JSON too.
     pub fn wants_json(&self) -> bool {
-        self.json && !matches!(self.command, None | Some(Command::Demo { .. }))
+        self.json
     }
 }
 

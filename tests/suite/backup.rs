@@ -161,6 +161,51 @@ fn a_copy_about_to_start_a_program() {
     spawner.join().unwrap();
 }
 
+/// A process may hold the database in a thread of its own: one with a descriptor table of
+/// its own (`unshare(CLONE_FILES)`), or one still running after the first thread has exited
+/// (then `/proc/PID/fd` is empty). Both are holders.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_database_held_by_a_thread_of_another_process_is_in_use() {
+    use std::io::BufRead;
+    let holders = [
+        // A thread with a descriptor table of its own.
+        "import ctypes, sqlite3, sys, threading, time\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         def hold():\n\
+         \x20   assert libc.unshare(0x400) == 0\n\
+         \x20   c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from sqlite_schema').fetchone()\n\
+         \x20   print('holding', flush=True); time.sleep(10)\n\
+         threading.Thread(target=hold).start()\n",
+        // The first thread gone, another still holding.
+        "import ctypes, sqlite3, sys, threading, time\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         def hold():\n\
+         \x20   c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from sqlite_schema').fetchone()\n\
+         \x20   print('holding', flush=True); time.sleep(10); libc.syscall(231, 0)\n\
+         threading.Thread(target=hold).start(); time.sleep(0.5); libc.syscall(60, 0)\n",
+    ];
+    for script in holders {
+        let dir = tempfile::tempdir().unwrap();
+        let db = hostile_db(dir.path(), Journal::Wal);
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&db)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(lines.any(|l| l.is_ok_and(|l| l.contains("holding"))), "the thread holds the database");
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let found = cutover::engine::inuse::scan(&db).unwrap();
+        let err = backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap_err();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.holders.iter().any(|h| h.pid == child.id()), "{script}\n{found:?}");
+        assert_eq!(err.exit_kind(), ExitKind::InUse, "{err}");
+    }
+}
+
 /// A child of this process running this very program, that opened the database itself, is
 /// another holder: only descriptors shared with this process through fork are not.
 #[cfg(target_os = "linux")]

@@ -180,4 +180,8 @@ fn json_is_one_flag_anywhere_on_the_line_and_errors_name_their_refusal() {
     assert_eq!(v["refusal"], "not_found", "{v}");
     // A database for the wizard and a command at once is refused, not half obeyed.
     cutover().arg(&db).arg("audit").arg(&db).assert().code(2);
+    // What the argument parser refuses is JSON too when JSON was asked for.
+    let out = cutover().args(["plan", "--script", "x.sql", "--tenant", "acme", "--json"]).arg(&db).assert().code(2);
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!((v["ok"].as_bool(), v["refusal"].as_str()), (Some(false), Some("usage")), "{v}");
 }

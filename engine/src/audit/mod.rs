@@ -366,8 +366,30 @@ fn summarise(tables: &[TableAudit], tenant_len: usize) -> Summary {
 }
 
 /// Estimated bytes of an index on the tenant column: per row a cell with the value, the row id
-/// and SQLite's cell and record overhead, at the ~90% page fill of a freshly built index.
+/// and SQLite's cell and record overhead, at the ~90% page fill of a freshly built index. On
+/// 4 KiB pages an index cell keeps at most about 1000 bytes on its page; a longer one keeps
+/// about 490 there and the rest on overflow pages of its own (4092 usable bytes each), so a
+/// long tenant value costs whole pages per row.
 pub fn index_bytes(rows: u64, tenant_len: usize) -> u64 {
-    let per_row = tenant_len as u64 + 16;
+    const MAX_LOCAL: u64 = 989;
+    const MIN_LOCAL: u64 = 489;
+    let payload = tenant_len as u64 + 16;
+    let per_row = if payload <= MAX_LOCAL {
+        payload
+    } else {
+        MIN_LOCAL + (payload - MIN_LOCAL).div_ceil(4092) * 4096
+    };
     rows.saturating_mul(per_row).saturating_mul(10) / 9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_tenant_value_costs_overflow_pages_in_the_index_estimate() {
+        // Measured: 2,201 rows with an 1,100-byte tenant grew a database by about 10 MB.
+        assert!(index_bytes(2201, 1100) >= 2201 * 4096, "a page per row at least");
+        assert!(index_bytes(2201, 4) < 2201 * 40, "a short value stays small");
+    }
 }

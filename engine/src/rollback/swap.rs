@@ -157,6 +157,8 @@ pub(super) fn prepare_copy(
         }));
     }
     let io = |what: String| move |e: std::io::Error| Error::io(what, e);
+    // The copy is written beside the database before anything is swapped: room first.
+    crate::space::ensure(dir, crate::space::for_backup(found.bytes), false)?;
     let mut partial = tempfile::Builder::new()
         .prefix(&paths::hidden_name(db, ".restore-"))
         .suffix(".partial")

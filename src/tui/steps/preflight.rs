@@ -14,9 +14,7 @@ impl App {
     /// process that could was looked into (or the technician vouched for them), and a rollback
     /// could put a backup back.
     pub fn preflight_clear(&self) -> bool {
-        self.prepared.preflight.as_ref().is_some_and(|p| {
-            !p.in_use() && (!p.uncertain() || self.choices.confirmed_stopped) && p.restore_blocker.is_none()
-        })
+        self.prepared.preflight.as_ref().is_some_and(|p| p.clear(self.choices.confirmed_stopped))
     }
 
     /// Whether the "the application is stopped" confirmation is what the screen waits for.

@@ -17,13 +17,55 @@ struct Access {
     mode: u32,
 }
 
+/// The descriptors in `fds` (of task `tid`) on any of `targets`: (tid, descriptor, target).
+/// stat follows each descriptor to the open file itself, renamed or not.
+fn matching(tid: u32, fds: fs::ReadDir, targets: &[FileId]) -> Vec<(u32, i32, usize)> {
+    fds.flatten()
+        .filter_map(|fd| {
+            let number = fd.file_name().to_str()?.parse::<i32>().ok()?;
+            let meta = fs::metadata(fd.path()).ok()?;
+            Some((tid, number, targets.iter().position(|t| *t == file_id(&meta))?))
+        })
+        .collect()
+}
+
+/// The descriptors on `targets` that threads of `pid` hold in tables of their own: a thread
+/// may have unshared its descriptor table (`unshare(CLONE_FILES)`), and a process whose first
+/// thread has exited shows no descriptors at `/proc/PID/fd` while its other threads still hold
+/// theirs. Threads that share the first thread's table (the usual case, asked of the kernel)
+/// are not read again.
+fn held_by_other_threads(pid: u32, dir: &std::path::Path, targets: &[FileId]) -> Vec<(u32, i32, usize)> {
+    let Ok(tasks) = fs::read_dir(dir.join("task")) else { return Vec::new() };
+    let mut held = Vec::new();
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        if tid == pid || same_descriptor_table(pid, tid) {
+            continue;
+        }
+        if let Ok(fds) = fs::read_dir(task.path().join("fd")) {
+            held.extend(matching(tid, fds, targets));
+        }
+    }
+    held
+}
+
+/// Whether two tasks share one descriptor table (kcmp's KCMP_FILES); false when the kernel
+/// cannot say (a zombie first thread, no permission), so the table is read.
+fn same_descriptor_table(a: u32, b: u32) -> bool {
+    use nix::libc;
+    const KCMP_FILES: libc::c_int = 2;
+    // SAFETY: kcmp only compares the two tasks' descriptor tables; no memory is passed.
+    let r = unsafe { libc::syscall(libc::SYS_kcmp, a as libc::pid_t, b as libc::pid_t, KCMP_FILES, 0, 0) };
+    r == 0
+}
+
 /// Whether `pid` is a copy of this very process that has not started its own program yet: the
 /// moment between fork and exec when a program (a test harness, a supervisor) starts another.
 /// Such a copy is our child, runs our executable, and holds the files only through descriptors
 /// it shares with this process, the same open files fork copied (asked of the kernel with
 /// `kcmp`). A child that opened a file itself, that holds it through a descriptor this process
 /// does not have, or that the kernel cannot compare, is another holder.
-fn is_own_fork(pid: u32, me: u32, held: &[(i32, usize)]) -> bool {
+fn is_own_fork(pid: u32, me: u32, held: &[(u32, i32, usize)]) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
     // `pid (comm) state ppid …`: the command may hold spaces and parentheses, so read after the
     // last `)`.
@@ -40,7 +82,7 @@ fn is_own_fork(pid: u32, me: u32, held: &[(i32, usize)]) -> bool {
     }
     let Ok(ours) = fs::read_dir("/proc/self/fd") else { return false };
     let ours: Vec<i32> = ours.flatten().filter_map(|fd| fd.file_name().to_str()?.parse::<i32>().ok()).collect();
-    held.iter().all(|&(theirs, _)| ours.iter().any(|&mine| same_open_file(me, mine, pid, theirs)))
+    held.iter().all(|&(tid, theirs, _)| ours.iter().any(|&mine| same_open_file(me, mine, tid, theirs)))
 }
 
 /// Whether descriptor `a_fd` of process `a` and `b_fd` of `b` are one open file (as fork and
@@ -114,16 +156,9 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
         }
         match fs::read_dir(entry.path().join("fd")) {
             Ok(fds) => {
-                // stat follows each descriptor to the open file itself, renamed or not.
-                let held: Vec<(i32, usize)> = fds
-                    .flatten()
-                    .filter_map(|fd| {
-                        let number = fd.file_name().to_str()?.parse::<i32>().ok()?;
-                        let meta = fs::metadata(fd.path()).ok()?;
-                        Some((number, targets.iter().position(|t| *t == file_id(&meta))?))
-                    })
-                    .collect();
-                if let Some(&(_, file)) = held.first()
+                let mut held: Vec<(u32, i32, usize)> = matching(pid, fds, &targets);
+                held.extend(held_by_other_threads(pid, &entry.path(), &targets));
+                if let Some(&(_, _, file)) = held.first()
                     && !is_own_fork(pid, me, &held)
                 {
                     scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
