@@ -32,31 +32,52 @@ fn matching(tid: u32, fds: fs::ReadDir, targets: &[FileId]) -> Vec<(u32, i32, us
 /// The descriptors on `targets` that threads of `pid` hold in tables of their own: a thread
 /// may have unshared its descriptor table (`unshare(CLONE_FILES)`), and a process whose first
 /// thread has exited shows no descriptors at `/proc/PID/fd` while its other threads still hold
-/// theirs. Threads that share the first thread's table (the usual case, asked of the kernel)
-/// are not read again.
+/// theirs. Threads that share the table already read (the usual case, asked of the kernel) are
+/// not read again, nor those the kernel will not compare for lack of rights: their descriptors
+/// could not be followed either.
 fn held_by_other_threads(pid: u32, dir: &std::path::Path, targets: &[FileId]) -> Vec<(u32, i32, usize)> {
     let Ok(tasks) = fs::read_dir(dir.join("task")) else { return Vec::new() };
+    let mut tids: Vec<u32> = tasks
+        .flatten()
+        .filter_map(|t| t.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(|&tid| tid != pid)
+        .collect();
+    tids.sort_unstable();
+    // The table already read: the first thread's, unless it has exited (a zombie keeps none).
+    let mut reference = (!is_zombie(pid)).then_some(pid);
     let mut held = Vec::new();
-    for task in tasks.flatten() {
-        let Some(tid) = task.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        if tid == pid || same_descriptor_table(pid, tid) {
-            continue;
+    for tid in tids {
+        if let Some(r) = reference {
+            match same_descriptor_table(r, tid) {
+                Ok(true) => continue,
+                Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => continue,
+                _ => {}
+            }
         }
-        if let Ok(fds) = fs::read_dir(task.path().join("fd")) {
+        if let Ok(fds) = fs::read_dir(dir.join("task").join(tid.to_string()).join("fd")) {
             held.extend(matching(tid, fds, targets));
         }
+        reference.get_or_insert(tid);
     }
     held
 }
 
-/// Whether two tasks share one descriptor table (kcmp's KCMP_FILES); false when the kernel
-/// cannot say (a zombie first thread, no permission), so the table is read.
-fn same_descriptor_table(a: u32, b: u32) -> bool {
+/// Whether a process's first thread has exited while others run on (state `Z`).
+fn is_zombie(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next().map(|st| st == "Z")))
+        .unwrap_or(false)
+}
+
+/// Whether two tasks share one descriptor table (kcmp's KCMP_FILES); the kernel's error when it
+/// cannot say (no such task, no rights, no kcmp).
+fn same_descriptor_table(a: u32, b: u32) -> io::Result<bool> {
     use nix::libc;
     const KCMP_FILES: libc::c_int = 2;
     // SAFETY: kcmp only compares the two tasks' descriptor tables; no memory is passed.
     let r = unsafe { libc::syscall(libc::SYS_kcmp, a as libc::pid_t, b as libc::pid_t, KCMP_FILES, 0, 0) };
-    r == 0
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r == 0) }
 }
 
 /// Whether `pid` is a copy of this very process that has not started its own program yet: the
