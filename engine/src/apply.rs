@@ -145,7 +145,16 @@ fn run_all(
         }
         progress(Progress::Statement { index: i + 1, total, line: statement.line, sql: first_line(&statement.sql) });
         let started = Instant::now();
-        let result = run_one(conn, statement);
+        let mut found = None;
+        let result = if statement.foreign_key_check {
+            violations(conn, statement).map(|v| {
+                let first = v.first.clone();
+                found = Some(v);
+                (0, first)
+            })
+        } else {
+            run_one(conn, statement)
+        };
         let failed = |message: String| Error::StatementFailed {
             index: i + 1,
             line: statement.line,
@@ -158,6 +167,9 @@ fn run_all(
             Err(e) if cancel.is_set() && is_interrupt(&e) => return Err(Error::Cancelled(place.to_string())),
             Err(e) => return Err(failed(refused.take().map_or_else(|| e.to_string(), str::to_string))),
         };
+        if let Some(v) = found.filter(|v| v.count > 0) {
+            return Err(failed(v.message()));
+        }
         if conn.is_autocommit() {
             return Err(failed(
                 "SQLite ended the transaction by itself (disk full or an I/O error); it was rolled back".into(),
@@ -186,12 +198,15 @@ fn run_one(conn: &Connection, statement: &PlannedStatement) -> rusqlite::Result<
     let mut changes = 0u64;
     let mut first_value = None;
     while let Some(mut stmt) = batch.next()? {
+        // Counted as the difference in SQLite's running total: `changes()` keeps the last
+        // INSERT/UPDATE/DELETE's count through DDL, which would credit a DROP with its rows.
+        let before = conn.total_changes();
         if stmt.column_count() == 0 {
-            changes += stmt.execute([])? as u64;
+            stmt.execute([])?;
+            changes += conn.total_changes().saturating_sub(before);
             continue;
         }
         // Step to the end: RETURNING clauses and functions do their work as rows are read.
-        let before = conn.total_changes();
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             if first_value.is_none() {
@@ -201,6 +216,54 @@ fn run_one(conn: &Connection, statement: &PlannedStatement) -> rusqlite::Result<
         changes += conn.total_changes().saturating_sub(before);
     }
     Ok((changes, first_value))
+}
+
+/// What the script's own `PRAGMA foreign_key_check` found.
+struct Violations {
+    /// The first few, as `child row N → parent`.
+    listed: Vec<String>,
+    /// How many in all.
+    count: u64,
+    /// The first row's first value, for an `-- expect:` after it.
+    first: Option<String>,
+}
+
+impl Violations {
+    fn message(&self) -> String {
+        let more = if self.count > self.listed.len() as u64 {
+            format!(" and {} more", self.count - self.listed.len() as u64)
+        } else {
+            String::new()
+        };
+        format!(
+            "the script's foreign_key_check found {} violation{}: {}{more} — the script stops here, so the transaction is rolled back",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            self.listed.join("; ")
+        )
+    }
+}
+
+/// Runs the script's `PRAGMA foreign_key_check`, reading its rows (table, rowid, parent, fkid).
+fn violations(conn: &Connection, statement: &PlannedStatement) -> rusqlite::Result<Violations> {
+    let mut stmt = conn.prepare(&statement.sql)?;
+    let mut rows = stmt.query([])?;
+    let mut found = Violations { listed: Vec::new(), count: 0, first: None };
+    while let Some(row) = rows.next()? {
+        found.count += 1;
+        if found.first.is_none() {
+            found.first = Some(as_text(row.get_ref(0)?));
+        }
+        if found.listed.len() < 10 {
+            let table = as_text(row.get_ref(0)?);
+            let rowid = match row.get_ref(1)? {
+                ValueRef::Null => String::new(),
+                v => format!(" row {}", as_text(v)),
+            };
+            found.listed.push(format!("{table}{rowid} → {}", as_text(row.get_ref(2)?)));
+        }
+    }
+    Ok(found)
 }
 
 fn as_text(v: ValueRef<'_>) -> String {

@@ -81,6 +81,30 @@ pub fn pragma_refusal(sql: &str) -> Option<&'static str> {
     refused.take()
 }
 
+/// A pragma's name and the value it sets, if any.
+pub type PragmaCall = (String, Option<String>);
+
+/// The pragma a statement runs, as SQLite's parser reads it: its name in lower case and the
+/// value it sets, if any (`PRAGMA "Foreign_Keys" = off` is `("foreign_keys", Some("off"))`).
+/// `None` when the statement is not a pragma.
+pub fn pragma_of(sql: &str) -> Option<PragmaCall> {
+    let mut conn = Connection::open_in_memory().ok()?;
+    let seen: Arc<Mutex<Option<PragmaCall>>> = Arc::default();
+    let into = Arc::clone(&seen);
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+        if let AuthAction::Pragma { pragma_name, pragma_value } = ctx.action
+            && let Ok(mut s) = into.lock()
+        {
+            s.get_or_insert((pragma_name.to_ascii_lowercase(), pragma_value.map(str::to_string)));
+        }
+        // Nothing is run: the question is only what SQLite parsed.
+        Authorization::Deny
+    }))
+    .ok()?;
+    let _ = conn.prepare(sql);
+    seen.lock().ok()?.take()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +133,14 @@ mod tests {
         {
             assert_eq!(pragma_refusal(sql), None, "refused: {sql}");
         }
+    }
+
+    #[test]
+    fn a_pragma_is_read_as_sqlite_parses_it() {
+        assert_eq!(pragma_of("PRAGMA \"Foreign_Keys\" = off"), Some(("foreign_keys".into(), Some("off".into()))));
+        assert_eq!(pragma_of("pragma main.[foreign_key_check]('t')"), Some(("foreign_key_check".into(), Some("t".into()))));
+        assert_eq!(pragma_of("PRAGMA foreign_key_check"), Some(("foreign_key_check".into(), None)));
+        assert_eq!(pragma_of("SELECT 1"), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod honest_rollback;
 mod honest_rollback_places;
 mod pipeline;
 mod props;
+mod scripts;
 mod structure;
 mod tui_app;
 mod tui_pty;

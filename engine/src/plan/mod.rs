@@ -27,6 +27,10 @@ pub struct PlannedStatement {
     pub expect: Option<String>,
     /// The table a generated statement works on.
     pub table: Option<String>,
+    /// A `PRAGMA foreign_key_check` of the script's own: any violation it returns fails the
+    /// statement, with the violations listed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub foreign_key_check: bool,
 }
 
 impl PlannedStatement {

@@ -28,48 +28,83 @@ struct Piece {
 
 /// Parses a script (already LF-normalised). Refuses, with the statement's line, anything that
 /// would take the transaction away from the engine.
+///
+/// Scripts are accepted in the shapes people and generators write them: one BEGIN … COMMIT
+/// around the whole script is replaced by cutover's own transaction, and the
+/// `PRAGMA foreign_keys=OFF` before it and `=ON` after it (SQLite's documented 12-step
+/// procedure) are left out, because that is how cutover always runs a plan. A
+/// `PRAGMA foreign_key_check` inside runs, and fails the run on any violation.
 pub fn load(text: &str) -> Result<LoadedScript> {
     if text.contains('\0') {
         return Err(Error::InvalidArgument(BadArgument::ScriptNul));
     }
     let (pieces, trailing) = split(text)?;
     let mut statements: Vec<PlannedStatement> = Vec::with_capacity(pieces.len());
-    let mut control: Vec<(usize, Control)> = Vec::new();
+    let mut kinds: Vec<Kind> = Vec::with_capacity(pieces.len());
     for piece in &pieces {
         attach_expectations(&piece.leading, statements.last_mut(), piece.line)?;
         let words = lexer::words(&piece.sql);
-        if let Some(c) = control_kind(&words, &piece.sql) {
-            control.push((statements.len(), c));
-        }
+        let kind = kind_of(&words, &piece.sql);
         statements.push(PlannedStatement {
             destructive: destructive(&words),
             sql: piece.sql.clone(),
             line: piece.line,
             expect: None,
             table: None,
+            foreign_key_check: kind == Kind::ForeignKeyCheck,
         });
+        kinds.push(kind);
     }
     attach_expectations(&trailing, statements.last_mut(), text.lines().count())?;
 
     let mut notices = Vec::new();
-    let last = statements.len().saturating_sub(1);
-    let has_wrapper = statements.len() >= 2
-        && matches!(control.first(), Some((0, Control::Begin)))
-        && matches!(control.last(), Some((i, Control::Commit)) if *i == last);
-    // With a wrapper, anything else is reported from inside it, not the wrapper's BEGIN.
-    let inner = if has_wrapper { &control[1..control.len() - 1] } else { &control[..] };
-    if let Some((i, c)) = inner.first() {
-        let s = &statements[*i];
-        return Err(Error::ScriptRefused { line: s.line, statement: first_line(&s.sql), why: c.why().to_string() });
+    // The connection settings before the work and after it: not part of the transaction.
+    let lead = kinds.iter().take_while(|k| k.is_setting()).count();
+    let trail = kinds[lead..].iter().rev().take_while(|k| k.is_setting()).count();
+    let core = lead..kinds.len() - trail;
+    let has_wrapper = core.len() >= 2 && kinds[core.start] == Kind::Begin && kinds[core.end - 1] == Kind::Commit;
+    let wrapper = if has_wrapper { [core.start, core.end - 1] } else { [usize::MAX; 2] };
+    let left_out = |i: usize, k: Kind| {
+        (i < lead && k == Kind::ForeignKeys(false)) || (i >= core.end && k == Kind::ForeignKeys(true))
+    };
+    for (i, k) in kinds.iter().enumerate() {
+        if wrapper.contains(&i) || left_out(i, *k) {
+            continue;
+        }
+        if let Some(why) = k.refusal() {
+            let s = &statements[i];
+            return Err(Error::ScriptRefused { line: s.line, statement: first_line(&s.sql), why: why.to_string() });
+        }
+    }
+    let switches: Vec<String> = (0..kinds.len())
+        .filter(|&i| left_out(i, kinds[i]))
+        .map(|i| format!("{} (line {})", first_line(&statements[i].sql).trim_end_matches(';'), statements[i].line))
+        .collect();
+    if !switches.is_empty() {
+        notices.push(format!(
+            "left out {}: cutover always runs a plan with foreign keys off and checks them in the verification (foreign_key_check), which is what these ask for",
+            switches.join(" and ")
+        ));
     }
     if has_wrapper {
         notices.push(format!(
             "the script's own BEGIN (line {}) and COMMIT (line {}) were replaced: cutover runs the whole script in one transaction it controls",
-            statements[0].line, statements[last].line
+            statements[wrapper[0]].line, statements[wrapper[1]].line
         ));
-        statements.truncate(last);
-        statements.remove(0);
     }
+    for s in statements.iter().filter(|s| s.foreign_key_check) {
+        notices.push(format!(
+            "the script's {} (line {}) runs inside the transaction: any violation it finds stops the run, and nothing changes",
+            first_line(&s.sql).trim_end_matches(';'),
+            s.line
+        ));
+    }
+    let statements: Vec<PlannedStatement> = statements
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !wrapper.contains(i) && !left_out(*i, kinds[*i]))
+        .map(|(_, s)| s)
+        .collect();
     if statements.is_empty() {
         return Err(Error::InvalidArgument(BadArgument::ScriptEmpty));
     }
@@ -149,40 +184,78 @@ fn attach_expectations(comments: &str, previous: Option<&mut PlannedStatement>, 
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Control {
+/// What a statement is to the transaction cutover runs the script in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Work: runs as written.
+    Plain,
     Begin,
     Commit,
-    Other(&'static str),
+    /// `PRAGMA foreign_keys = ON/OFF`.
+    ForeignKeys(bool),
+    /// `PRAGMA legacy_alter_table = …`: a setting of the connection, allowed anywhere.
+    LegacyAlterTable,
+    /// `PRAGMA foreign_key_check`: runs, and any violation fails it.
+    ForeignKeyCheck,
+    /// Refused wherever it stands, with why.
+    Refused(&'static str),
 }
 
-impl Control {
-    fn why(self) -> &'static str {
+impl Kind {
+    /// A setting of the connection, which may stand before the script's BEGIN or after its
+    /// COMMIT without being part of the work.
+    fn is_setting(self) -> bool {
+        matches!(self, Kind::ForeignKeys(_) | Kind::LegacyAlterTable)
+    }
+
+    /// Why it cannot run inside cutover's transaction (wrappers and surrounding switches are
+    /// taken out before this is asked).
+    fn refusal(self) -> Option<&'static str> {
         match self {
-            Control::Begin | Control::Commit => {
-                "cutover runs the script in one transaction of its own; remove the script's BEGIN/COMMIT (a single pair around the whole script is accepted)"
-            }
-            Control::Other(why) => why,
+            Kind::Begin | Kind::Commit => Some(
+                "cutover runs the script in one transaction of its own; remove the script's BEGIN/COMMIT (a single pair around the whole script is accepted)",
+            ),
+            Kind::ForeignKeys(true) => Some(
+                "cutover runs the script with foreign keys off, in one transaction, where SQLite ignores this pragma: the checks and cascades it asks for would not happen. Remove it (a PRAGMA foreign_keys=ON after the script's COMMIT is accepted); the verification's foreign_key_check fails any violation the script leaves",
+            ),
+            Kind::Refused(why) => Some(why),
+            Kind::Plain | Kind::ForeignKeys(false) | Kind::LegacyAlterTable | Kind::ForeignKeyCheck => None,
         }
     }
 }
 
-fn control_kind(words: &[Word], sql: &str) -> Option<Control> {
-    let first = words.first()?.text.as_str();
-    match first {
-        "BEGIN" => Some(Control::Begin),
-        "COMMIT" | "END" => Some(Control::Commit),
-        "ROLLBACK" => Some(Control::Other("a ROLLBACK would end cutover's transaction half way")),
+fn kind_of(words: &[Word], sql: &str) -> Kind {
+    let Some(first) = words.first() else { return Kind::Plain };
+    match first.text.as_str() {
+        "BEGIN" => Kind::Begin,
+        "COMMIT" | "END" => Kind::Commit,
+        "ROLLBACK" => Kind::Refused("a ROLLBACK would end cutover's transaction half way"),
         "SAVEPOINT" | "RELEASE" => {
-            Some(Control::Other("savepoints would interfere with cutover's transaction; remove SAVEPOINT/RELEASE"))
+            Kind::Refused("savepoints would interfere with cutover's transaction; remove SAVEPOINT/RELEASE")
         }
-        "VACUUM" => Some(Control::Other(
-            "VACUUM cannot run inside a transaction and rewrites the whole file; run it separately",
-        )),
-        "ATTACH" | "DETACH" => Some(Control::Other("a migration must not reach other database files (ATTACH/DETACH)")),
+        "VACUUM" => Kind::Refused("VACUUM cannot run inside a transaction and rewrites the whole file; run it separately"),
+        "ATTACH" | "DETACH" => Kind::Refused("a migration must not reach other database files (ATTACH/DETACH)"),
         // SQLite's own parser names the pragma, however it is quoted.
-        "PRAGMA" => guard::pragma_refusal(sql).map(Control::Other),
-        _ => None,
+        "PRAGMA" => {
+            if let Some(why) = guard::pragma_refusal(sql) {
+                return Kind::Refused(why);
+            }
+            match guard::pragma_of(sql) {
+                Some((name, value)) => match (name.as_str(), value.as_deref().map(str::to_ascii_lowercase)) {
+                    ("foreign_keys", Some(v)) if matches!(v.as_str(), "on" | "1" | "true" | "yes") => {
+                        Kind::ForeignKeys(true)
+                    }
+                    ("foreign_keys", Some(v)) if matches!(v.as_str(), "off" | "0" | "false" | "no") => {
+                        Kind::ForeignKeys(false)
+                    }
+                    ("legacy_alter_table", Some(_)) => Kind::LegacyAlterTable,
+                    ("foreign_key_check", _) => Kind::ForeignKeyCheck,
+                    _ => Kind::Plain,
+                },
+                None => Kind::Plain,
+            }
+        }
+        _ => Kind::Plain,
     }
 }
 
@@ -192,6 +265,8 @@ fn destructive(words: &[Word]) -> Option<String> {
     let first = top.iter().position(|w| !matches!(*w, "WITH" | "RECURSIVE"))?;
     let verb_at = top.iter().position(|w| matches!(*w, "DELETE" | "UPDATE" | "DROP" | "ALTER" | "INSERT" | "REPLACE"));
     match top.get(first).copied() {
+        // A trigger's body (its UPDATE, DELETE …) is not run by creating it.
+        Some("CREATE") => None,
         Some("DROP") => Some(
             format!("DROP {} removes it and everything in it", top.get(first + 1).copied().unwrap_or(""))
                 .trim()
@@ -269,6 +344,40 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_twelve_step_shape_is_accepted() {
+        let s = load(
+            "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nPRAGMA legacy_alter_table=ON;\nCREATE TABLE new_t(a);\n\
+             INSERT INTO new_t SELECT a FROM t;\nDROP TABLE t;\nALTER TABLE new_t RENAME TO t;\n\
+             PRAGMA foreign_key_check;\nCOMMIT;\nPRAGMA foreign_keys=ON;\n",
+        )
+        .unwrap();
+        let lines: Vec<usize> = s.statements.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8], "the wrapper and the switches around it are left out");
+        assert!(s.statements[5].foreign_key_check && !s.statements[4].foreign_key_check);
+        assert!(s.notices.iter().any(|n| n.contains("foreign_keys=OFF (line 1)") && n.contains("(line 10)")));
+        assert!(s.notices.iter().any(|n| n.contains("BEGIN (line 2)") && n.contains("COMMIT (line 9)")));
+    }
+
+    #[test]
+    fn foreign_keys_on_where_it_would_not_take_effect_is_refused() {
+        for (script, line) in [
+            ("PRAGMA foreign_keys=ON;\nBEGIN;\nDELETE FROM p WHERE id = 1;\nCOMMIT;", 1),
+            ("BEGIN;\nPRAGMA \"foreign_keys\" = 1;\nDELETE FROM p WHERE id = 1;\nCOMMIT;", 2),
+            ("PRAGMA foreign_keys=OFF;\nBEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;\nPRAGMA foreign_keys=ON;", 2),
+        ] {
+            match load(script) {
+                Err(Error::ScriptRefused { line: got, .. }) => assert_eq!(got, line, "{script}"),
+                other => panic!("{script}: expected a refusal, got {other:?}"),
+            }
+        }
+        // Without a wrapper the switches around the work are still what cutover does.
+        let s = load("PRAGMA foreign_keys = off;\nUPDATE t SET a = 1 WHERE b;\nPRAGMA foreign_keys = on;").unwrap();
+        assert_eq!(s.statements.len(), 1);
+        // Switching them off again inside changes nothing and runs.
+        assert_eq!(load("BEGIN;\nPRAGMA foreign_keys=OFF;\nSELECT 1;\nCOMMIT;").unwrap().statements.len(), 2);
+    }
+
+    #[test]
     fn destructive_statements_are_flagged() {
         let s = load(
             "DROP TABLE old;\nDELETE FROM t;\nDELETE FROM t WHERE id = 1;\nUPDATE t SET a = 1;\n\
@@ -277,6 +386,8 @@ mod tests {
         .unwrap();
         let flags: Vec<bool> = s.statements.iter().map(|s| s.destructive.is_some()).collect();
         assert_eq!(flags, [true, true, true, true, false, true, false]);
+        let trigger = load("CREATE TRIGGER tr BEFORE UPDATE OF a ON t BEGIN DELETE FROM u; END;").unwrap();
+        assert_eq!(trigger.statements[0].destructive, None, "creating a trigger runs none of its body");
         assert!(s.statements[1].destructive.as_deref().unwrap().contains("every row"));
         assert!(s.statements[3].destructive.as_deref().unwrap().contains("every row"));
     }

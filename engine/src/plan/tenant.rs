@@ -107,7 +107,14 @@ fn push(statements: &mut Vec<PlannedStatement>, text: &mut String, table: &str, 
     let line = text.matches('\n').count() + 1;
     text.push_str(&sql);
     text.push('\n');
-    statements.push(PlannedStatement { sql, line, destructive: None, expect: None, table: Some(table.to_string()) });
+    statements.push(PlannedStatement {
+        sql,
+        line,
+        destructive: None,
+        expect: None,
+        table: Some(table.to_string()),
+        foreign_key_check: false,
+    });
 }
 
 /// Refuses values SQLite could not store exactly or a type that is not a type.

@@ -68,6 +68,7 @@ fn planned(statements: usize) -> Planned {
         destructive: None,
         expect: None,
         table: None,
+        foreign_key_check: false,
     };
     let text = (0..statements).map(|i| statement(i).sql).collect::<Vec<_>>().join("\n");
     let plan = Plan::new(
