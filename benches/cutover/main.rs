@@ -199,7 +199,7 @@ fn main() {
     // 3. Verification of the migrated copy, against integrity + FK checks + a full dump hash.
     if a.wants("verify") {
         copy(&db, &exec);
-        let before = snapshot::capture(&exec, 2, &mut |_| {}).unwrap();
+        let before = snapshot::capture(&exec, 2, &[], &mut |_| {}).unwrap();
         {
             let mut c = open::read_write(&exec).unwrap();
             dryrun::prepare_for_plan(&c).unwrap();

@@ -96,7 +96,7 @@ pub fn run(
     timings.copy = split();
 
     progress(Progress::Step("reading every table before the change".into()));
-    let before = snapshot::capture(&copy, 2, progress)?;
+    let before = snapshot::capture(&copy, 2, &plan.dropped_columns(), progress)?;
     timings.snapshot = split();
 
     let outcome = rehearse(&copy, plan, cancel, progress);

@@ -46,6 +46,7 @@ pub use journal::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, ensure_
 pub use paths::file_name;
 pub use plan::script::first_line;
 pub use plan::tenant::DEFAULT_TYPE;
+pub use plan::undo::UndoSpec;
 pub use plan::{Plan, PlanSource, PlannedStatement, PlannedTable, TenantSpec};
 pub use platform::{LIMITED_CONSOLE_FONT, Unseen, shell_quote};
 pub use preflight::{FileFacts, PreflightReport, check_file};

@@ -108,6 +108,18 @@ pub enum Refusal {
         #[serde(with = "crate::ospath")]
         path: PathBuf,
     },
+    /// Rows carry another tenant than the plan's: dropping the column would lose which shop
+    /// they belong to.
+    #[error(
+        "undo in place would lose data: the column it drops holds a tenant other than {} for {} — nothing was changed. Restore the backup instead (that discards everything written since the cutover), or move those rows first",
+        crate::sql::literal(.tenant), tenant_rows(.tables)
+    )]
+    UndoLosesTenants {
+        /// The plan's tenant value.
+        tenant: String,
+        /// Each table with rows of another tenant, and how many.
+        tables: Vec<(String, u64)>,
+    },
     /// A rehearsal copy's WAL could not be folded in after its commit.
     #[error("the WAL could not be checkpointed after the commit (another reader?)")]
     CopyNotFolded,
@@ -356,4 +368,8 @@ pub enum BadArgument {
     /// The script has no statement.
     #[error("the script has no SQL statements")]
     ScriptEmpty,
+}
+
+fn tenant_rows(tables: &[(String, u64)]) -> String {
+    tables.iter().map(|(t, n)| format!("{n} row{} of {t}", if *n == 1 { "" } else { "s" })).collect::<Vec<_>>().join(", ")
 }

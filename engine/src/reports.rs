@@ -185,7 +185,8 @@ pub fn dry_run_markdown(db: &Path, plan: &Plan, r: &DryRunReport) -> String {
 /// The execution (production) report as Markdown.
 pub fn execution_markdown(db: &Path, plan: &Plan, r: &ExecuteReport) -> String {
     let mut s = String::new();
-    let verdict = if r.verification.ok { "migrated and verified" } else { "migrated, verification FAILED" };
+    let done = if plan.undo().is_some() { "undone in place" } else { "migrated" };
+    let verdict = if r.verification.ok { format!("{done} and verified") } else { format!("{done}, verification FAILED") };
     let _ = writeln!(s, "# Execution (production) of {}: {verdict}\n", shown(db));
     let _ = writeln!(s, "Made {}.\n", now());
     let _ = writeln!(

@@ -101,6 +101,11 @@ pub enum Command {
         /// The backup to restore (default: the one the last execute made).
         #[arg(long, value_name = "FILE")]
         backup: Option<PathBuf>,
+        /// Undo the last execute in place instead of restoring the backup: its inverse (for the
+        /// tenant plan: drop its indexes and its column) through backup, dry run, execute and
+        /// verify, keeping every row written since the cutover.
+        #[arg(long, conflicts_with_all = ["backup", "discard_changes", "force"])]
+        undo: bool,
         /// Restore even though the shop wrote to the database since the execute; what is
         /// discarded is listed and kept in the replaced file.
         #[arg(long)]
@@ -207,8 +212,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             run::execute(&plan, yes, json)
         }
         Some(Command::Verify { db }) => verify::run(&resolve(&db)?, json),
-        Some(Command::Rollback { db, backup, discard_changes, force, yes }) => {
-            let asked = rollback::Asked { backup, discard_changes, force, yes };
+        Some(Command::Rollback { db, backup, undo, discard_changes, force, yes }) => {
+            let asked = rollback::Asked { backup, undo, discard_changes, force, yes };
             rollback::run(&resolve(&db)?, asked, json)
         }
     }

@@ -17,6 +17,8 @@ use crate::cli::{UsageError, emit};
 pub struct Asked {
     /// A backup named with --backup.
     pub backup: Option<PathBuf>,
+    /// --undo: the last execute's inverse, in place.
+    pub undo: bool,
     /// --discard-changes.
     pub discard_changes: bool,
     /// --force.
@@ -27,6 +29,15 @@ pub struct Asked {
 
 /// Restores `db` from the backup of its last execute (or the one named, when forced).
 pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
+    if asked.undo {
+        if !asked.yes {
+            return Err(UsageError(
+                "rollback --undo changes the database in place: add --yes to confirm (run `cutover rollback --undo` with --yes after reading what it drops: `cutover status`)".into(),
+            )
+            .into());
+        }
+        return crate::cli::run::undo(db, json);
+    }
     if !asked.yes {
         return Err(UsageError("rollback replaces the database with its backup: add --yes to confirm".into()).into());
     }

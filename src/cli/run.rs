@@ -79,9 +79,44 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     })
 }
 
+/// Undoes the last execute in place (`cutover rollback --undo --yes`): its inverse through the
+/// same backup, dry run, execute and verification as any plan.
+pub fn undo(db: &Path, json: bool) -> Result<ExitCode> {
+    let session = Session::new(db);
+    let mut progress = StderrProgress::new();
+    let (_, planned) = progress.during(|p| session.undo_to_execute(p))?;
+    warn(&planned.plan, json);
+    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &Cancel::new(), p))? {
+        Run::NothingToDo => return emit(nothing_to_do("undo", db, &planned.plan), json),
+        Run::Rehearsed(r) => {
+            let summary = format!(
+                "The undo's dry run FAILED on the copy: {} was NOT changed; the backup can still be restored",
+                shown(db)
+            );
+            return emit(rehearsal_outcome("undo", db, &planned, &r, summary), json);
+        }
+        Run::Executed(r, x) => (r, x),
+    };
+    let outcome = executed_outcome(db, &planned, &rehearsed, &executed);
+    let verification = Some(Box::new(executed.report.verification.clone()));
+    emit(outcome, json).map_err(|e| {
+        let cause = format!("{e:#}");
+        let path = db.to_path_buf();
+        cutover::engine::Error::AfterCommit { path, what: "printing the result".into(), cause, verification }.into()
+    })
+}
+
 fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, executed: &Executed) -> Outcome {
     let done = &executed.report;
-    let summary = if let Some(c) = done.changed_since.as_ref() {
+    let undo = planned.plan.undo().is_some();
+    let summary = if undo && done.verification.ok {
+        format!(
+            "{} is undone in place: the tenant column and its indexes are gone, the schema is the original's, and every row is kept, the ones written since the cutover too — {}. To take the undo back: `cutover rollback {} --yes`",
+            shown(db),
+            done.verification.summary(),
+            cutover::engine::shell_quote(db)
+        )
+    } else if let Some(c) = done.changed_since.as_ref() {
         format!(
             "{} is migrated; it was written to after the commit ({}), so those tables are reported as changed since the execute: {}",
             shown(db),
@@ -106,7 +141,7 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
     }
     Outcome {
         ok: done.verification.ok,
-        phase: "execute",
+        phase: if undo { "undo" } else { "execute" },
         database: db.to_path_buf(),
         plan_sha256: Some(planned.plan.sha256.clone()),
         backup: Some(rehearsed.backup.clone()),
@@ -139,7 +174,7 @@ fn warn(plan: &Plan, json: bool) {
 fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
     let review = match &plan.source {
         PlanSource::Tenant(spec) => spec.review.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        PlanSource::Script { .. } => Vec::new(),
+        PlanSource::Script { .. } | PlanSource::Undo(_) => Vec::new(),
     };
     let summary = if review.is_empty() {
         format!("Nothing to do: every table of {} already has the change or is left out", shown(db))

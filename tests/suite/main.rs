@@ -28,4 +28,5 @@ mod structure;
 mod tui_app;
 mod tui_pty;
 mod tui_snapshots;
+mod undo;
 mod windows;

@@ -54,6 +54,7 @@ impl Error {
             Error::CannotRestore { .. } => "cannot_restore",
             Error::WouldDiscard { .. } => "would_discard",
             Error::NothingToRollBack(_) => "nothing_to_roll_back",
+            Error::NoUndo(_) => "no_undo",
             Error::AfterCommit { .. } => "after_commit",
             Error::AfterRestore { .. } => "after_restore",
             Error::UnknownTable { .. } => "unknown_table",

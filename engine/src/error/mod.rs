@@ -198,6 +198,10 @@ pub enum Error {
     #[error("{0}")]
     NothingToRollBack(String),
 
+    /// The last execute has no inverse cutover can run in place: why, and what to do instead.
+    #[error("{0}")]
+    NoUndo(String),
+
     /// A step after the commit failed: the change is in the database; verified when the
     /// verification ran before the step that failed (it is carried, so a face can show it).
     #[error(
@@ -318,6 +322,7 @@ impl Error {
             | Error::ReadOnly { .. }
             | Error::CannotRestore { .. }
             | Error::NothingToRollBack(_)
+            | Error::NoUndo(_)
             | Error::InvalidArgument(_) => ExitKind::BadInput,
             Error::InUse { .. } | Error::Locked { .. } | Error::Unseen { .. } | Error::OpenedDuringRollback { .. } => {
                 ExitKind::InUse

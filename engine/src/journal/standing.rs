@@ -36,6 +36,11 @@ impl Standing {
         self.execute.as_ref().filter(|x| !x.rolled_back && !self.rolled_back)
     }
 
+    /// Whether the execute ran an undo in place (the inverse of an earlier plan).
+    pub fn is_undo(&self, exec: &ExecuteRecord) -> bool {
+        self.dry_runs.iter().any(|d| d.plan.sha256 == exec.plan_sha256 && d.plan.undo().is_some())
+    }
+
     /// The passed dry run an execute ran on: its plan, rehearsed from its backup's bytes (a
     /// later rehearsal of the same plan from other bytes says nothing about this execute).
     pub fn rehearsal_for(&self, exec: &ExecuteRecord) -> Option<&PassedDryRun> {
@@ -90,6 +95,9 @@ pub fn standing(entries: &[Entry]) -> Standing {
     let mut s = Standing::default();
     // The committed execute (with its verification) that a newer attempt may fall back to.
     let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
+    // The executes an undo in place took out, newest last: rolling that undo back (restoring
+    // the backup it made) puts the execute it undid back in the database.
+    let mut undone: Vec<(ExecuteRecord, Option<bool>)> = Vec::new();
     for e in entries {
         match &e.event {
             Event::Backup { path, sha256, .. } => s.backup = Some(BackupRef::new(path.clone(), sha256.clone())),
@@ -134,6 +142,11 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     x.committed = true;
                     x.result_sha256 = result_sha256.clone();
                 }
+                if s.execute.as_ref().is_some_and(|x| s.is_undo(x))
+                    && let Some(p) = prior.take()
+                {
+                    undone.push(p);
+                }
                 prior = None;
             }
             Event::ExecuteRolledBack { .. } => {
@@ -153,10 +166,19 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     migrated_path: migrated_path.clone(),
                 });
             }
-            Event::RolledBack { .. } => {
-                s.rolled_back = true;
+            Event::RolledBack { sha256, .. } => {
+                let undo_taken_back = s
+                    .live_execute()
+                    .is_some_and(|x| x.committed && s.is_undo(x) && &x.backup.sha256 == sha256);
                 s.rollback_started = None;
                 prior = None;
+                match if undo_taken_back { undone.pop() } else { None } {
+                    Some((x, verified)) => {
+                        s.execute = Some(x);
+                        s.verified = verified;
+                    }
+                    None => s.rolled_back = true,
+                }
             }
         }
     }

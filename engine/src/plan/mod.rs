@@ -4,6 +4,7 @@
 pub mod lexer;
 pub mod script;
 pub mod tenant;
+pub mod undo;
 
 use crate::shown::shown;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,8 @@ pub enum PlanSource {
         #[serde(with = "crate::ospath")]
         path: PathBuf,
     },
+    /// The inverse of a generated tenant plan (undo in place).
+    Undo(undo::UndoSpec),
 }
 
 /// The exact SQL a migration runs, shown before anything runs.
@@ -137,8 +140,27 @@ impl Plan {
     pub fn tenant(&self) -> Option<&TenantSpec> {
         match &self.source {
             PlanSource::Tenant(spec) => Some(spec),
-            PlanSource::Script { .. } => None,
+            PlanSource::Script { .. } | PlanSource::Undo(_) => None,
         }
+    }
+
+    /// What an undo removes and must give back, for the inverse of a tenant plan.
+    pub fn undo(&self) -> Option<&undo::UndoSpec> {
+        match &self.source {
+            PlanSource::Undo(spec) => Some(spec),
+            PlanSource::Tenant(_) | PlanSource::Script { .. } => None,
+        }
+    }
+
+    /// The (table, column) pairs the plan drops: its "before" state is digested without them.
+    pub fn dropped_columns(&self) -> Vec<(String, String)> {
+        self.undo().map(undo::UndoSpec::dropped).unwrap_or_default()
+    }
+
+    /// Whether every row and value is meant to survive it, so any difference in rows or
+    /// content is a failure (a script's are warnings to read).
+    pub fn keeps_every_value(&self) -> bool {
+        !matches!(self.source, PlanSource::Script { .. })
     }
 
     /// Statements flagged as destroying data.

@@ -11,6 +11,7 @@
 mod open;
 mod request;
 mod run;
+mod undo;
 
 use std::path::{Path, PathBuf};
 

@@ -90,8 +90,13 @@ fn since_execute(changed: Option<&Changes>, table: &str) -> Option<Finding> {
 
 /// Rows per table equal before and after. For a script, differences are warnings to read;
 /// rows the shop wrote after the execute (`changed`) are reported as such.
-pub fn row_counts(before: &Snapshot, after: &[TableState], strict: bool, changed: Option<&Changes>) -> Check {
-    let differ = if strict { Status::Fail } else { Status::Warn };
+pub fn row_counts(
+    before: &Snapshot,
+    after: &[TableState],
+    strict: &dyn Fn(&str) -> bool,
+    changed: Option<&Changes>,
+) -> Check {
+    let differ = |table: &str| if strict(table) { Status::Fail } else { Status::Warn };
     let mut findings = Vec::new();
     for b in &before.tables {
         match after.iter().find(|a| a.name == b.name) {
@@ -101,12 +106,12 @@ pub fn row_counts(before: &Snapshot, after: &[TableState], strict: bool, changed
             }
             Some(a) => findings.push(finding(
                 &b.name,
-                differ,
+                differ(&b.name),
                 format!("{} → {} rows ({:+})", b.rows, a.rows, a.rows as i128 - b.rows as i128),
             )),
             None => findings.push(
                 since_execute(changed, &b.name)
-                    .unwrap_or_else(|| finding(&b.name, differ, format!("table gone (had {} rows)", b.rows))),
+                    .unwrap_or_else(|| finding(&b.name, differ(&b.name), format!("table gone (had {} rows)", b.rows))),
             ),
         }
     }
@@ -123,12 +128,19 @@ pub fn row_counts(before: &Snapshot, after: &[TableState], strict: bool, changed
 /// The content digest over each table's original columns equals the one taken before: no
 /// value changed, not just no row lost. Tables the shop wrote to after the execute
 /// (`changed`) are reported as changed since, not as damage.
-pub fn content_digest(before: &Snapshot, after: &[TableState], strict: bool, changed: Option<&Changes>) -> Check {
-    let differ = if strict { Status::Fail } else { Status::Warn };
+pub fn content_digest(
+    before: &Snapshot,
+    after: &[TableState],
+    strict: &dyn Fn(&str) -> bool,
+    changed: Option<&Changes>,
+) -> Check {
+    let differ = |table: &str| if strict(table) { Status::Fail } else { Status::Warn };
     let mut findings = Vec::new();
     for b in before.tables.iter().filter(|b| b.digest.is_some()) {
         let Some(a) = after.iter().find(|a| a.name == b.name) else {
-            findings.push(since_execute(changed, &b.name).unwrap_or_else(|| finding(&b.name, differ, "table gone")));
+            findings.push(
+                since_execute(changed, &b.name).unwrap_or_else(|| finding(&b.name, differ(&b.name), "table gone")),
+            );
             continue;
         };
         findings.push(if a.digest == b.digest {
@@ -136,7 +148,7 @@ pub fn content_digest(before: &Snapshot, after: &[TableState], strict: bool, cha
         } else if let Some(f) = since_execute(changed, &b.name) {
             f
         } else {
-            finding(&b.name, differ, "content over the original columns changed")
+            finding(&b.name, differ(&b.name), "content over the original columns changed")
         });
     }
     Check::from_findings("content_digest", findings, |s, f| match s {

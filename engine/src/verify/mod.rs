@@ -6,6 +6,7 @@ pub mod production;
 pub mod snapshot;
 pub mod tenant;
 pub mod triggers;
+pub mod undo;
 
 use std::path::Path;
 use std::time::Instant;
@@ -52,6 +53,10 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         progress(Progress::Check { name: "column_present".into() });
         checks.push(guard("column_present", tenant::column_present(&conn, spec)));
     }
+    if let Some(spec) = req.plan.undo() {
+        progress(Progress::Check { name: "column_removed".into() });
+        checks.push(guard("column_removed", undo::column_removed(&conn, spec)));
+    }
     if !req.runs.iter().all(|r| r.expect.is_none()) {
         checks.push(checks::expectations(req.runs));
     }
@@ -97,12 +102,18 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         }
         checks.push(guard("index_used", tenant::index_used(&conn, spec)));
     }
-    let strict = req.plan.tenant().is_some();
-    checks.push(checks::row_counts(before, &after_tables, strict, req.changed));
-    checks.push(checks::content_digest(before, &after_tables, strict, req.changed));
+    // Query-planner statistics (ANALYZE) of an index an undo drops go with it.
+    let strict = |table: &str| {
+        req.plan.keeps_every_value() && !(req.plan.undo().is_some() && table.starts_with("sqlite_stat"))
+    };
+    checks.push(checks::row_counts(before, &after_tables, &strict, req.changed));
+    checks.push(checks::content_digest(before, &after_tables, &strict, req.changed));
     checks.push(guard("foreign_keys", checks::foreign_keys(&conn, before)));
     checks.push(integrity?);
-    checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan)));
+    match req.plan.undo() {
+        Some(spec) => checks.push(undo::schema_restored(before, &after_schema, spec)),
+        None => checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan))),
+    }
     checks.push(checks::views_compile(&conn, &after_schema));
     checks.push(triggers::check(&conn, &after_schema, before));
     Ok(finish(scope, checks, started))

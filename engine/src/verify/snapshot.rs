@@ -77,7 +77,14 @@ impl Snapshot {
 }
 
 /// Captures the snapshot of the database at `db`, digesting with `workers` connections.
-pub fn capture(db: &Path, workers: usize, progress: &mut dyn FnMut(Progress)) -> Result<Snapshot> {
+/// `without` names (table, column) pairs left out of the digest: the columns a plan drops,
+/// so the state after it can be compared with this one.
+pub fn capture(
+    db: &Path,
+    workers: usize,
+    without: &[(String, String)],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Snapshot> {
     let conn = open::inspect(db)?;
     let schema = schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))?;
     let fk_violations = fk_violations(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
@@ -89,8 +96,20 @@ pub fn capture(db: &Path, workers: usize, progress: &mut dyn FnMut(Progress)) ->
         .map(|o| o.name.as_str())
         .collect();
     let jobs: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), virtuals.contains(&n.as_str()))).collect();
+    let mut kept: Vec<(String, Vec<String>)> = Vec::new();
+    for (table, column) in without {
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') ORDER BY cid")
+            .map_err(|e| Error::sqlite("reading the columns", e))?;
+        let all: Vec<String> = stmt
+            .query_map(params![table], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
+            .map_err(|e| Error::sqlite(format!("reading the columns of {}", sql::ident(table)), e))?;
+        kept.push((table.clone(), all.into_iter().filter(|c| !c.eq_ignore_ascii_case(column)).collect()));
+    }
     drop(conn);
-    let tables = digest_all(db, &jobs, None, workers, progress)?;
+    let columns = |name: &str| kept.iter().find(|(t, _)| t == name).map(|(_, c)| c.clone());
+    let tables = digest_all(db, &jobs, Some(&columns), workers, progress)?;
     Ok(Snapshot { tables, schema, fk_violations, broken_triggers })
 }
 
@@ -287,22 +306,22 @@ mod tests {
     #[test]
     fn digest_sees_a_changed_value_and_a_changed_type() {
         let (_d, path) = db("CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 'x'), (2, 'y');");
-        let first = capture(&path, 2, &mut |_| {}).unwrap();
+        let first = capture(&path, 2, &[], &mut |_| {}).unwrap();
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("UPDATE t SET b = 'z' WHERE a = 2").unwrap();
-        let second = capture(&path, 1, &mut |_| {}).unwrap();
+        let second = capture(&path, 1, &[], &mut |_| {}).unwrap();
         assert_ne!(first.tables[0].digest, second.tables[0].digest);
         conn.execute_batch("UPDATE t SET b = 'y' WHERE a = 2").unwrap();
-        assert_eq!(capture(&path, 1, &mut |_| {}).unwrap().tables[0].digest, first.tables[0].digest);
+        assert_eq!(capture(&path, 1, &[], &mut |_| {}).unwrap().tables[0].digest, first.tables[0].digest);
         conn.execute_batch("UPDATE t SET a = '1' WHERE a = 1").unwrap();
-        assert_ne!(capture(&path, 1, &mut |_| {}).unwrap().tables[0].digest, first.tables[0].digest);
+        assert_ne!(capture(&path, 1, &[], &mut |_| {}).unwrap().tables[0].digest, first.tables[0].digest);
         assert_eq!(first.tables[0].rows, 2);
     }
 
     #[test]
     fn adding_a_column_keeps_the_digest_over_the_old_columns() {
         let (_d, path) = db("CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 'x');");
-        let before = capture(&path, 1, &mut |_| {}).unwrap();
+        let before = capture(&path, 1, &[], &mut |_| {}).unwrap();
         Connection::open(&path).unwrap().execute_batch("ALTER TABLE t ADD COLUMN c NOT NULL DEFAULT 'q'").unwrap();
         let cols = |n: &str| before.table(n).map(|t| t.columns.clone());
         let after = digest_all(&path, &[("t".into(), false)], Some(&cols), 1, &mut |_| {}).unwrap();

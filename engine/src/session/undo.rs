@@ -1,0 +1,81 @@
+//! Undo in place: the last execute's inverse, run through the whole pipeline like any plan — a
+//! backup of the file as it is now, a rehearsal on a copy with every check, the execute with
+//! proof by identical outcome, the verification — so it is journalled, reported and can itself
+//! be rolled back like any execute.
+
+use rusqlite::Connection;
+
+use super::{Planned, Session};
+use crate::error::{Error, Result};
+use crate::preflight::PreflightReport;
+use crate::plan::undo::{self, UndoSpec};
+use crate::progress::Progress;
+use crate::refusal::Refusal;
+use crate::shown::shown;
+use crate::{open, sql, status};
+
+impl Session {
+    /// The inverse of the execute the database carries, checked against the file: refused when
+    /// there is none (a script, an undo, no execute) or when dropping the column would lose
+    /// rows of another tenant. Changes nothing.
+    pub fn plan_undo(&self, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
+        status::ensure_settled(self.db(), progress)?;
+        let standing = self.standing()?;
+        let Some(x) = standing.live_execute().filter(|x| x.committed) else {
+            return Err(Error::NothingToRollBack(format!(
+                "the journal records no execute of {} that is still in the database: there is nothing to undo",
+                shown(self.db())
+            )));
+        };
+        let Some(rehearsal) = standing.rehearsal_for(x) else {
+            return Err(Error::NoUndo(format!(
+                "the journal holds no rehearsal of the plan {} ran, so its inverse cannot be built and checked: restore the backup instead (`cutover rollback`)",
+                shown(self.db())
+            )));
+        };
+        if let Some(why) = undo::no_inverse(&rehearsal.plan) {
+            return Err(Error::NoUndo(format!("{why} (`cutover rollback`)")));
+        }
+        let plan = undo::inverse(&rehearsal.plan, &rehearsal.before)
+            .ok_or_else(|| Error::NoUndo("the last plan has no inverse: restore the backup instead".into()))?;
+        if let Some(spec) = plan.undo() {
+            progress(Progress::Step("checking that every row still carries the plan's tenant".into()));
+            let conn = open::inspect(self.db())?;
+            let tables = other_tenants(&conn, spec).map_err(|e| Error::sqlite("counting rows of other tenants", e))?;
+            if !tables.is_empty() {
+                return Err(Error::NotReady(Refusal::UndoLosesTenants { tenant: spec.tenant.clone(), tables }));
+            }
+        }
+        Ok(Planned { plan, audit: None })
+    }
+
+    /// What `rollback --undo` starts with, as [`Session::plan_to_execute`] for a plan: the
+    /// file checked, then the inverse planned. [`Session::run`] takes it from there.
+    pub fn undo_to_execute(&self, progress: &mut dyn FnMut(Progress)) -> Result<(PreflightReport, Planned)> {
+        status::ensure_settled(self.db(), progress)?;
+        let pre = self.preflight(progress)?;
+        let planned = self.plan_undo(progress)?;
+        Ok((pre, planned))
+    }
+}
+
+/// Tables with rows whose tenant column holds anything but the plan's value (a table that no
+/// longer has the column is left to the rehearsal, which names it).
+fn other_tenants(conn: &Connection, spec: &UndoSpec) -> rusqlite::Result<Vec<(String, u64)>> {
+    let mut found = Vec::new();
+    for (table, column) in spec.dropped() {
+        let q = format!(
+            "SELECT count(*) FROM main.{} WHERE {} IS NOT {}",
+            sql::ident(&table),
+            sql::ident(&column),
+            sql::literal(&spec.tenant)
+        );
+        match conn.query_row(&q, [], |r| r.get::<_, i64>(0)) {
+            Ok(0) => {}
+            Ok(n) => found.push((table, n.max(0) as u64)),
+            Err(rusqlite::Error::SqliteFailure(..)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
+}
