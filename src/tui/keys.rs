@@ -86,7 +86,7 @@ pub const BINDINGS: &[Binding] = &[
 /// The bindings that apply in `mode`: the open dialog's own, then the screen's.
 fn applying(mode: &Mode) -> impl Iterator<Item = &'static Binding> + '_ {
     let own = mode.dialog.map_or(&[][..], dialogs::keys);
-    own.iter().chain(BINDINGS.iter().filter(|b| (b.when)(mode)))
+    own.iter().chain(BINDINGS.iter()).filter(|b| (b.when)(mode))
 }
 
 /// What a key press asks for in this mode, if anything.
@@ -166,6 +166,7 @@ mod tests {
             on_plan: false,
             can_roll_back: false,
             vouching: false,
+            can_undo: false,
         }
     }
 
@@ -210,5 +211,17 @@ mod tests {
         assert_eq!(bar(&mode).first().map(|(l, h)| (*l, h.as_str())), Some(("Enter", "dry run")));
         let busy = Mode { busy: true, ..mode };
         assert!(!bar(&busy).iter().any(|(l, _)| *l == "Enter"), "Enter does nothing while a job runs");
+    }
+
+    #[test]
+    fn the_way_back_offers_u_only_when_there_is_an_undo() {
+        let press = |c| key(c, KeyModifiers::NONE, KeyEventKind::Press);
+        let without = Mode { dialog: Some(DialogKind::WayBack), ..screen() };
+        assert_eq!(dispatch(&without, press(KeyCode::Char('u'))), None);
+        assert_eq!(dispatch(&without, press(KeyCode::Char('d'))), Some(Action::Discard));
+        assert!(!bar(&without).iter().any(|(k, _)| *k == "u"));
+        let with = Mode { can_undo: true, ..without };
+        assert_eq!(dispatch(&with, press(KeyCode::Char('u'))), Some(Action::Undo));
+        assert_eq!(bar(&with).first().map(|(k, _)| *k), Some("u"), "undo is offered first");
     }
 }

@@ -30,6 +30,8 @@ pub enum DialogKind {
     Typed,
     /// The offer to pick up an earlier run.
     Resume,
+    /// The ways back once the shop wrote since the execute: undo in place or restore.
+    WayBack,
 }
 
 /// The wizard as the keys see it.
@@ -55,6 +57,8 @@ pub struct Mode {
     pub can_roll_back: bool,
     /// The first screen waits for the technician's word that the application is stopped.
     pub vouching: bool,
+    /// The last execute can be undone in place (its inverse is planned and checked).
+    pub can_undo: bool,
 }
 
 /// Everything a key can ask the wizard to do.
@@ -92,6 +96,10 @@ pub enum Action {
     Verify,
     /// Start over (after a resume).
     StartOver,
+    /// Undo the last execute in place, keeping the shop's new work.
+    Undo,
+    /// Restore the backup although it discards the shop's new work (asks for a word first).
+    Discard,
     /// Answer yes in a confirmation.
     Yes,
     /// Answer no in a confirmation.

@@ -4,7 +4,7 @@ use crate::engine::Error;
 use crate::engine::ExitKind;
 use crate::engine::Status;
 use crate::engine::shown;
-use crate::engine::{Resume, ResumeState};
+use crate::engine::{Resume, ResumeState, Run};
 use crate::tui::app::{App, Effect, Modal, Step};
 use crate::tui::input::Input;
 use crate::tui::worker::{JobKind, Outcome};
@@ -107,7 +107,11 @@ impl App {
                 let mut lines = vec![
                     format!("backup   {}", report.backup_sha256),
                     format!("restored {}", report.restored_sha256),
-                    format!("{} is exactly as it was before the migration.", shown(&self.db)),
+                    format!(
+                        "{} is exactly as it was before the {}.",
+                        shown(&self.db),
+                        if self.results.undone { "undo" } else { "migration" }
+                    ),
                     "Restart the shop's application, then press q to quit.".into(),
                 ];
                 if let Some(kept) = &report.migrated_path {
@@ -124,16 +128,14 @@ impl App {
                 self.view.modal = Some(Modal::Info { title: "Rolled back: MATCH".into(), lines });
                 self.results.rolled_back = Some(*report);
             }
+            Outcome::WayBack(refused) => self.offer_way_back(*refused),
+            Outcome::Undo(_, run) => self.show_undo(*run),
         }
         Vec::new()
     }
 
     fn fail(&mut self, kind: JobKind, e: &Error, stopping: bool) {
         tracing::warn!(?kind, error = %e, "shown to the technician");
-        if kind == JobKind::Rollback && matches!(e, Error::WouldDiscard { .. }) {
-            self.offer_discard(e);
-            return;
-        }
         if e.committed() {
             // The checks that ran before the failing step still stand: show them, and only an
             // unverified change makes q ask.
@@ -173,6 +175,10 @@ impl App {
                 "Execute stopped: nothing changed".to_string(),
                 "The transaction was rolled back and the database is as it was. Read the message, fix the cause, and run the wizard again.".to_string(),
             ),
+            (JobKind::Undo, _, _) => (
+                "Undo in place stopped: nothing changed".to_string(),
+                "The database is as it was, the shop's work in it. Read the message; press r to see the ways back again.".to_string(),
+            ),
             (JobKind::Rollback | JobKind::RollbackTarget, _, _) => (
                 "Rollback refused".to_string(),
                 "The database was left as it is. Keep the backup file safe and call for help with the message above.".to_string(),
@@ -188,8 +194,66 @@ impl App {
         self.view.modal = Some(Modal::Error { title, message: e.to_string(), next });
     }
 
+    /// The undo in place, as far as it went: on the dashboard when it executed, with what it
+    /// kept; as a failed rehearsal (production untouched) otherwise.
+    fn show_undo(&mut self, run: Run) {
+        let kept = self.results.refused.take().and_then(|(c, _)| c).map(|c| c.counted());
+        let executed = match run {
+            Run::Executed(rehearsed, executed) => (rehearsed, executed),
+            Run::Rehearsed(rehearsed) => {
+                let failed = rehearsed.dry.verification.names(Status::Fail).join(", ");
+                self.results.reports = rehearsed.reports.clone();
+                self.view.modal = Some(Modal::Error {
+                    title: "Undo in place FAILED on the copy".into(),
+                    message: format!(
+                        "The undo ran on a copy but these checks failed: {failed}. The database was not touched."
+                    ),
+                    next: "The reports say why (dry-run.md). Restoring the backup is still possible: press r.".into(),
+                });
+                return;
+            }
+            Run::NothingToDo => {
+                self.view.modal = Some(Modal::Info {
+                    title: "Nothing to undo".into(),
+                    lines: vec!["The plan added nothing.".into()],
+                });
+                return;
+            }
+        };
+        let (rehearsed, executed) = executed;
+        self.results.reports = rehearsed.reports.clone();
+        self.results.reports.extend(executed.reports.iter().cloned());
+        let report = &executed.report;
+        let ok = report.verification.ok;
+        let mut lines = vec![
+            "The tenant column and its indexes are gone; the schema is the original's again.".into(),
+            match kept {
+                Some(k) => format!("Every row is kept, with the shop's {k} written since the cutover."),
+                None => "Every row is kept, with what the shop wrote since the cutover.".into(),
+            },
+            format!("Backup of the file before the undo: {}", shown(&report.backup.path)),
+            "r takes the undo back to those exact bytes.".into(),
+        ];
+        if !ok {
+            lines.insert(0, format!("But its verification FAILED: {}.", report.verification.summary()));
+        }
+        self.results.verification = Some(report.verification.clone());
+        self.results.rollback_target = Some(report.backup.clone());
+        self.results.changed_since = None;
+        self.results.undone = true;
+        self.results.executed = Some(*executed);
+        self.view.step = Step::Verify;
+        self.view.cursor = 0;
+        let title = if ok { "Undone in place: verified" } else { "Undone in place: verification FAILED" };
+        self.view.modal = Some(Modal::Info { title: title.into(), lines });
+    }
+
     fn offer_resume(&mut self, resume: Resume) {
+        let undone = resume.standing.live_execute().is_some_and(|x| resume.standing.is_undo(x));
         let status = match resume.state {
+            ResumeState::Verified if undone => "the cutover was undone in place and verified",
+            ResumeState::VerificationFailed if undone => "the cutover was undone in place but its verification FAILED",
+            ResumeState::Unverified if undone => "the cutover was undone in place but not yet verified",
             ResumeState::Interrupted => {
                 "an execute was interrupted and the file equals neither the backup nor the rehearsal's result: verify it before anything else"
             }
@@ -198,6 +262,7 @@ impl App {
             ResumeState::Unverified => "it was migrated but not yet verified",
         };
         self.results.rollback_target = Some(resume.backup.clone());
+        self.results.undone = undone;
         self.view.modal = Some(Modal::Resume {
             text: vec![
                 format!("The journal of {} says {status}.", shown(&self.db)),

@@ -14,8 +14,8 @@ use crate::engine::PreflightReport;
 use crate::engine::RollbackAsked;
 use crate::engine::RollbackReport;
 use crate::engine::{AuditOptions, AuditReport};
+use crate::engine::{Changes, Executed, PlanRequest, Planned, Rehearsed, Resume, Run, Session, Verified};
 use crate::engine::{Error, Progress, confirm_stopped};
-use crate::engine::{Executed, PlanRequest, Planned, Rehearsed, Resume, Session, Verified};
 
 /// A piece of work for the worker.
 #[derive(Debug, Clone)]
@@ -39,8 +39,12 @@ pub enum Job {
     /// Ask the engine which backup a rollback would restore, to show before the y/N.
     RollbackTarget { db: PathBuf },
     /// Restore the backup of the last execute; `discard_changes` once the technician has
-    /// confirmed that what the shop wrote since may be thrown away.
+    /// confirmed that what the shop wrote since may be thrown away. Refused because the shop
+    /// wrote since, it comes back with the undo in place planned (or why there is none).
     Rollback { db: PathBuf, discard_changes: bool },
+    /// Undo the last execute in place: its inverse through backup, rehearsal, execute and
+    /// verification.
+    Undo { db: PathBuf, planned: Box<Planned> },
 }
 
 /// Which job, for labels.
@@ -64,6 +68,8 @@ pub enum JobKind {
     RollbackTarget,
     /// Rollback.
     Rollback,
+    /// Undo in place.
+    Undo,
 }
 
 impl JobKind {
@@ -79,6 +85,7 @@ impl JobKind {
             JobKind::Verify => "verifying",
             JobKind::RollbackTarget => "looking up the backup to restore",
             JobKind::Rollback => "rolling back",
+            JobKind::Undo => "undoing in place",
         }
     }
 }
@@ -96,6 +103,7 @@ impl Job {
             Job::Verify { .. } => JobKind::Verify,
             Job::RollbackTarget { .. } => JobKind::RollbackTarget,
             Job::Rollback { .. } => JobKind::Rollback,
+            Job::Undo { .. } => JobKind::Undo,
         }
     }
 }
@@ -121,6 +129,21 @@ pub enum Outcome {
     RollbackTarget(Box<BackupRef>),
     /// The rollback.
     Rollback(Box<RollbackReport>),
+    /// A restore refused because the shop wrote since the execute, and the way that keeps it.
+    WayBack(Box<Refused>),
+    /// The undo in place, as far as it went.
+    Undo(Box<Planned>, Box<Run>),
+}
+
+/// A restore refused because it would discard the shop's work.
+#[derive(Debug)]
+pub struct Refused {
+    /// What it would discard, when that could be told.
+    pub changes: Option<Changes>,
+    /// The refusal, in words.
+    pub message: String,
+    /// The undo in place, checked against the file, or why there is none.
+    pub undo: Result<Planned, String>,
 }
 
 /// What a running job tells the wizard: its progress, then its result.
@@ -188,7 +211,19 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
         }
         Job::Rollback { db, discard_changes } => {
             let asked = RollbackAsked { discard_changes, ..Default::default() };
-            Ok(Outcome::Rollback(Box::new(Session::new(db).rollback(asked, progress)?)))
+            let session = Session::new(db);
+            match session.rollback(asked, progress) {
+                Ok(report) => Ok(Outcome::Rollback(Box::new(report))),
+                Err(Error::WouldDiscard { message, changes }) => {
+                    let undo = session.plan_undo(progress).map_err(|e| e.to_string());
+                    Ok(Outcome::WayBack(Box::new(Refused { changes, message, undo })))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Job::Undo { db, planned } => {
+            let run = Session::new(db).run(&planned, cancel, progress)?;
+            Ok(Outcome::Undo(planned, Box::new(run)))
         }
     }
 }

@@ -240,8 +240,14 @@ fn a_rollback_that_would_discard_new_sales_needs_the_typed_word() {
     assert!(matches!(app.view.modal, Some(Modal::Resume { .. })));
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
+    let Some(Modal::WayBack(way)) = &app.view.modal else {
+        panic!("the rollback must stop and offer the ways back: {:?}", app.view.modal);
+    };
+    assert_eq!(way.no_undo, None, "the tenant plan can be undone in place");
+    assert_eq!(way.discards, "1 row in 1 table");
+    press(&mut app, KeyCode::Char('d'));
     let Some(Modal::TypeToDiscard { lines, .. }) = &app.view.modal else {
-        panic!("the rollback must stop and say what it would discard: {:?}", app.view.modal);
+        panic!("the restore must say what it would discard: {:?}", app.view.modal);
     };
     assert!(lines.iter().any(|l| l.contains("items: 1 row added")), "{lines:?}");
     assert_eq!(app.view.focus, Focus::Confirm);
@@ -257,6 +263,7 @@ fn a_rollback_that_would_discard_new_sales_needs_the_typed_word() {
 
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Char('d'));
     type_text(&mut app, "discard");
     press(&mut app, KeyCode::Enter);
     let rolled = app.results.rolled_back.clone().expect("restored once the word was typed");
@@ -393,6 +400,7 @@ fn the_discard_dialog_keeps_its_prompt_on_an_80_by_24_screen() {
     let mut app = opened(&db);
     press(&mut app, KeyCode::Char('r'));
     press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Char('d'));
     let Some(Modal::TypeToDiscard { lines, .. }) = &app.view.modal else { panic!("{:?}", app.view.modal) };
     assert!(lines.len() <= 12, "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("more")), "{lines:?}");
@@ -400,4 +408,66 @@ fn the_discard_dialog_keeps_its_prompt_on_an_80_by_24_screen() {
     terminal.draw(|f| cutover::tui::ui::render(&app, f)).unwrap();
     let screen: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
     assert!(screen.contains("Type  discard"), "the prompt is on screen:\n{screen}");
+}
+
+#[test]
+fn after_a_resume_the_wizard_undoes_in_place_by_keys_and_keeps_the_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = executed_shop(dir.path());
+    let original_schema = {
+        let fresh = tempfile::tempdir().unwrap();
+        crate::common::state::schema(&shop(fresh.path()))
+    };
+    a_sale(&db);
+    let before_undo = fs::read(&db).unwrap();
+    let mut app = opened(&db);
+    assert!(matches!(app.view.modal, Some(Modal::Resume { .. })));
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(app.view.modal, Some(Modal::WayBack(_))), "{:?}", app.view.modal);
+    assert_eq!(fs::read(&db).unwrap(), before_undo, "nothing changed by offering");
+    press(&mut app, KeyCode::Char('u'));
+    let Some(Modal::Info { title, lines }) = &app.view.modal else { panic!("{:?}", app.view.modal) };
+    assert_eq!(title, "Undone in place: verified", "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("1 row in 1 table written since the cutover")), "{lines:?}");
+    assert!(app.results.undone && app.results.verification.as_ref().is_some_and(|v| v.ok));
+    assert_eq!(crate::common::state::schema(&db), original_schema, "the schema of before the cutover");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let sold: i64 = conn.query_row("SELECT count(*) FROM items WHERE sku = 'Z9'", [], |r| r.get(0)).unwrap();
+    drop(conn);
+    assert_eq!(sold, 1, "the sale made after the cutover is kept");
+
+    // The undo is rolled back by the same key, to the bytes before it.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.results.rolled_back.is_some(), "{:?}", app.view.modal);
+    assert_eq!(fs::read(&db).unwrap(), before_undo);
+}
+
+#[test]
+fn after_a_script_only_the_restore_is_offered_and_the_wizard_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let script = dir.path().join("change.sql");
+    fs::write(&script, "UPDATE items SET name = 'hex bolt' WHERE sku = 'A1';").unwrap();
+    assert_cmd::Command::cargo_bin("cutover")
+        .unwrap()
+        .args(["execute", "--yes", "--script"])
+        .arg(&script)
+        .arg(&db)
+        .assert()
+        .success();
+    a_sale(&db);
+    let mut app = opened(&db);
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    let Some(Modal::WayBack(way)) = &app.view.modal else { panic!("{:?}", app.view.modal) };
+    assert!(way.no_undo.as_deref().is_some_and(|w| w.contains("a script has no inverse")), "{way:?}");
+    let before = fs::read(&db).unwrap();
+    press(&mut app, KeyCode::Char('u'));
+    assert!(matches!(app.view.modal, Some(Modal::WayBack(_))), "u does nothing without an undo");
+    assert_eq!(fs::read(&db).unwrap(), before);
+    press(&mut app, KeyCode::Char('d'));
+    assert!(matches!(app.view.modal, Some(Modal::TypeToDiscard { .. })));
 }

@@ -175,3 +175,48 @@ fn every_screen_fits_larger_and_resized_terminals() {
         press(&mut app, KeyCode::Enter);
     }
 }
+
+/// The shop migrated by `cutover execute`, then trading: a sale the restore would discard.
+fn executed_and_traded(dir: &Path, script: Option<&Path>) -> std::path::PathBuf {
+    let db = shop(dir);
+    let mut cmd = assert_cmd::Command::cargo_bin("cutover").unwrap();
+    match script {
+        Some(s) => cmd.args(["execute", "--yes", "--script"]).arg(s),
+        None => cmd.args(["execute", "--tenant", "acme", "--yes"]),
+    };
+    cmd.arg(&db).assert().success();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("INSERT INTO items (sku, name) VALUES ('Z9', 'sold after the cutover')", []).unwrap();
+    db
+}
+
+#[test]
+fn undo_in_place_after_a_resume_at_80_by_24() {
+    let dir = snapshot_dir();
+    let db = executed_and_traded(dir.path(), None);
+    let mut app = App::new(db, None, Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    snap!("30_resume_offer", app);
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    snap!("31_way_back", app);
+    press(&mut app, KeyCode::Char('u'));
+    snap!("32_undone", app);
+    press(&mut app, KeyCode::Esc);
+    snap!("33_undone_dashboard", app);
+}
+
+#[test]
+fn after_a_script_the_way_back_says_there_is_no_undo() {
+    let dir = snapshot_dir();
+    let script = dir.path().join("change.sql");
+    fs::write(&script, "UPDATE items SET name = 'hex bolt' WHERE sku = 'A1';").unwrap();
+    let db = executed_and_traded(dir.path(), Some(&script));
+    let mut app = App::new(db, None, Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    snap!("34_way_back_script", app);
+}

@@ -72,6 +72,21 @@ impl Changes {
         out
     }
 
+    /// What a restore throws away, counted: `3 rows in 2 tables`.
+    pub fn counted(&self) -> String {
+        let rows: u64 = self.tables.iter().map(|t| t.added + t.removed + t.changed).sum();
+        let tables = self.tables.len();
+        let mut s = format!(
+            "{rows} row{} in {tables} table{}",
+            if rows == 1 { "" } else { "s" },
+            if tables == 1 { "" } else { "s" }
+        );
+        if !self.schema.is_empty() {
+            s.push_str(&format!(" and {} schema change{}", self.schema.len(), if self.schema.len() == 1 { "" } else { "s" }));
+        }
+        s
+    }
+
     /// Whether `table` is among the changed tables.
     pub fn touches(&self, table: &str) -> bool {
         self.tables.iter().any(|t| t.table == table)

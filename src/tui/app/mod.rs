@@ -96,6 +96,7 @@ impl App {
                 && self.results.rollback_target.is_some()
                 && self.results.rolled_back.is_none(),
             vouching: self.awaits_stop_confirmation(),
+            can_undo: idle && self.results.undo.is_some(),
         }
     }
 
@@ -146,6 +147,8 @@ impl App {
             Action::ConfirmStopped => self.ask_confirm_stopped(),
             Action::Verify => return self.resume_verify(),
             Action::StartOver => self.view.modal = None,
+            Action::Undo => return self.start_undo(),
+            Action::Discard => self.offer_discard(),
             Action::Yes => return self.answer_yes(),
             Action::No => self.view.modal = None,
             Action::Type(c) => self.typed(c),

@@ -9,6 +9,7 @@ use crate::engine::AuditReport;
 use crate::engine::BackupRef;
 use crate::engine::BackupReport;
 use crate::engine::Cancel;
+use crate::engine::Changes;
 use crate::engine::DryRunReport;
 use crate::engine::ExecuteReport;
 use crate::engine::Plan;
@@ -152,6 +153,13 @@ pub struct Results {
     pub rollback_target: Option<BackupRef>,
     /// The finished rollback.
     pub rolled_back: Option<RollbackReport>,
+    /// A restore the engine refused because the shop wrote since the execute: what it would
+    /// discard and the refusal in words, kept for the typed second confirmation.
+    pub refused: Option<(Option<Changes>, String)>,
+    /// The undo in place offered next to that restore, planned and checked by the engine.
+    pub undo: Option<Planned>,
+    /// The execute shown is an undo in place.
+    pub undone: bool,
     /// A run found in the journal.
     pub resume: Option<Resume>,
     /// Reports written.

@@ -5,6 +5,9 @@ mod message;
 mod question;
 mod resume;
 mod typed;
+mod wayback;
+
+pub use wayback::WayBack;
 
 use std::path::Path;
 
@@ -39,6 +42,8 @@ pub enum Modal {
     TypeToExecute { expected: String },
     /// An earlier run of this database to pick up.
     Resume { text: Vec<String> },
+    /// The shop wrote since the execute: undo in place first, or restore discarding it.
+    WayBack(WayBack),
 }
 
 impl Modal {
@@ -53,6 +58,7 @@ impl Modal {
             | Modal::ConfirmStop => DialogKind::YesNo,
             Modal::TypeToDiscard { .. } | Modal::TypeToExecute { .. } => DialogKind::Typed,
             Modal::Resume { .. } => DialogKind::Resume,
+            Modal::WayBack(_) => DialogKind::WayBack,
         }
     }
 
@@ -84,6 +90,7 @@ pub fn keys(kind: DialogKind) -> &'static [Binding] {
     match kind {
         DialogKind::YesNo => question::KEYS,
         DialogKind::Resume => resume::KEYS,
+        DialogKind::WayBack => wayback::KEYS,
         DialogKind::Help | DialogKind::Message | DialogKind::Typed => &[],
     }
 }
@@ -101,6 +108,7 @@ pub fn render(ctx: &Context<'_>, modal: &Modal, frame: &mut Frame) {
         Modal::TypeToExecute { expected } => typed::execute(ctx, frame, expected),
         Modal::TypeToDiscard { lines, expected } => typed::discard(ctx, frame, lines, expected),
         Modal::Resume { text } => resume::render(ctx, frame, text),
+        Modal::WayBack(way) => wayback::render(ctx, frame, way),
     }
 }
 

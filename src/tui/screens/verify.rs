@@ -31,6 +31,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     ])
     .areas(area);
     let state = match (&app.results.rolled_back, &app.results.changed_since, v.ok) {
+        (Some(_), _, _) if app.results.undone => {
+            Line::styled("UNDO ROLLED BACK: the database is exactly as it was before the undo", t.warn())
+        }
         (Some(_), _, _) => {
             Line::styled("ROLLED BACK: the database is exactly as it was before the migration", t.warn())
         }
@@ -39,6 +42,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         (None, Some(_), false) => {
             Line::styled(format!("CHANGED SINCE THE EXECUTE, CHECKS FAIL: {}", v.summary()), t.bad())
+        }
+        (None, None, true) if app.results.undone => {
+            Line::styled(format!("UNDONE IN PLACE AND VERIFIED: {}", v.summary()), t.good())
         }
         (None, None, true) => Line::styled(format!("MIGRATED AND VERIFIED: {}", v.summary()), t.good()),
         (None, None, false) => {

@@ -1,12 +1,13 @@
 //! Results transitions: verify again, roll back with a y/N, and — when the shop wrote to the
-//! database since the execute — a second, typed confirmation naming what a restore discards.
+//! database since the execute — undo in place offered first, or a restore after a typed
+//! confirmation naming what it discards.
 
-use crate::engine::Error;
-use crate::engine::shown;
+use crate::engine::{Changes, shown};
 use crate::tui::app::{App, Effect, Modal, Step};
+use crate::tui::dialogs::WayBack;
 use crate::tui::input::Input;
 use crate::tui::mode::Focus;
-use crate::tui::worker::Job;
+use crate::tui::worker::{Job, Refused};
 
 /// What the technician types to restore a backup over changes made since the execute.
 pub const DISCARD_WORD: &str = "discard";
@@ -31,18 +32,46 @@ impl App {
         self.begin(Job::Rollback { db: self.db.clone(), discard_changes })
     }
 
-    /// A rollback refused because it would discard the shop's work: show what, and ask for the
-    /// word that restores anyway.
-    pub(crate) fn offer_discard(&mut self, e: &Error) {
-        let mut lines: Vec<String> = match e {
-            Error::WouldDiscard { changes: Some(c), .. } => {
-                tracing::warn!(changes = %c.summary(), "a rollback would discard these");
+    /// A rollback refused because the shop wrote since the execute: the ways back, undo in
+    /// place first (when the engine could plan it), restoring the backup second.
+    pub(crate) fn offer_way_back(&mut self, refused: Refused) {
+        let Refused { changes, message, undo } = refused;
+        if let Some(c) = &changes {
+            tracing::warn!(changes = %c.summary(), "a rollback would discard these");
+        }
+        let way = WayBack {
+            // Room for the choices stays on an 80×24 screen, however long the list.
+            changed: changes.as_ref().map_or_else(|| vec![message.clone()], |c| c.lines(6)),
+            discards: changes.as_ref().map_or_else(|| "what was written since".into(), Changes::counted),
+            no_undo: undo.as_ref().err().cloned(),
+        };
+        self.results.undo = undo.ok();
+        self.results.refused = Some((changes, message));
+        self.view.modal = Some(Modal::WayBack(way));
+    }
+
+    /// `u`: the undo in place the engine planned, through backup, rehearsal, execute, verify.
+    pub(crate) fn start_undo(&mut self) -> Vec<Effect> {
+        let Some(planned) = self.results.undo.take() else {
+            self.view.notice = Some("there is no undo in place for this change".into());
+            return Vec::new();
+        };
+        self.view.modal = None;
+        self.move_to(Step::Verify);
+        self.begin(Job::Undo { db: self.db.clone(), planned: Box::new(planned) })
+    }
+
+    /// `d`: what restoring the backup discards, and the word that restores anyway.
+    pub(crate) fn offer_discard(&mut self) {
+        let Some((changes, message)) = &self.results.refused else { return };
+        let mut lines: Vec<String> = match changes {
+            Some(c) => {
                 let mut l = vec![format!("{} changed since the execute:", shown(&self.db))];
                 // Room for the word to type stays on an 80×24 screen, however long the list.
                 l.extend(c.lines(8).into_iter().map(|line| format!("  {line}")));
                 l
             }
-            other => vec![other.to_string()],
+            None => vec![message.clone()],
         };
         lines.push("Nothing was changed. Restoring the backup throws these away (the current".into());
         lines.push("file is kept aside). Better: keep the shop's work and call for help.".into());
@@ -59,6 +88,7 @@ impl App {
         }
         self.view.focus = Focus::Screen;
         self.view.modal = None;
+        self.results.undo = None;
         self.start_rollback(true)
     }
 
