@@ -141,7 +141,7 @@ fn run_all(
     let mut runs = Vec::with_capacity(total);
     for (i, statement) in plan.statements.iter().enumerate() {
         if cancel.is_set() {
-            return Err(Error::Cancelled(place.to_string()));
+            return Err(cancelled(place));
         }
         progress(Progress::Statement { index: i + 1, total, line: statement.line, sql: first_line(&statement.sql) });
         let started = Instant::now();
@@ -164,7 +164,7 @@ fn run_all(
         };
         let (changes, first_value) = match result {
             Ok(r) => r,
-            Err(e) if cancel.is_set() && is_interrupt(&e) => return Err(Error::Cancelled(place.to_string())),
+            Err(e) if cancel.is_set() && is_interrupt(&e) => return Err(cancelled(place)),
             Err(e) => return Err(failed(refused.take().map_or_else(|| e.to_string(), str::to_string))),
         };
         if let Some(v) = found.filter(|v| v.count > 0) {
@@ -274,6 +274,10 @@ fn as_text(v: ValueRef<'_>) -> String {
         ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
         ValueRef::Blob(b) => b.iter().map(|x| format!("{x:02X}")).collect::<String>(),
     }
+}
+
+fn cancelled(place: &str) -> Error {
+    Error::Cancelled(format!("{place}: its transaction was rolled back, so nothing changed there"))
 }
 
 fn is_interrupt(e: &rusqlite::Error) -> bool {

@@ -149,12 +149,18 @@ pub fn run(
 /// what the execute left. The scratch file and its side files go when this is dropped.
 pub struct Replayed {
     file: tempfile::NamedTempFile,
+    runs: Vec<StatementRun>,
 }
 
 impl Replayed {
     /// Where the replayed copy is.
     pub fn path(&self) -> &Path {
         self.file.path()
+    }
+
+    /// The statements as they ran again, with their `-- expect:` outcomes.
+    pub fn runs(&self) -> &[StatementRun] {
+        &self.runs
     }
 }
 
@@ -174,8 +180,8 @@ pub fn replay(db: &Path, backup: &BackupRef, plan: &Plan, progress: &mut dyn FnM
         .map_err(|e| Error::writing(&dir, format!("creating a scratch copy in {}", shown(&dir)), e))?;
     progress(Progress::Step("rebuilding the state the execute left, from the backup".into()));
     copy_checked(backup, file.path(), progress)?;
-    rehearse(file.path(), plan, &Cancel::new(), progress)?;
-    Ok(Replayed { file })
+    let (runs, _) = rehearse(file.path(), plan, &Cancel::new(), progress)?;
+    Ok(Replayed { file, runs })
 }
 
 /// Copies the backup to the scratch file, proving on the way that it still hashes as recorded.

@@ -240,7 +240,7 @@ pub fn run(
         && result.is_some()
         && status::settled_sha256(db).map_err(after("hashing the database again"))? != result
     {
-        let (changes, _) = reverify::changes_since(db, backup, plan, progress);
+        let (changes, _, _) = reverify::changes_since(db, backup, plan, progress);
         if let Some(c) = changes.filter(|c| !c.is_empty()) {
             let identical =
                 Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: actual.clone() };

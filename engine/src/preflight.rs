@@ -168,6 +168,9 @@ pub fn run_with(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Prefl
     check_file(path)?;
     // Scan and probe before this process opens a connection (see `inuse`).
     let seen = inuse::scan(path)?;
+    if !seen.in_use() {
+        remove_leftovers(path, progress);
+    }
     let recovered = if seen.in_use() { None } else { recovery::settle(path, progress)? };
     let facts = check_file(path)?;
     let wal_size = fs::metadata(paths::side_file(path, "-wal")).map(|m| m.len()).unwrap_or(0);
@@ -225,7 +228,7 @@ pub fn ready_to_write(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result
 /// Removes the hidden, incomplete copies an interrupted run left beside the database (a backup
 /// or a restore being written, a rehearsal or replay copy, and their side files) — never one
 /// that a process still has open, such as another cutover at work.
-fn remove_leftovers(db: &Path, progress: &mut dyn FnMut(Progress)) {
+pub fn remove_leftovers(db: &Path, progress: &mut dyn FnMut(Progress)) {
     let dir = paths::parent_dir(db);
     let prefixes: Vec<String> = [".backup-", ".restore-", ".rehearsal-", ".replay-"]
         .iter()

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::apply::StatementRun;
 use crate::backup_ref::BackupRef;
 use crate::changes::{self, Changes};
 use crate::dryrun;
@@ -145,23 +146,41 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     let backup = exec.backup.located(db);
     let actual = status::settled_sha256(db)?;
     let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
-    let (changes, changes_unknown) =
-        if as_left { (None, None) } else { changes_since(db, &backup, &dry.plan, progress) };
+    let expects = dry.plan.statements.iter().any(|s| s.expect.is_some());
+    let (changes, changes_unknown, mut runs) = if as_left && !expects {
+        (None, None, Ok(Vec::new()))
+    } else if as_left {
+        // The script's assertions are checked again where they ran: on the plan replayed
+        // from the backup's bytes (production may have moved on; they are about the plan).
+        progress(Progress::Step("running the plan again on a copy of the backup, for its -- expect: lines".into()));
+        let runs = dryrun::replay(db, &backup, &dry.plan, progress).map(|r| r.runs().to_vec());
+        (None, None, runs.map_err(|e| e.to_string()))
+    } else {
+        changes_since(db, &backup, &dry.plan, progress)
+    };
     let identical = Identical {
         rehearsal_sha256: dry.result_sha256.clone(),
         actual_sha256: actual.clone().unwrap_or_else(|| "(the WAL could not be folded in)".into()),
     };
     let matched = identical.rehearsal_sha256 == identical.actual_sha256;
     let started = Instant::now();
-    let verification = crate::verify::production::verify(
+    let replayed = runs.as_mut().map(std::mem::take).unwrap_or_default();
+    let mut verification = crate::verify::production::verify(
         db,
         &dry.plan,
         &dry.before,
-        &[],
+        &replayed,
         identical,
         changes.as_ref(),
         progress,
     )?;
+    if let (true, Err(why)) = (expects, &runs) {
+        verification.checks.push(crate::verify::Check::single(
+            "expectations",
+            Status::Warn,
+            format!("the script's -- expect: lines could not be checked again: the plan could not be replayed ({why})"),
+        ));
+    }
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "verified again");
     Ok(Reverification {
         database: db.to_path_buf(),
@@ -176,22 +195,25 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     })
 }
 
-/// What differs from the execute's result, rebuilt from the backup; or why that cannot be told.
+/// What differs from the execute's result, rebuilt from the backup, and the plan's statements
+/// as they ran again; or why that cannot be told.
 pub fn changes_since(
     db: &Path,
     backup: &BackupRef,
     plan: &Plan,
     progress: &mut dyn FnMut(Progress),
-) -> (Option<Changes>, Option<String>) {
+) -> (Option<Changes>, Option<String>, std::result::Result<Vec<StatementRun>, String>) {
     let compared = dryrun::replay(db, backup, plan, progress).and_then(|known| {
         progress(Progress::Step("comparing every table with the state the execute left".into()));
         let conn = open::inspect(db)?;
-        changes::between(&conn, known.path())
+        Ok((changes::between(&conn, known.path())?, known.runs().to_vec()))
     });
     match compared {
-        Ok(c) => (Some(c), None),
-        Err(e) => {
-            (None, Some(format!("it no longer hashes to the execute's result, and what changed cannot be told ({e})")))
-        }
+        Ok((c, runs)) => (Some(c), None, Ok(runs)),
+        Err(e) => (
+            None,
+            Some(format!("it no longer hashes to the execute's result, and what changed cannot be told ({e})")),
+            Err(e.to_string()),
+        ),
     }
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod backup;
 mod demo;
+mod interrupt;
 mod outcome;
 mod plan;
 mod planning;

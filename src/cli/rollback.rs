@@ -43,6 +43,8 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     }
     let asked =
         RollbackAsked { backup: asked.backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes };
+    // A restore is not stopped half way: Ctrl-C waits for it to finish, and says so.
+    let _ = crate::cli::interrupt::cancel();
     let report = StderrProgress::new().during(|p| Session::new(db).rollback(asked, p))?;
     let kept = report
         .migrated_path
@@ -71,6 +73,9 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         ));
     }
     if let Some(n) = report.note.as_ref().filter(|_| !report.already_restored) {
+        summary.push_str(&format!("\n{n}"));
+    }
+    if let Some(n) = crate::cli::interrupt::too_late("a restore is never stopped half way, and this one finished") {
         summary.push_str(&format!("\n{n}"));
     }
     let outcome = Outcome {

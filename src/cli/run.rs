@@ -1,13 +1,12 @@
 //! `cutover dry-run` and `cutover execute`: the engine's runs, printed with their reports and
 //! exit codes.
 
-use crate::cli::note;
+use crate::cli::{interrupt, note};
 use cutover::engine::shown;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::Cancel;
 use cutover::engine::DryRunOptions;
 use cutover::engine::{Executed, Planned, Rehearsed, Run, Session};
 use cutover::engine::{Plan, PlanSource};
@@ -25,7 +24,7 @@ pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode>
     let (_, planned) = progress.during(|p| session.check_and_plan(&args.request(), p))?;
     warn(&planned.plan, json);
     let options = DryRunOptions { keep_copy };
-    let rehearsed = match progress.during(|p| session.dry_run(&planned, &options, &Cancel::new(), p))? {
+    let rehearsed = match progress.during(|p| session.dry_run(&planned, &options, &interrupt::cancel(), p))? {
         Run::Rehearsed(r) => r,
         Run::NothingToDo | Run::Executed(..) => return emit(nothing_to_do("dry_run", &args.db, &planned.plan), json),
     };
@@ -61,7 +60,7 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.plan_to_execute(&args.request(), p))?;
     warn(&planned.plan, json);
-    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &Cancel::new(), p))? {
+    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &interrupt::cancel(), p))? {
         Run::NothingToDo => return emit(nothing_to_do("execute", &args.db, &planned.plan), json),
         Run::Rehearsed(r) => {
             let summary = format!("Dry run FAILED on the copy: {} was NOT changed", shown(&args.db));
@@ -86,7 +85,7 @@ pub fn undo(db: &Path, json: bool) -> Result<ExitCode> {
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.undo_to_execute(p))?;
     warn(&planned.plan, json);
-    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &Cancel::new(), p))? {
+    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &interrupt::cancel(), p))? {
         Run::NothingToDo => return emit(nothing_to_do("undo", db, &planned.plan), json),
         Run::Rehearsed(r) => {
             let summary = format!(
@@ -133,6 +132,8 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
             cutover::engine::shell_quote(db)
         )
     };
+    let mut warnings = planning::warnings(&planned.plan);
+    warnings.extend(interrupt::too_late("the change had committed, so it is in the database, verified as shown"));
     let mut reports = rehearsed.reports.clone();
     for path in &executed.reports {
         if !reports.contains(path) {
@@ -155,7 +156,7 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
         result_sha256: Some(done.result_sha256.clone()),
         identical: Some(done.identical),
         statements: done.statements.clone(),
-        warnings: planning::warnings(&planned.plan),
+        warnings,
         reports,
         summary,
         ..Outcome::default()

@@ -21,6 +21,7 @@ mod honest_execute;
 mod honest_records;
 mod honest_rollback;
 mod honest_rollback_places;
+mod interrupted;
 mod pipeline;
 mod props;
 mod scripts;

@@ -231,3 +231,46 @@ fn django_and_alembic_migrations_run_as_they_print_them() {
     cutover(&["execute", "--yes", "--script", s.to_str().unwrap()], &db);
     assert_eq!(rows(&db, "SELECT version_num FROM alembic_version"), ["3f9a2b7c1d4e"]);
 }
+
+#[test]
+fn a_standalone_verify_checks_the_scripts_expectations_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path(), Journal::Wal);
+    let s = script(
+        dir.path(),
+        "price.sql",
+        "UPDATE shop_item SET price = price + 100 WHERE sku = 'BRK-1';\nSELECT price FROM shop_item WHERE sku = 'BRK-1'; -- expect: 5099\n\
+         INSERT INTO shop_item (sku, price) VALUES ('NEW-1', 1);\nSELECT count(*) FROM shop_item; -- expect: 4\n",
+    );
+    let out = cutover(&["execute", "--yes", "--script", s.to_str().unwrap()], &db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let expectations = |out: &std::process::Output| {
+        let v = json(out);
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "expectations")
+            .cloned()
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    let out = cutover(&["verify", "--json"], &db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let e = expectations(&out);
+    assert_eq!(e["status"], "PASS", "{e}");
+    assert_eq!(e["findings"].as_array().unwrap().len(), 2, "{e}");
+    // The shop sells on: the assertions are about the plan, so they are checked where it
+    // ran (replayed from the backup), not against today's rows.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("INSERT INTO shop_item (sku, price) VALUES ('LATE-1', 5)", []).unwrap();
+    drop(conn);
+    let out = cutover(&["verify", "--json"], &db);
+    assert_eq!(expectations(&out)["status"], "PASS", "{}", text(&out));
+    // Without the backup they cannot be run again: verify says so instead of passing them.
+    let backup = json(&out)["backup"]["path"].as_str().unwrap().to_string();
+    fs::remove_file(&backup).unwrap();
+    let out = cutover(&["verify", "--json"], &db);
+    let e = expectations(&out);
+    assert_eq!(e["status"], "WARN", "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("could not be checked again"), "{e}");
+}

@@ -270,8 +270,9 @@ pub enum Error {
         where_: String,
     },
 
-    /// The technician stopped the run; the transaction was rolled back.
-    #[error("stopped by you: the transaction was rolled back, nothing changed{0}")]
+    /// The technician stopped the run at a safe point; where, and in what state it left the
+    /// database.
+    #[error("stopped by you{0}")]
     Cancelled(String),
 
     /// A phase's precondition is not met (no passed dry run, no matching backup, …), or it

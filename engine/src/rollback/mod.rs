@@ -122,6 +122,7 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
     }
     // Side files count even when the main file is missing.
     inuse::ensure_not_in_use(&db)?;
+    preflight::remove_leftovers(&db, progress);
     if !db.exists()
         && let Some(link) = req.interrupted.as_deref().filter(|p| p.is_file())
     {

@@ -206,7 +206,13 @@ impl Session {
         let bytes = std::fs::metadata(&backup.path).map_or(0, |m| m.len());
         let room = space::for_rehearsal(bytes, self.growth(Some(planned), bytes));
         space::ensure(&paths::parent_dir(&self.db), room, false)?;
-        let dry = dryrun::run(&self.db, backup, &planned.plan, options, cancel, progress)?;
+        let dry = dryrun::run(&self.db, backup, &planned.plan, options, cancel, progress).map_err(|e| match e {
+            Error::Cancelled(_) => Error::Cancelled(format!(
+                " during the rehearsal on a copy: {} itself was not touched",
+                crate::shown::shown(&self.db)
+            )),
+            e => e,
+        })?;
         let reports = reports::write_rehearsal(&self.db, &planned.plan, planned.audit.as_ref(), &dry)?;
         Ok(Rehearsed { backup: backup.clone(), backup_seconds: None, dry, reports })
     }

@@ -7,7 +7,8 @@ use super::{Executed, PlanRequest, Planned, Rehearsed, Session};
 use crate::apply::Cancel;
 use crate::backup_ref::BackupRef;
 use crate::dryrun::DryRunOptions;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::shown::shown;
 use crate::preflight::PreflightReport;
 use crate::progress::Progress;
 use crate::status;
@@ -80,10 +81,23 @@ impl Session {
         }
         let made = self.back_up_for_run(Some(planned), progress)?;
         let backup = BackupRef::from(&made);
+        if cancel.is_set() {
+            return Err(Error::Cancelled(format!(
+                " after the backup, before the rehearsal: {} was not touched (the backup {} is kept)",
+                shown(self.db()),
+                shown(&backup.path)
+            )));
+        }
         let mut rehearsed = self.rehearse(planned, &backup, &DryRunOptions::default(), cancel, progress)?;
         rehearsed.backup_seconds = Some(made.seconds);
         if !rehearsed.dry.ok {
             return Ok(Run::Rehearsed(Box::new(rehearsed)));
+        }
+        if cancel.is_set() {
+            return Err(Error::Cancelled(format!(
+                " after the rehearsal passed, before the execute: {} was not touched",
+                shown(self.db())
+            )));
         }
         let executed = self.execute(planned, &rehearsed, cancel, progress)?;
         Ok(Run::Executed(Box::new(rehearsed), Box::new(executed)))

@@ -1,0 +1,169 @@
+//! Runs stopped from outside: Ctrl-C on a headless run stops it at a safe point and says where
+//! the database stands (exit 1), and the scratch files a `kill -9` leaves are removed by the
+//! next run — saying so — unless a process still holds them.
+
+// Signals and /proc: Linux.
+#![cfg(unix)]
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use rusqlite::Connection;
+
+use crate::common::shop::{cutover, text};
+use crate::common::state::{integrity, sha};
+use crate::common::{Journal, make_db};
+
+/// A shop big enough that its phases take a noticeable moment (a few hundred thousand rows).
+fn big_shop(dir: &Path) -> PathBuf {
+    let db = make_db(
+        dir,
+        "pos.db",
+        Journal::Wal,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE sales (id INTEGER PRIMARY KEY, sku TEXT, note TEXT, qty INTEGER);
+         CREATE TABLE lines (id INTEGER PRIMARY KEY, sale INTEGER, amount INTEGER);",
+    );
+    let mut conn = Connection::open(&db).unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut sale = tx.prepare("INSERT INTO sales (sku, note, qty) VALUES (?1, ?2, ?3)").unwrap();
+        let mut line = tx.prepare("INSERT INTO lines (sale, amount) VALUES (?1, ?2)").unwrap();
+        for i in 0..300_000i64 {
+            sale.execute(rusqlite::params![format!("SKU-{:06}", i % 9973), "a note about the sale", i % 7]).unwrap();
+            line.execute(rusqlite::params![i, i * 3 % 1000]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    db
+}
+
+/// Starts `cutover args db`, reading its progress on stderr.
+fn start(args: &[&str], db: &Path) -> (Child, BufReader<std::process::ChildStderr>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .arg(db)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    (child, err)
+}
+
+/// Reads progress lines until one contains `marker`; returns what was read.
+fn wait_for(err: &mut BufReader<std::process::ChildStderr>, marker: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("the run ended before {marker:?}:\n{seen}");
+        }
+        seen.push_str(&line);
+        if line.contains(marker) {
+            return seen;
+        }
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
+    assert!(ok, "kill {sig} failed");
+}
+
+/// The hidden scratch files beside the database.
+fn scratch(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".pos.db.") && !n.starts_with(".pos.db.cutover"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn ctrl_c_during_the_rehearsal_stops_safely_and_says_the_database_was_not_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    let before = sha(&db);
+    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes"], &db);
+    wait_for(&mut err, "reading every table before the change");
+    signal(&child, "-INT");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "stopped safely is exit 1:\n{rest}");
+    assert!(rest.contains("stopping safely"), "Ctrl-C is acknowledged:\n{rest}");
+    assert!(rest.contains("stopped by you during the rehearsal on a copy"), "{rest}");
+    assert!(rest.contains("pos.db itself was not touched"), "{rest}");
+    assert_eq!(sha(&db), before, "production untouched");
+    assert_eq!(scratch(dir.path()), Vec::<String>::new(), "the rehearsal copy is gone");
+}
+
+#[test]
+fn ctrl_c_on_production_rolls_the_transaction_back_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    let before = sha(&db);
+    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    // Proving production equals the backup reads the whole file: the stop lands before the
+    // first statement, or interrupts one.
+    wait_for(&mut err, "proving the database still equals the backup");
+    signal(&child, "-INT");
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{out}\n{rest}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["refusal"], "cancelled", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("on production: its transaction was rolled back"), "{v}");
+    assert_eq!(sha(&db), before, "nothing changed, as it says");
+    assert_eq!(integrity(&db), "ok");
+    assert_eq!(scratch(dir.path()), Vec::<String>::new());
+    // The journal agrees: nothing to roll back, and the next execute runs.
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn scratch_files_a_kill_nine_leaves_are_removed_by_the_next_run_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    let (mut child, mut err) = start(&["dry-run", "--tenant", "acme"], &db);
+    wait_for(&mut err, "reading every table before the change");
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    let left = scratch(dir.path());
+    assert!(left.iter().any(|n| n.starts_with(".pos.db.rehearsal-")), "kill -9 leaves the rehearsal copy: {left:?}");
+    // And a backup cut off half way, as a kill -9 during its copy leaves it.
+    fs::write(dir.path().join(".pos.db.backup-20261201-101010-x1.partial"), b"SQLite format 3\0half").unwrap();
+    // One that a process still has open (another cutover at work) is left alone.
+    let busy = dir.path().join(".pos.db.rehearsal-busy");
+    fs::write(&busy, b"in use").unwrap();
+    let mut holder = Command::new("python3")
+        .args(["-c", "import sys; f = open(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"])
+        .arg(&busy)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(holder.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+
+    let out = cutover(&["dry-run", "--tenant", "acme"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("removed") && all.contains("incomplete temporary file"), "it says so: {all}");
+    assert_eq!(scratch(dir.path()), [".pos.db.rehearsal-busy"], "only the one still held is left");
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+}
