@@ -7,11 +7,18 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::common::shop::{EXECUTE, app_writes, cutover, json, small_shop, text};
+use crate::common::shop::{EXECUTE, cutover, json, small_shop, text};
 use crate::common::state::{content, integrity, plain_tables, schema, sha};
 use crate::common::{Journal, hostile_db, snapshot};
 
 const UNDO: [&str; 3] = ["rollback", "--undo", "--yes"];
+
+/// The shop's application writes and closes cleanly (a connection of its own; Python is not
+/// there under Wine).
+fn app_writes(db: &Path, sql: &str) {
+    let conn = Connection::open(db).unwrap();
+    conn.execute_batch(&format!("BEGIN; {sql}; COMMIT;")).unwrap();
+}
 
 fn rows(db: &Path, sql: &str) -> Vec<String> {
     let conn = Connection::open(db).unwrap();
