@@ -11,7 +11,7 @@ use crate::audit::AuditReport;
 use crate::dryrun::DryRunReport;
 use crate::error::{Error, Result, human_bytes};
 use crate::execute::ExecuteReport;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanSource};
 use crate::verify::Verification;
 use crate::{durable, journal};
 
@@ -120,6 +120,22 @@ fn plan_section(s: &mut String, plan: &Plan) {
             cell(st.destructive.as_deref().unwrap_or(""))
         );
     }
+    let way_back = match &plan.source {
+        PlanSource::Tenant(spec) => {
+            let indexes = spec.tables.iter().filter(|t| t.index.is_some()).count();
+            let columns = spec.tables.iter().filter(|t| t.add_column).count();
+            format!(
+                "Its inverse, `cutover rollback --undo`, drops these {indexes} indexes and the column from these {columns} tables, keeping every row written after it; `cutover rollback` restores the backup instead."
+            )
+        }
+        PlanSource::Script { .. } => {
+            "A script has no inverse cutover knows: the way back is restoring the backup (`cutover rollback`).".into()
+        }
+        PlanSource::Undo(_) => {
+            "This undo is taken back by restoring the backup it made (`cutover rollback`), or by running the tenant migration again.".into()
+        }
+    };
+    let _ = writeln!(s, "{way_back}\n");
 }
 
 fn statements_section(s: &mut String, runs: &[StatementRun]) {

@@ -19,12 +19,13 @@ use crate::cli::{UsageError, emit};
 /// Rehearses the plan on a copy of a backup (reusing the newest backup when it still equals
 /// the database, making one otherwise), and verifies the copy.
 pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode> {
+    let cancel = interrupt::cancel();
     let session = Session::new(&args.db);
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.check_and_plan(&args.request(), p))?;
     warn(&planned.plan, json);
     let options = DryRunOptions { keep_copy };
-    let rehearsed = match progress.during(|p| session.dry_run(&planned, &options, &interrupt::cancel(), p))? {
+    let rehearsed = match progress.during(|p| session.dry_run(&planned, &options, &cancel, p))? {
         Run::Rehearsed(r) => r,
         Run::NothingToDo | Run::Executed(..) => return emit(nothing_to_do("dry_run", &args.db, &planned.plan), json),
     };
@@ -56,11 +57,12 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         )
         .into());
     }
+    let cancel = interrupt::cancel();
     let session = Session::new(&args.db);
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.plan_to_execute(&args.request(), p))?;
     warn(&planned.plan, json);
-    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &interrupt::cancel(), p))? {
+    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &cancel, p))? {
         Run::NothingToDo => return emit(nothing_to_do("execute", &args.db, &planned.plan), json),
         Run::Rehearsed(r) => {
             let summary = format!("Dry run FAILED on the copy: {} was NOT changed", shown(&args.db));
@@ -81,11 +83,12 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
 /// Undoes the last execute in place (`cutover rollback --undo --yes`): its inverse through the
 /// same backup, dry run, execute and verification as any plan.
 pub fn undo(db: &Path, json: bool) -> Result<ExitCode> {
+    let cancel = interrupt::cancel();
     let session = Session::new(db);
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.undo_to_execute(p))?;
     warn(&planned.plan, json);
-    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &interrupt::cancel(), p))? {
+    let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &cancel, p))? {
         Run::NothingToDo => return emit(nothing_to_do("undo", db, &planned.plan), json),
         Run::Rehearsed(r) => {
             let summary = format!(

@@ -203,6 +203,12 @@ impl Session {
         cancel: &Cancel,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Rehearsed> {
+        if cancel.is_set() {
+            return Err(Error::Cancelled(format!(
+                " before the rehearsal: {} was not touched",
+                crate::shown::shown(&self.db)
+            )));
+        }
         let bytes = std::fs::metadata(&backup.path).map_or(0, |m| m.len());
         let room = space::for_rehearsal(bytes, self.growth(Some(planned), bytes));
         space::ensure(&paths::parent_dir(&self.db), room, false)?;

@@ -52,7 +52,6 @@ impl Session {
     /// What `rollback --undo` starts with, as [`Session::plan_to_execute`] for a plan: the
     /// file checked, then the inverse planned. [`Session::run`] takes it from there.
     pub fn undo_to_execute(&self, progress: &mut dyn FnMut(Progress)) -> Result<(PreflightReport, Planned)> {
-        status::ensure_settled(self.db(), progress)?;
         let pre = self.preflight(progress)?;
         let planned = self.plan_undo(progress)?;
         Ok((pre, planned))
