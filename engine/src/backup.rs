@@ -121,10 +121,8 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
     // A backup the journal cannot record is never offered; find out before copying anything.
     journal::check_writable(db)?;
 
-    let mut partial = tempfile::Builder::new()
-        .prefix(&paths::hidden_name(db, ".backup-"))
-        .suffix(".partial")
-        .tempfile_in(&dir)
+    let mut partial = paths::Scratch::Backup
+        .create(db, &dir)
         .map_err(|e| Error::writing(&dir, format!("creating a file in {}", shown(&dir)), e))?;
     timings.lock = split();
     progress(Progress::Step(format!("copying {} while hashing it", paths::file_name(db))));

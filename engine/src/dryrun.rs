@@ -85,9 +85,8 @@ pub fn run(
         secs
     };
     let dir = paths::parent_dir(db);
-    let scratch = tempfile::Builder::new()
-        .prefix(&paths::hidden_name(db, ".rehearsal-"))
-        .tempfile_in(&dir)
+    let scratch = paths::Scratch::Rehearsal
+        .create(db, &dir)
         .map_err(|e| Error::writing(&dir, format!("creating the rehearsal copy in {}", shown(&dir)), e))?;
     let copy = scratch.path().to_path_buf();
 
@@ -105,7 +104,7 @@ pub fn run(
         Ok(v) => v,
         Err(e) => {
             cleanup(&copy);
-            record(db, plan, backup, None, None, Some(e.to_string()))?;
+            record(db, plan, backup, None, None, Some(e.to_string()), Vec::new())?;
             return Err(e);
         }
     };
@@ -130,7 +129,8 @@ pub fn run(
     let ok = verification.ok;
     let error =
         (!ok).then(|| format!("checks failed on the copy: {}", verification.names(verify::Status::Fail).join(", ")));
-    record(db, plan, backup, Some(&result_sha256), Some(&before), error)?;
+    let warned = verification.checks.iter().filter(|c| c.status == verify::Status::Warn).cloned().collect();
+    record(db, plan, backup, Some(&result_sha256), Some(&before), error, warned)?;
     Ok(DryRunReport {
         ok,
         plan_sha256: plan.sha256.clone(),
@@ -174,9 +174,8 @@ impl Drop for Replayed {
 /// file, the plan run on it exactly as execute runs it.
 pub fn replay(db: &Path, backup: &BackupRef, plan: &Plan, progress: &mut dyn FnMut(Progress)) -> Result<Replayed> {
     let dir = paths::parent_dir(db);
-    let file = tempfile::Builder::new()
-        .prefix(&paths::hidden_name(db, ".replay-"))
-        .tempfile_in(&dir)
+    let file = paths::Scratch::Replay
+        .create(db, &dir)
         .map_err(|e| Error::writing(&dir, format!("creating a scratch copy in {}", shown(&dir)), e))?;
     progress(Progress::Step("rebuilding the state the execute left, from the backup".into()));
     copy_checked(backup, file.path(), progress)?;
@@ -259,6 +258,7 @@ fn record(
     result: Option<&str>,
     before: Option<&Snapshot>,
     error: Option<String>,
+    warned: Vec<verify::Check>,
 ) -> Result<()> {
     journal::append(
         db,
@@ -269,6 +269,7 @@ fn record(
             result_sha256: result.map(str::to_string),
             before: before.map(|b| Box::new(b.clone())),
             error,
+            warned,
         },
     )
 }

@@ -34,6 +34,15 @@ pub struct Rehearsal {
     pub result_sha256: String,
     /// The state before the plan.
     pub before: Snapshot,
+    /// The checks that warned on the copy (they hold on production too when it matches).
+    pub warned: Vec<crate::verify::Check>,
+}
+
+impl Rehearsal {
+    /// What production's verification builds on.
+    pub fn on_the_copy(&self) -> production::OnTheCopy<'_> {
+        production::OnTheCopy { before: &self.before, warned: &self.warned }
+    }
 }
 
 impl From<&dryrun::DryRunReport> for Rehearsal {
@@ -43,6 +52,7 @@ impl From<&dryrun::DryRunReport> for Rehearsal {
             source_sha256: d.backup.sha256.clone(),
             result_sha256: d.result_sha256.clone(),
             before: d.before.clone(),
+            warned: d.verification.checks.iter().filter(|c| c.status == crate::verify::Status::Warn).cloned().collect(),
         }
     }
 }
@@ -54,6 +64,7 @@ impl From<journal::PassedDryRun> for Rehearsal {
             source_sha256: d.source_sha256,
             result_sha256: d.result_sha256,
             before: d.before,
+            warned: d.warned,
         }
     }
 }
@@ -231,7 +242,7 @@ pub fn run(
     } else {
         "no match with the rehearsal: running every check on production".into()
     }));
-    let mut verification = production::verify(db, plan, &rehearsal.before, &runs, identical, None, progress)
+    let mut verification = production::verify(db, plan, rehearsal.on_the_copy(), &runs, identical, None, progress)
         .map_err(after("the verification"))?;
     // Checks that fail on a file that is no longer the result may be the shop writing right
     // after the commit, not the migration: tell them apart before saying which.
@@ -244,7 +255,7 @@ pub fn run(
         if let Some(c) = changes.filter(|c| !c.is_empty()) {
             let identical =
                 Identical { rehearsal_sha256: rehearsal.result_sha256.clone(), actual_sha256: actual.clone() };
-            verification = production::verify(db, plan, &rehearsal.before, &runs, identical, Some(&c), progress)
+            verification = production::verify(db, plan, rehearsal.on_the_copy(), &runs, identical, Some(&c), progress)
                 .map_err(after("the verification"))?;
             changed_since = Some(c);
         }

@@ -109,9 +109,87 @@ pub fn locate(db: &Path, recorded: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.join(recorded))
 }
 
+/// The hidden scratch files cutover makes beside a database, by what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scratch {
+    /// A backup being copied (`.DB.backup-XXXXXX.partial`).
+    Backup,
+    /// A backup being copied into place by a rollback (`.DB.restore-XXXXXX.partial`).
+    Restore,
+    /// A rehearsal copy (`.DB.rehearsal-XXXXXX`, and SQLite's side files of it).
+    Rehearsal,
+    /// The execute's result rebuilt from the backup (`.DB.replay-XXXXXX`, and side files).
+    Replay,
+}
+
+/// How many random letters and digits a scratch file's name carries.
+const SCRATCH_RANDOM: usize = 6;
+
+impl Scratch {
+    const ALL: [Scratch; 4] = [Scratch::Backup, Scratch::Restore, Scratch::Rehearsal, Scratch::Replay];
+
+    fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            Scratch::Backup => (".backup-", ".partial"),
+            Scratch::Restore => (".restore-", ".partial"),
+            Scratch::Rehearsal => (".rehearsal-", ""),
+            Scratch::Replay => (".replay-", ""),
+        }
+    }
+
+    /// Creates a new scratch file of this kind for `db` in `dir`, deleted when dropped.
+    pub fn create(self, db: &Path, dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+        let (middle, suffix) = self.parts();
+        tempfile::Builder::new()
+            .prefix(&hidden_name(db, middle))
+            .suffix(suffix)
+            .rand_bytes(SCRATCH_RANDOM)
+            .tempfile_in(dir)
+    }
+}
+
+/// Whether `name` is exactly a scratch file cutover makes for `db` (its hidden prefix, six
+/// random letters or digits, its suffix), or SQLite's side file of a rehearsal or replay copy.
+/// A file that only starts the same way is someone's own, and never taken for one.
+pub fn is_scratch(db: &Path, name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else { return false };
+    Scratch::ALL.iter().any(|kind| {
+        let (middle, suffix) = kind.parts();
+        let prefix = hidden_name(db, middle);
+        let Some(rest) = prefix.to_str().and_then(|p| name.strip_prefix(p)) else { return false };
+        let rest = if suffix.is_empty() {
+            SIDE_SUFFIXES.iter().find_map(|s| rest.strip_suffix(s)).unwrap_or(rest)
+        } else {
+            rest
+        };
+        rest.strip_suffix(suffix)
+            .is_some_and(|random| random.len() == SCRATCH_RANDOM && random.bytes().all(|b| b.is_ascii_alphanumeric()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_exact_scratch_names_are_scratch() {
+        let db = Path::new("/x/pos.db");
+        for name in [".pos.db.backup-aB3dE9.partial", ".pos.db.rehearsal-Zz0099", ".pos.db.rehearsal-Zz0099-wal", ".pos.db.replay-abcdef-journal", ".pos.db.restore-123456.partial"] {
+            assert!(is_scratch(db, std::ffi::OsStr::new(name)), "{name}");
+        }
+        for name in [
+            ".pos.db.backup-before-upgrade-KEEP",
+            ".pos.db.backup-aB3dE9",
+            ".pos.db.restore-notes.txt",
+            ".pos.db.backup-old.db.rehearsal-123456",
+            ".pos.db.rehearsal-abc",
+            ".pos.db.backup-aB3dE9.partial-wal",
+            ".other.db.rehearsal-Zz0099",
+            "pos.db.backup-20261201-101010",
+        ] {
+            assert!(!is_scratch(db, std::ffi::OsStr::new(name)), "{name}");
+        }
+    }
 
     #[test]
     fn side_files_sit_beside_the_database() {

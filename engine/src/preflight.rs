@@ -230,17 +230,10 @@ pub fn ready_to_write(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result
 /// that a process still has open, such as another cutover at work.
 pub fn remove_leftovers(db: &Path, progress: &mut dyn FnMut(Progress)) {
     let dir = paths::parent_dir(db);
-    let prefixes: Vec<String> = [".backup-", ".restore-", ".rehearsal-", ".replay-"]
-        .iter()
-        .map(|m| paths::hidden_name(db, m).to_string_lossy().into_owned())
-        .collect();
     let Ok(entries) = fs::read_dir(&dir) else { return };
     let found: Vec<(platform::FileId, PathBuf)> = entries
         .flatten()
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            prefixes.iter().any(|p| name.starts_with(p.as_str()))
-        })
+        .filter(|e| paths::is_scratch(db, &e.file_name()) && e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| platform::identity(&e.path()).ok().map(|i| (i.id, e.path())))
         .collect();
     if found.is_empty() {

@@ -168,7 +168,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     let mut verification = crate::verify::production::verify(
         db,
         &dry.plan,
-        &dry.before,
+        crate::verify::production::OnTheCopy { before: &dry.before, warned: &dry.warned },
         &replayed,
         identical,
         changes.as_ref(),

@@ -21,10 +21,11 @@ pub fn cancel() -> Cancel {
                 use std::io::Write;
                 let again = flag.is_set();
                 flag.set();
+                // Nothing is claimed here: whether the stop came in time is said when the run ends.
                 let text = if again {
-                    "cutover: still stopping safely; it exits as soon as nothing is left half done"
+                    "cutover: still stopping at the next safe point; it then says where the database stands"
                 } else {
-                    "cutover: stopping safely at the next safe point (the transaction is rolled back; nothing is left half done)"
+                    "cutover: stopping at the next safe point; it then says where the database stands"
                 };
                 let _ = writeln!(std::io::stderr().lock(), "{text}");
             });

@@ -45,7 +45,8 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         RollbackAsked { backup: asked.backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes };
     // A restore is not stopped half way: Ctrl-C waits for it to finish, and says so.
     let _ = crate::cli::interrupt::cancel();
-    let report = StderrProgress::new().during(|p| Session::new(db).rollback(asked, p))?;
+    let session = Session::new(db);
+    let report = StderrProgress::new().during(|p| session.rollback(asked, p))?;
     let kept = report
         .migrated_path
         .as_ref()
@@ -74,6 +75,14 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     }
     if let Some(n) = report.note.as_ref().filter(|_| !report.already_restored) {
         summary.push_str(&format!("\n{n}"));
+    }
+    // The backup put back may be the file an earlier execute left: that one is in force again.
+    if let Some(x) = session.standing().ok().and_then(|s| s.live_execute().filter(|x| x.committed).cloned()) {
+        summary.push_str(&format!(
+            "\nThe execute before it (plan {}) is in {} again: `cutover verify` checks it, `cutover rollback --undo --yes` undoes it in place, `cutover rollback --force --yes` restores its backup",
+            &x.plan_sha256[..12.min(x.plan_sha256.len())],
+            shown(db)
+        ));
     }
     if let Some(n) = crate::cli::interrupt::too_late("a restore is never stopped half way, and this one finished") {
         summary.push_str(&format!("\n{n}"));

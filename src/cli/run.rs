@@ -71,6 +71,7 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         Run::Executed(r, x) => (r, x),
     };
     let outcome = executed_outcome(&args.db, &planned, &rehearsed, &executed);
+    too_late(json);
     // Committed: a failure to print the result must not read as "nothing changed".
     let db = args.db.clone();
     let verification = Some(Box::new(executed.report.verification.clone()));
@@ -100,6 +101,7 @@ pub fn undo(db: &Path, json: bool) -> Result<ExitCode> {
         Run::Executed(r, x) => (r, x),
     };
     let outcome = executed_outcome(db, &planned, &rehearsed, &executed);
+    too_late(json);
     let verification = Some(Box::new(executed.report.verification.clone()));
     emit(outcome, json).map_err(|e| {
         let cause = format!("{e:#}");
@@ -113,7 +115,7 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
     let undo = planned.plan.undo().is_some();
     let summary = if undo && done.verification.ok {
         format!(
-            "{} is undone in place: the tenant column and its indexes are gone, the schema is the original's, and every row is kept, the ones written since the cutover too — {}. To take the undo back: `cutover rollback {} --yes`",
+            "{} is undone in place: the tenant column and its indexes are gone, the schema is the original's, and every row of the shop's tables is kept, the ones written since the cutover too — {}. To take the undo back: `cutover rollback {} --yes`",
             shown(db),
             done.verification.summary(),
             cutover::engine::shell_quote(db)
@@ -136,7 +138,7 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
         )
     };
     let mut warnings = planning::warnings(&planned.plan);
-    warnings.extend(interrupt::too_late("the change had committed, so it is in the database, verified as shown"));
+    warnings.extend(interrupt::too_late(TOO_LATE));
     let mut reports = rehearsed.reports.clone();
     for path in &executed.reports {
         if !reports.contains(path) {
@@ -165,6 +167,15 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
         ..Outcome::default()
     }
     .with_checks(&done.verification)
+}
+
+const TOO_LATE: &str = "the change had committed, so it is in the database, verified as shown";
+
+/// In text, a stop that came after the commit is said on its own (JSON has it in `warnings`).
+fn too_late(json: bool) {
+    if !json && let Some(n) = interrupt::too_late(TOO_LATE) {
+        note(n);
+    }
 }
 
 fn warn(plan: &Plan, json: bool) {

@@ -228,8 +228,8 @@ impl App {
         let mut lines = vec![
             "The tenant column and its indexes are gone; the schema is the original's again.".into(),
             match kept {
-                Some(k) => format!("Every row is kept, with the shop's {k} written since the cutover."),
-                None => "Every row is kept, with what the shop wrote since the cutover.".into(),
+                Some(k) => format!("Every row of the shop's tables is kept, with its {k} written since the cutover."),
+                None => "Every row of the shop's tables is kept, with what it wrote since the cutover.".into(),
             },
             format!("Backup of the file before the undo: {}", shown(&report.backup.path)),
             "r takes the undo back to those exact bytes.".into(),

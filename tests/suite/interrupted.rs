@@ -99,7 +99,7 @@ fn ctrl_c_during_the_rehearsal_stops_safely_and_says_the_database_was_not_touche
     err.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "stopped safely is exit 1:\n{rest}");
-    assert!(rest.contains("stopping safely"), "Ctrl-C is acknowledged:\n{rest}");
+    assert!(rest.contains("stopping at the next safe point"), "Ctrl-C is acknowledged:\n{rest}");
     assert!(rest.contains("stopped by you during the rehearsal on a copy"), "{rest}");
     assert!(rest.contains("pos.db itself was not touched"), "{rest}");
     assert_eq!(sha(&db), before, "production untouched");
@@ -144,9 +144,15 @@ fn scratch_files_a_kill_nine_leaves_are_removed_by_the_next_run_saying_so() {
     let left = scratch(dir.path());
     assert!(left.iter().any(|n| n.starts_with(".pos.db.rehearsal-")), "kill -9 leaves the rehearsal copy: {left:?}");
     // And a backup cut off half way, as a kill -9 during its copy leaves it.
-    fs::write(dir.path().join(".pos.db.backup-20261201-101010-x1.partial"), b"SQLite format 3\0half").unwrap();
+    fs::write(dir.path().join(".pos.db.backup-x1Y2z3.partial"), b"SQLite format 3\0half").unwrap();
+    // Files that only look alike are someone's own: a backup kept by hand, another
+    // database's scratch file, a link.
+    let keep = [".pos.db.backup-before-upgrade-KEEP", ".pos.db.backup-old.db.rehearsal-123456", ".pos.db.replay-link"];
+    fs::copy(&db, dir.path().join(keep[0])).unwrap();
+    fs::write(dir.path().join(keep[1]), b"other").unwrap();
+    std::os::unix::fs::symlink("elsewhere", dir.path().join(keep[2])).unwrap();
     // One that a process still has open (another cutover at work) is left alone.
-    let busy = dir.path().join(".pos.db.rehearsal-busy");
+    let busy = dir.path().join(".pos.db.rehearsal-busy01");
     fs::write(&busy, b"in use").unwrap();
     let mut holder = Command::new("python3")
         .args(["-c", "import sys; f = open(sys.argv[1]); print('ready', flush=True); sys.stdin.read()"])
@@ -163,7 +169,27 @@ fn scratch_files_a_kill_nine_leaves_are_removed_by_the_next_run_saying_so() {
     assert!(out.status.success(), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("removed") && all.contains("incomplete temporary file"), "it says so: {all}");
-    assert_eq!(scratch(dir.path()), [".pos.db.rehearsal-busy"], "only the one still held is left");
+    let mut left: Vec<&str> = keep.to_vec();
+    left.push(".pos.db.rehearsal-busy01");
+    left.sort();
+    assert_eq!(scratch(dir.path()), left, "only cutover's own, unheld scratch files are removed");
     drop(holder.stdin.take());
     holder.wait().unwrap();
+}
+
+#[test]
+fn ctrl_c_after_the_commit_is_never_called_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes"], &db);
+    wait_for(&mut err, "hashing the result");
+    signal(&child, "-INT");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "committed and verified:\n{rest}");
+    if rest.contains("stopping at the next safe point") {
+        assert!(rest.contains("Ctrl-C came too late to stop it: the change had committed"), "{rest}");
+    }
+    assert!(!rest.contains("stopped by you"), "{rest}");
 }

@@ -435,6 +435,7 @@ fn execute_needs_a_dry_run_of_the_same_plan() {
         source_sha256: made.sha256,
         result_sha256: String::new(),
         before: cutover::engine::verify::snapshot::capture(&db, 1, &[], &mut |_| {}).unwrap(),
+        warned: Vec::new(),
     };
     let before = fs::read(&db).unwrap();
     let err = execute::run(&db, &plan, &backup, &rehearsal, &Cancel::new(), &mut |_| {}).unwrap_err();

@@ -274,3 +274,22 @@ fn a_standalone_verify_checks_the_scripts_expectations_again() {
     assert_eq!(e["status"], "WARN", "{e}");
     assert!(e["detail"].as_str().unwrap().contains("could not be checked again"), "{e}");
 }
+
+#[test]
+fn what_warned_on_the_rehearsal_is_shown_with_the_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path(), Journal::Rollback);
+    let s = script(dir.path(), "prune.sql", "DELETE FROM shop_sale WHERE id = 3;");
+    let out = cutover(&["execute", "--yes", "--script", s.to_str().unwrap(), "--json"], &db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = json(&out);
+    let rows = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "row_counts").cloned();
+    let rows = rows.unwrap_or_else(|| panic!("the rehearsal's row count warning is shown: {v}"));
+    assert_eq!(rows["status"], "WARN", "{rows}");
+    assert!(rows["detail"].as_str().unwrap().contains("on the rehearsal copy, which this file equals"), "{rows}");
+    assert!(!v["summary"].as_str().unwrap().contains("0 WARN"), "{}", v["summary"]);
+    // And again from the journal.
+    let out = cutover(&["verify", "--json"], &db);
+    let v = json(&out);
+    assert!(v["checks"].as_array().unwrap().iter().any(|c| c["name"] == "row_counts" && c["status"] == "WARN"), "{v}");
+}

@@ -38,7 +38,9 @@ macro_rules! snap {
                 (r"\.cutover\\reports", ".cutover/reports"),
                 (r"[0-9a-f]{64}", "[SHA256]"),
                 (r"\b[0-9a-f]{12,16}\b", "[HASH]"),
-                (r"\d{8}-\d{6}", "[STAMP]"),
+                // A second backup in the same second is named `…-2`: the padding after it varies.
+                (r"\d{8}-\d{6}(-\d+)?", "[STAMP]"),
+                (r"\[STAMP\] +│", "[STAMP] │"),
                 (r"\d+\.\d+ s\b", "[T] s"),
                 (r"\d+(\.\d)? (GiB|MiB|KiB|TiB) free", "[FREE] free"),
                 (r"SQLite( +)\d+\.\d+\.\d+", "SQLite$1[VERSION]"),

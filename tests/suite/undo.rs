@@ -78,9 +78,13 @@ fn undo_keeps_the_sale_written_after_the_cutover_and_gives_back_the_original_sch
         let out = cutover(&["rollback", "--yes", "--json"], &db);
         assert_eq!(out.status.code(), Some(0), "{journal:?}: {}", text(&out));
         assert_eq!(sha(&db), before_undo, "{journal:?}: rolling back the undo restores the exact pre-undo bytes");
-        // That puts the cutover back in the database, with the shop's new work: a restore of
-        // the first backup refuses to discard it, and the undo is offered again.
+        // That puts the cutover back in the database, with the shop's new work. Asked again
+        // right away, a rollback only says it is done; forced, a restore of the first backup
+        // refuses to discard the shop's work, and the undo is offered again.
         let out = cutover(&["rollback", "--yes", "--json"], &db);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(sha(&db), before_undo);
+        let out = cutover(&["rollback", "--force", "--yes", "--json"], &db);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert_eq!(json(&out)["refusal"], "would_discard", "{}", text(&out));
         let out = cutover(&UNDO, &db);
@@ -157,4 +161,34 @@ fn a_view_on_the_tenant_column_stops_the_undo_at_its_rehearsal() {
     );
     assert!(all.contains("nothing changed"), "{all}");
     assert_eq!(sha(&db), before, "production untouched");
+}
+
+#[test]
+fn rolling_back_a_later_script_puts_the_cutover_back_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Wal);
+    let original_schema = schema(&db);
+    assert!(cutover(&EXECUTE, &db).status.success());
+    let migrated = sha(&db);
+    let script = dir.path().join("extra.sql");
+    std::fs::write(&script, "CREATE TABLE extra (x);").unwrap();
+    assert!(cutover(&["execute", "--yes", "--script", script.to_str().unwrap()], &db).status.success());
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sha(&db), migrated, "the script's backup is the migrated file");
+    assert!(
+        text(&out).contains("is in") && text(&out).contains("again"),
+        "it says the cutover is in force: {}",
+        text(&out)
+    );
+    // Asked again right away, the rollback only says it is done: it never goes a step further.
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert!(out.status.success() && text(&out).contains("already equals the backup"), "{}", text(&out));
+    assert_eq!(sha(&db), migrated);
+    // The cutover is what verify checks and what the undo takes out.
+    let out = cutover(&["verify", "--json"], &db);
+    assert_eq!(json(&out)["ok"], true, "{}", text(&out));
+    let out = cutover(&UNDO, &db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(schema(&db), original_schema);
 }

@@ -47,6 +47,10 @@ pub enum Event {
         before: Option<Box<Snapshot>>,
         /// What went wrong, when it did.
         error: Option<String>,
+        /// The checks that warned on the copy: by identical outcome they hold on production
+        /// too, so its verification shows them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warned: Vec<crate::verify::Check>,
     },
     /// Production's transaction began.
     ExecuteStarted {

@@ -26,6 +26,9 @@ pub struct Standing {
     pub rolled_back: bool,
     /// A rollback started after the last execute and its end was never recorded.
     pub rollback_started: Option<RollbackRecord>,
+    /// The newest execute or rollback is a finished rollback (an execute before it may be in
+    /// the database again; a second rollback asked right after only says it is done).
+    pub just_rolled_back: bool,
 }
 
 impl Standing {
@@ -68,6 +71,8 @@ pub struct PassedDryRun {
     pub result_sha256: String,
     /// The state before.
     pub before: Snapshot,
+    /// The checks that warned on the copy.
+    pub warned: Vec<crate::verify::Check>,
 }
 
 /// An execute, as the journal holds it.
@@ -95,20 +100,28 @@ pub fn standing(entries: &[Entry]) -> Standing {
     let mut s = Standing::default();
     // The committed execute (with its verification) that a newer attempt may fall back to.
     let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
-    // The executes an undo in place took out, newest last: rolling that undo back (restoring
-    // the backup it made) puts the execute it undid back in the database.
-    let mut undone: Vec<(ExecuteRecord, Option<bool>)> = Vec::new();
+    // The committed executes a later committed one was made on top of, newest last: rolling
+    // that later one back (restoring the backup it made, of the file the earlier one left)
+    // puts the earlier one back in the database — an undo in place, or any other plan.
+    let mut beneath: Vec<(ExecuteRecord, Option<bool>)> = Vec::new();
     for e in entries {
         match &e.event {
             Event::Backup { path, sha256, .. } => s.backup = Some(BackupRef::new(path.clone(), sha256.clone())),
             Event::DryRun {
-                ok: true, plan, source_sha256, result_sha256: Some(result), before: Some(before), ..
+                ok: true,
+                plan,
+                source_sha256,
+                result_sha256: Some(result),
+                before: Some(before),
+                warned,
+                ..
             } => {
                 s.dry_runs.push(PassedDryRun {
                     plan: (**plan).clone(),
                     source_sha256: source_sha256.clone(),
                     result_sha256: result.clone(),
                     before: (**before).clone(),
+                    warned: warned.clone(),
                 });
             }
             Event::DryRun { .. } | Event::Recovered { .. } => {}
@@ -131,6 +144,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 s.verified = None;
                 s.rolled_back = false;
                 s.rollback_started = None;
+                s.just_rolled_back = false;
             }
             Event::ExecuteCommitting { .. } => {
                 if let Some(x) = s.execute.as_mut() {
@@ -142,12 +156,9 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     x.committed = true;
                     x.result_sha256 = result_sha256.clone();
                 }
-                if s.execute.as_ref().is_some_and(|x| s.is_undo(x))
-                    && let Some(p) = prior.take()
-                {
-                    undone.push(p);
+                if let Some(p) = prior.take() {
+                    beneath.push(p);
                 }
-                prior = None;
             }
             Event::ExecuteRolledBack { .. } => {
                 if let Some(x) = s.execute.as_mut() {
@@ -167,17 +178,20 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 });
             }
             Event::RolledBack { sha256, .. } => {
-                let undo_taken_back = s
-                    .live_execute()
-                    .is_some_and(|x| x.committed && s.is_undo(x) && &x.backup.sha256 == sha256);
+                let own_backup = s.live_execute().is_some_and(|x| x.committed && &x.backup.sha256 == sha256);
                 s.rollback_started = None;
+                s.just_rolled_back = true;
                 prior = None;
-                match if undo_taken_back { undone.pop() } else { None } {
+                match if own_backup { beneath.pop() } else { None } {
                     Some((x, verified)) => {
                         s.execute = Some(x);
                         s.verified = verified;
                     }
-                    None => s.rolled_back = true,
+                    None => {
+                        s.rolled_back = true;
+                        // Another backup was put back: what lies beneath is no longer known.
+                        beneath.clear();
+                    }
                 }
             }
         }

@@ -63,6 +63,58 @@ pub fn first_token_offset(sql: &str) -> usize {
     bytes.len()
 }
 
+/// Byte offset just past the statement's last token: what follows is only whitespace and
+/// comments (an `-- expect:` line after a last statement with no `;`).
+pub fn code_end(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let (mut i, mut end) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block(bytes, i),
+            q @ (b'\'' | b'"' | b'`') => {
+                i = skip_quoted(bytes, i, q);
+                end = i;
+            }
+            b'[' => {
+                i = skip_quoted(bytes, i, b']');
+                end = i;
+            }
+            _ => {
+                i += 1;
+                end = i;
+            }
+        }
+    }
+    end
+}
+
+/// The text of every comment outside strings and quoted names, without its markers.
+pub fn comments(sql: &str) -> Vec<&str> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                let next = skip_line(bytes, i);
+                out.push(sql[i + 2..next].trim_end_matches('\n'));
+                i = next;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let next = skip_block(bytes, i);
+                out.push(sql[i + 2..next].trim_end_matches("*/"));
+                i = next;
+            }
+            q @ (b'\'' | b'"' | b'`') => i = skip_quoted(bytes, i, q),
+            b'[' => i = skip_quoted(bytes, i, b']'),
+            _ => i += 1,
+        }
+    }
+    out
+}
+
 fn skip_line(bytes: &[u8], i: usize) -> usize {
     bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p + 1)
 }
@@ -106,6 +158,14 @@ mod tests {
         let w = words("UPDATE t SET a = (SELECT b FROM u WHERE c)");
         let wh = w.iter().find(|w| w.text == "WHERE").unwrap();
         assert_eq!(wh.depth, 1);
+    }
+
+    #[test]
+    fn the_code_ends_before_trailing_comments() {
+        let sql = "SELECT '-- x' -- note\n/* c */\n-- expect: 3\n";
+        assert_eq!(&sql[..code_end(sql)], "SELECT '-- x'");
+        assert_eq!(comments(sql), [" note", " c ", " expect: 3"]);
+        assert_eq!(comments("SELECT '-- not a comment'"), Vec::<&str>::new());
     }
 
     #[test]

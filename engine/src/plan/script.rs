@@ -99,6 +99,33 @@ pub fn load(text: &str) -> Result<LoadedScript> {
             s.line
         ));
     }
+    // An `-- expect:` after a statement that is taken out would check nothing.
+    if let Some(s) = statements
+        .iter()
+        .enumerate()
+        .find(|(i, s)| (wrapper.contains(i) || left_out(*i, kinds[*i])) && s.expect.is_some())
+        .map(|(_, s)| s)
+    {
+        return Err(Error::ScriptRefused {
+            line: s.line,
+            statement: format!("-- expect: {}", s.expect.as_deref().unwrap_or("")),
+            why: format!(
+                "an `-- expect:` line must follow the SELECT it checks; this one follows `{}`, which cutover takes out",
+                first_line(&s.sql)
+            ),
+        });
+    }
+    // One inside a statement is not read at all: say so rather than skip it.
+    if let Some(s) = statements
+        .iter()
+        .find(|s| lexer::comments(&s.sql).iter().any(|c| c.trim_start().starts_with("expect:")))
+    {
+        return Err(Error::ScriptRefused {
+            line: s.line,
+            statement: first_line(&s.sql),
+            why: "an `-- expect:` line inside a statement is not read: put it after the statement's `;`".into(),
+        });
+    }
     let statements: Vec<PlannedStatement> = statements
         .into_iter()
         .enumerate()
@@ -145,11 +172,14 @@ fn split(text: &str) -> Result<(Vec<Piece>, String)> {
     let rest = &text[start..];
     let first = lexer::first_token_offset(rest);
     if first < rest.len() {
-        // A last statement without its semicolon still runs, as in the sqlite3 shell.
+        // A last statement without its semicolon still runs, as in the sqlite3 shell; the
+        // comments after it (an `-- expect:`) are not part of it.
         let leading = rest[..first].to_string();
         let line = line_at_start + leading.matches('\n').count();
-        pieces.push(Piece { sql: rest[first..].trim_end().to_string(), line, leading });
-        return Ok((pieces, String::new()));
+        let body = &rest[first..];
+        let end = lexer::code_end(body);
+        pieces.push(Piece { sql: body[..end].to_string(), line, leading });
+        return Ok((pieces, body[end..].to_string()));
     }
     Ok((pieces, rest.to_string()))
 }
@@ -241,13 +271,8 @@ fn kind_of(words: &[Word], sql: &str) -> Kind {
                 return Kind::Refused(why);
             }
             match guard::pragma_of(sql) {
-                Some((name, value)) => match (name.as_str(), value.as_deref().map(str::to_ascii_lowercase)) {
-                    ("foreign_keys", Some(v)) if matches!(v.as_str(), "on" | "1" | "true" | "yes") => {
-                        Kind::ForeignKeys(true)
-                    }
-                    ("foreign_keys", Some(v)) if matches!(v.as_str(), "off" | "0" | "false" | "no") => {
-                        Kind::ForeignKeys(false)
-                    }
+                Some((name, value)) => match (name.as_str(), value.as_deref()) {
+                    ("foreign_keys", Some(v)) => Kind::ForeignKeys(sqlite_boolean(v)),
                     ("legacy_alter_table", Some(_)) => Kind::LegacyAlterTable,
                     ("foreign_key_check", _) => Kind::ForeignKeyCheck,
                     _ => Kind::Plain,
@@ -257,6 +282,18 @@ fn kind_of(words: &[Word], sql: &str) -> Kind {
         }
         _ => Kind::Plain,
     }
+}
+
+/// A pragma's boolean as SQLite reads it: a number is true unless 0; `on`, `yes`, `true`,
+/// `full` and `extra` are true; anything else is false.
+fn sqlite_boolean(value: &str) -> bool {
+    let v = value.trim().trim_matches(|c| c == '\'' || c == '"').to_ascii_lowercase();
+    let digits: String =
+        v.trim_start_matches(['+', '-']).chars().take_while(char::is_ascii_digit).collect();
+    if !digits.is_empty() {
+        return !digits.trim_start_matches('0').is_empty();
+    }
+    matches!(v.as_str(), "on" | "yes" | "true" | "full" | "extra")
 }
 
 /// Why a statement destroys data, if it does.
@@ -375,6 +412,30 @@ mod tests {
         assert_eq!(s.statements.len(), 1);
         // Switching them off again inside changes nothing and runs.
         assert_eq!(load("BEGIN;\nPRAGMA foreign_keys=OFF;\nSELECT 1;\nCOMMIT;").unwrap().statements.len(), 2);
+    }
+
+    #[test]
+    fn every_expect_line_is_read_or_refused() {
+        let s = load("UPDATE t SET a = 1 WHERE b;\nSELECT count(*) FROM t\n-- expect: 12\n").unwrap();
+        assert_eq!(s.statements[1].expect.as_deref(), Some("12"), "after a last statement with no `;`");
+        assert_eq!(s.statements[1].sql, "SELECT count(*) FROM t");
+        for script in [
+            "BEGIN;\nSELECT count(*) FROM t;\nCOMMIT;\n-- expect: 3\n",
+            "PRAGMA foreign_keys=OFF;\nBEGIN;\nSELECT 1;\nCOMMIT;\nPRAGMA foreign_keys=ON;\n-- expect: 1\n",
+            "SELECT count(*)\n-- expect: 3\nFROM t;",
+        ] {
+            assert!(matches!(load(script), Err(Error::ScriptRefused { .. })), "{script}");
+        }
+    }
+
+    #[test]
+    fn foreign_keys_values_are_read_as_sqlite_reads_them() {
+        for v in ["ON", "1", "2", "full", "yes", "'on'", "TRUE"] {
+            assert!(sqlite_boolean(v), "{v}");
+        }
+        for v in ["off", "0", "no", "false", "00", "nonsense"] {
+            assert!(!sqlite_boolean(v), "{v}");
+        }
     }
 
     #[test]

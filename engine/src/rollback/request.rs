@@ -51,6 +51,22 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
         None => None,
     };
     let interrupted = standing.rollback_started.as_ref().map(|r| paths::locate(db, &r.migrated_path));
+    if !asked.force
+        && named.is_none()
+        && standing.just_rolled_back
+        && let Some(restored) = still_restored(db, &entries)
+    {
+        // Asked again after it finished (perhaps its record did not reach the disk): there is
+        // nothing to discard, and the rollback only says so — never goes a step further back,
+        // even when an execute before it is in the database again (that takes --force).
+        return Ok(RollbackRequest {
+            db: db.to_path_buf(),
+            backup: restored,
+            expected: Expected::Backup,
+            discard_changes: asked.discard_changes,
+            interrupted,
+        });
+    }
     let pending = standing.live_execute();
     if let Some(x) = pending {
         let own = x.backup.located(db);
@@ -79,20 +95,6 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
             shown(db)
         )));
     };
-    if !asked.force
-        && standing.rolled_back
-        && let Some(restored) = still_restored(db, &entries)
-    {
-        // Asked again after it finished (perhaps its record did not reach the disk): there is
-        // nothing to discard, and the rollback only says so.
-        return Ok(RollbackRequest {
-            db: db.to_path_buf(),
-            backup: restored,
-            expected: Expected::Backup,
-            discard_changes: asked.discard_changes,
-            interrupted,
-        });
-    }
     if !asked.force {
         let why = if standing.rolled_back {
             let when = last_rollback(&entries).unwrap_or_default();

@@ -159,10 +159,8 @@ pub(super) fn prepare_copy(
     let io = |what: String| move |e: std::io::Error| Error::io(what, e);
     // The copy is written beside the database before anything is swapped: room first.
     crate::space::ensure(dir, crate::space::for_backup(found.bytes), false)?;
-    let mut partial = tempfile::Builder::new()
-        .prefix(&paths::hidden_name(db, ".restore-"))
-        .suffix(".partial")
-        .tempfile_in(dir)
+    let mut partial = paths::Scratch::Restore
+        .create(db, dir)
         .map_err(|e| Error::writing(dir, format!("creating a file in {}", shown(dir)), e))?;
     progress(Progress::Step("copying the backup beside the database".into()));
     let mut src = File::open(&backup.path).map_err(io(format!("opening {}", shown(&backup.path))))?;

@@ -107,7 +107,13 @@ pub fn row_counts(
             Some(a) => findings.push(finding(
                 &b.name,
                 differ(&b.name),
-                format!("{} → {} rows ({:+})", b.rows, a.rows, a.rows as i128 - b.rows as i128),
+                format!(
+                    "{}{} → {} rows ({:+})",
+                    if b.name.starts_with("sqlite_stat") { "query-planner statistics (ANALYZE): " } else { "" },
+                    b.rows,
+                    a.rows,
+                    a.rows as i128 - b.rows as i128
+                ),
             )),
             None => findings.push(
                 since_execute(changed, &b.name)

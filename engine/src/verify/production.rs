@@ -10,7 +10,16 @@ use crate::journal::{self, Event};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::verify::snapshot::Snapshot;
-use crate::verify::{self, Identical, Scope, Verification, VerifyRequest};
+use crate::verify::{self, Check, Identical, Scope, Verification, VerifyRequest};
+
+/// What the rehearsal found that production's verification builds on.
+#[derive(Debug, Clone, Copy)]
+pub struct OnTheCopy<'a> {
+    /// The state before the plan, taken on the copy.
+    pub before: &'a Snapshot,
+    /// The checks that warned on the copy.
+    pub warned: &'a [Check],
+}
 
 /// Verifies production after a commit and records the outcome. `changed` lists what was
 /// written since the execute, when something was: those tables' counts and digests can no
@@ -18,14 +27,22 @@ use crate::verify::{self, Identical, Scope, Verification, VerifyRequest};
 pub fn verify(
     db: &Path,
     plan: &Plan,
-    before: &Snapshot,
+    copy: OnTheCopy<'_>,
     runs: &[StatementRun],
     identical: Identical,
     changed: Option<&Changes>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Verification> {
+    let before = copy.before;
     let request = VerifyRequest { db, plan, before, runs, identical: Some(identical), scope: Scope::Cheap, changed };
-    let verification = verify::run(&request, progress)?;
+    let mut verification = verify::run(&request, progress)?;
+    if verification.scope == Scope::Cheap {
+        // Production is the copy's bytes: what warned there holds here, and is shown here.
+        for c in copy.warned {
+            let detail = format!("on the rehearsal copy, which this file equals: {}", c.detail);
+            verification.checks.push(Check { detail, ..c.clone() });
+        }
+    }
     journal::append(
         db,
         Event::Verified {
