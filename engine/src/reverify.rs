@@ -124,10 +124,13 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     }
     preflight::check_file(db)?;
     let rec = status::reconcile(db, progress)?;
-    if rec.settled == Some(Settled::Unchanged) {
+    // An execute cut off before its commit changed nothing; when it was made on top of an
+    // earlier one, that one is still in force and is what gets verified.
+    let beneath = rec.standing.live_execute().is_some_and(|x| x.committed);
+    if rec.settled == Some(Settled::Unchanged) && !beneath {
         return Err(Error::NotReady(Refusal::InterruptedUnchanged { path: db.clone() }));
     }
-    if rec.settled == Some(Settled::NeverCommitted) {
+    if rec.settled == Some(Settled::NeverCommitted) && !beneath {
         return Err(Error::NotReady(Refusal::InterruptedNeverCommitted { path: db.clone() }));
     }
     if rec.settled == Some(Settled::Unknown) {

@@ -41,8 +41,12 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
     if !asked.yes {
         return Err(UsageError("rollback replaces the database with its backup: add --yes to confirm".into()).into());
     }
-    let asked =
-        RollbackAsked { backup: asked.backup.as_deref(), force: asked.force, discard_changes: asked.discard_changes };
+    let asked = RollbackAsked {
+        backup: asked.backup.as_deref(),
+        force: asked.force,
+        discard_changes: asked.discard_changes,
+        again: false,
+    };
     // A restore is not stopped half way: Ctrl-C waits for it to finish, and says so.
     let _ = crate::cli::interrupt::cancel();
     let session = Session::new(db);

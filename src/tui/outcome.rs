@@ -103,29 +103,39 @@ impl App {
                 self.results.rollback_target = Some((*backup).clone());
                 self.view.modal = Some(Modal::ConfirmRollback { backup: *backup });
             }
-            Outcome::Rollback(report) => {
+            Outcome::Rollback(report, earlier) => {
+                let what = if self.results.undone { "undo" } else { "migration" };
                 let mut lines = vec![
                     format!("backup   {}", report.backup_sha256),
                     format!("restored {}", report.restored_sha256),
-                    format!(
-                        "{} is exactly as it was before the {}.",
-                        shown(&self.db),
-                        if self.results.undone { "undo" } else { "migration" }
-                    ),
-                    "Restart the shop's application, then press q to quit.".into(),
+                    match (&earlier, report.already_restored) {
+                        (_, true) => {
+                            format!("{} already equals that backup: nothing needed restoring.", shown(&self.db))
+                        }
+                        (Some(_), false) => format!("{} is exactly as it was before the last {what}.", shown(&self.db)),
+                        (None, false) => format!("{} is exactly as it was before the {what}.", shown(&self.db)),
+                    },
                 ];
+                if let Some(plan) = &earlier {
+                    lines.push(format!(
+                        "The execute before it (plan {}) is in the database again.",
+                        &plan[..12.min(plan.len())]
+                    ));
+                }
+                lines.push("Restart the shop's application, then press q to quit.".into());
                 if let Some(kept) = &report.migrated_path {
-                    lines.push(format!("The migrated database is kept as {}.", shown(kept)));
+                    lines.push(format!("The replaced database is kept as {}.", shown(kept)));
                 }
                 if let Some(c) = &report.discarded {
                     tracing::info!(changes = %c.summary(), "discarded by the rollback, as confirmed");
                     lines.push("Discarded, as you confirmed (kept in that file):".into());
                     lines.extend(c.lines(4).into_iter().map(|l| format!("  {l}")));
                 }
-                if let Some(note) = &report.note {
+                if let Some(note) = report.note.as_ref().filter(|_| !report.already_restored) {
                     lines.push(note.clone());
                 }
-                self.view.modal = Some(Modal::Info { title: "Rolled back: MATCH".into(), lines });
+                let title = if report.already_restored { "Already restored: MATCH" } else { "Rolled back: MATCH" };
+                self.view.modal = Some(Modal::Info { title: title.into(), lines });
                 self.results.rolled_back = Some(*report);
             }
             Outcome::WayBack(refused) => self.offer_way_back(*refused),

@@ -127,8 +127,8 @@ pub enum Outcome {
     Verify(Box<Verified>),
     /// The backup a rollback would restore.
     RollbackTarget(Box<BackupRef>),
-    /// The rollback.
-    Rollback(Box<RollbackReport>),
+    /// The rollback, and the plan of an earlier execute it put back in force, if it did.
+    Rollback(Box<RollbackReport>, Option<String>),
     /// A restore refused because the shop wrote since the execute, and the way that keeps it.
     WayBack(Box<Refused>),
     /// The undo in place, as far as it went.
@@ -207,13 +207,18 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
         }
         Job::Verify { db } => Ok(Outcome::Verify(Box::new(Session::new(db).verify(progress)?))),
         Job::RollbackTarget { db } => {
-            Ok(Outcome::RollbackTarget(Box::new(Session::new(db).rollback_target(RollbackAsked::default())?)))
+            let asked = RollbackAsked { again: true, ..Default::default() };
+            Ok(Outcome::RollbackTarget(Box::new(Session::new(db).rollback_target(asked)?)))
         }
         Job::Rollback { db, discard_changes } => {
-            let asked = RollbackAsked { discard_changes, ..Default::default() };
+            // The y/N named the backup: the execute in force is what the technician takes back.
+            let asked = RollbackAsked { discard_changes, again: true, ..Default::default() };
             let session = Session::new(db);
             match session.rollback(asked, progress) {
-                Ok(report) => Ok(Outcome::Rollback(Box::new(report))),
+                Ok(report) => {
+                    let now = session.standing().ok().and_then(|s| s.live_execute().filter(|x| x.committed).cloned());
+                    Ok(Outcome::Rollback(Box::new(report), now.map(|x| x.plan_sha256)))
+                }
                 Err(Error::WouldDiscard { message, changes }) => {
                     let undo = session.plan_undo(progress).map_err(|e| e.to_string());
                     Ok(Outcome::WayBack(Box::new(Refused { changes, message, undo })))

@@ -29,5 +29,6 @@ mod structure;
 mod tui_app;
 mod tui_pty;
 mod tui_snapshots;
+mod tui_way_back;
 mod undo;
 mod windows;

@@ -204,6 +204,8 @@ fn undo_in_place_after_a_resume_at_80_by_24() {
     press(&mut app, KeyCode::Char('y'));
     snap!("31_way_back", app);
     press(&mut app, KeyCode::Char('u'));
+    snap!("31b_confirm_undo", app);
+    press(&mut app, KeyCode::Char('y'));
     snap!("32_undone", app);
     press(&mut app, KeyCode::Esc);
     snap!("33_undone_dashboard", app);

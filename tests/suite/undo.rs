@@ -192,3 +192,70 @@ fn rolling_back_a_later_script_puts_the_cutover_back_in_force() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(schema(&db), original_schema);
 }
+
+#[test]
+fn an_undo_cut_off_before_its_commit_leaves_the_cutover_in_force_and_verify_says_so() {
+    use cutover::engine::journal::{self, Event};
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    assert!(cutover(&EXECUTE, &db).status.success());
+    // The undo's rehearsal passed and it started on production, then was killed before its
+    // commit: SQLite rolled it back, and the shop wrote a sale afterwards.
+    assert!(cutover(&["backup"], &db).status.success());
+    let standing = journal::standing(&journal::read(&db).unwrap());
+    let backup = standing.backup.clone().unwrap();
+    journal::append(
+        &db,
+        Event::ExecuteStarted {
+            plan_sha256: "an undo that never committed".into(),
+            backup_path: backup.path,
+            backup_sha256: backup.sha256,
+            marks_commit: true,
+        },
+    )
+    .unwrap();
+    app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
+    let out = cutover(&["verify", "--json"], &db);
+    assert_eq!(out.status.code(), Some(0), "the cutover beneath is what is verified: {}", text(&out));
+    let v = json(&out);
+    assert!(v["summary"].as_str().unwrap().contains("the migration itself is in place"), "{v}");
+}
+
+#[test]
+fn forcing_a_restore_of_a_later_backup_puts_its_execute_back_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Wal);
+    let original = sha(&db);
+    assert!(cutover(&EXECUTE, &db).status.success());
+    let migrated = sha(&db);
+    assert!(cutover(&UNDO, &db).status.success());
+    assert!(cutover(&["rollback", "--yes"], &db).status.success(), "back to the migration");
+    assert!(cutover(&["rollback", "--force", "--yes"], &db).status.success(), "back to the original");
+    assert_eq!(sha(&db), original);
+    // Forced again, the newest backup is the undo's: the migrated file. Once it is back, the
+    // migration is in force again, and every command says so.
+    let out = cutover(&["rollback", "--force", "--discard-changes", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sha(&db), migrated);
+    let out = cutover(&["verify", "--json"], &db);
+    assert_eq!(json(&out)["ok"], true, "{}", text(&out));
+    let out = cutover(&UNDO, &db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_file_put_back_by_hand_is_not_taken_for_rows_of_another_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let original = std::fs::read(&db).unwrap();
+    assert!(cutover(&EXECUTE, &db).status.success());
+    // Someone copied the backup back by hand: no table has the column any more.
+    std::fs::write(&db, &original).unwrap();
+    let out = cutover(&[&UNDO[..], &["--json"]].concat(), &db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["refusal"], "no_undo", "{v}");
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("is no longer on") && !error.contains("tenant other than"), "{v}");
+    assert_eq!(std::fs::read(&db).unwrap(), original);
+}

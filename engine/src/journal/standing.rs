@@ -94,19 +94,26 @@ pub struct ExecuteRecord {
     pub committing: bool,
 }
 
+/// The committed execute in a file, with its verification, or none.
+type InForce = Option<(ExecuteRecord, Option<bool>)>;
+
 /// Folds the journal into where things stand. An execute that changed nothing (rolled back,
 /// or refused before its first statement) does not hide the committed one before it.
 pub fn standing(entries: &[Entry]) -> Standing {
     let mut s = Standing::default();
     // The committed execute (with its verification) that a newer attempt may fall back to.
     let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
-    // The committed executes a later committed one was made on top of, newest last: rolling
-    // that later one back (restoring the backup it made, of the file the earlier one left)
-    // puts the earlier one back in the database — an undo in place, or any other plan.
-    let mut beneath: Vec<(ExecuteRecord, Option<bool>)> = Vec::new();
+    // Every backup with the committed execute that was in the database when it was made:
+    // putting that backup back puts that execute back in force (an undo's backup holds the
+    // migration it undid; a script's, the migration before it), or none.
+    let mut made_over: Vec<(String, InForce)> = Vec::new();
     for e in entries {
         match &e.event {
-            Event::Backup { path, sha256, .. } => s.backup = Some(BackupRef::new(path.clone(), sha256.clone())),
+            Event::Backup { path, sha256, .. } => {
+                let live = s.live_execute().filter(|x| x.committed).map(|x| (x.clone(), s.verified));
+                made_over.push((sha256.clone(), live));
+                s.backup = Some(BackupRef::new(path.clone(), sha256.clone()));
+            }
             Event::DryRun {
                 ok: true,
                 plan,
@@ -156,9 +163,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     x.committed = true;
                     x.result_sha256 = result_sha256.clone();
                 }
-                if let Some(p) = prior.take() {
-                    beneath.push(p);
-                }
+                prior = None;
             }
             Event::ExecuteRolledBack { .. } => {
                 if let Some(x) = s.execute.as_mut() {
@@ -178,20 +183,17 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 });
             }
             Event::RolledBack { sha256, .. } => {
-                let own_backup = s.live_execute().is_some_and(|x| x.committed && &x.backup.sha256 == sha256);
                 s.rollback_started = None;
                 s.just_rolled_back = true;
                 prior = None;
-                match if own_backup { beneath.pop() } else { None } {
+                let over = made_over.iter().rev().find(|(b, _)| b == sha256).and_then(|(_, live)| live.clone());
+                match over {
                     Some((x, verified)) => {
                         s.execute = Some(x);
                         s.verified = verified;
+                        s.rolled_back = false;
                     }
-                    None => {
-                        s.rolled_back = true;
-                        // Another backup was put back: what lies beneath is no longer known.
-                        beneath.clear();
-                    }
+                    None => s.rolled_back = true,
                 }
             }
         }

@@ -85,7 +85,8 @@ pub fn inverse(plan: &Plan, before: &Snapshot) -> Option<Plan> {
             push(
                 &mut text,
                 &t.table,
-                format!("SELECT count(*) FROM {table} WHERE {column} IS NOT {value};"),
+                // Qualified, so a missing column is an error, never SQLite's string fallback.
+                format!("SELECT count(*) FROM {table} WHERE {table}.{column} IS NOT {value};"),
                 Some("0"),
                 None,
             );

@@ -21,6 +21,10 @@ pub struct Asked<'a> {
     pub force: bool,
     /// Restore although the database changed since the execute.
     pub discard_changes: bool,
+    /// Take back the execute in force even right after a rollback (one that put an earlier
+    /// execute back): the face named the backup and the technician confirmed it. Without it
+    /// a rollback asked again right after one only says it is done.
+    pub again: bool,
 }
 
 /// Builds the rollback of `db` from its journal.
@@ -52,6 +56,7 @@ pub fn from_journal(db: &Path, asked: Asked<'_>) -> Result<RollbackRequest> {
     };
     let interrupted = standing.rollback_started.as_ref().map(|r| paths::locate(db, &r.migrated_path));
     if !asked.force
+        && !asked.again
         && named.is_none()
         && standing.just_rolled_back
         && let Some(restored) = still_restored(db, &entries)

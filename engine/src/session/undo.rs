@@ -41,6 +41,14 @@ impl Session {
         if let Some(spec) = plan.undo() {
             progress(Progress::Step("checking that every row still carries the plan's tenant".into()));
             let conn = open::inspect(self.db())?;
+            let gone = missing(&conn, spec).map_err(|e| Error::sqlite("reading the columns", e))?;
+            if !gone.is_empty() {
+                return Err(Error::NoUndo(format!(
+                    "the column the cutover added is no longer on {} of {}, so the file is not what the execute left (was it restored by hand?): there is nothing to undo there — `cutover verify` says where it stands",
+                    gone.join(", "),
+                    shown(self.db())
+                )));
+            }
             let tables = other_tenants(&conn, spec).map_err(|e| Error::sqlite("counting rows of other tenants", e))?;
             if !tables.is_empty() {
                 return Err(Error::NotReady(Refusal::UndoLosesTenants { tenant: spec.tenant.clone(), tables }));
@@ -58,22 +66,36 @@ impl Session {
     }
 }
 
-/// Tables with rows whose tenant column holds anything but the plan's value (a table that no
-/// longer has the column is left to the rehearsal, which names it).
+/// The tables the undo would drop the column from that no longer have it.
+fn missing(conn: &Connection, spec: &UndoSpec) -> rusqlite::Result<Vec<String>> {
+    let mut gone = Vec::new();
+    for (table, column) in spec.dropped() {
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM pragma_table_xinfo(?1, 'main') WHERE lower(name) = lower(?2)",
+            [&table, &column],
+            |r| r.get(0),
+        )?;
+        if n == 0 {
+            gone.push(sql::ident(&table));
+        }
+    }
+    Ok(gone)
+}
+
+/// Tables with rows whose tenant column holds anything but the plan's value. The column is
+/// qualified by its table, so SQLite never reads a missing one as the string "tenant_id".
 fn other_tenants(conn: &Connection, spec: &UndoSpec) -> rusqlite::Result<Vec<(String, u64)>> {
     let mut found = Vec::new();
     for (table, column) in spec.dropped() {
+        let t = sql::ident(&table);
         let q = format!(
-            "SELECT count(*) FROM main.{} WHERE {} IS NOT {}",
-            sql::ident(&table),
+            "SELECT count(*) FROM main.{t} WHERE {t}.{} IS NOT {}",
             sql::ident(&column),
             sql::literal(&spec.tenant)
         );
-        match conn.query_row(&q, [], |r| r.get::<_, i64>(0)) {
-            Ok(0) => {}
-            Ok(n) => found.push((table, n.max(0) as u64)),
-            Err(rusqlite::Error::SqliteFailure(..)) => {}
-            Err(e) => return Err(e),
+        let n: i64 = conn.query_row(&q, [], |r| r.get(0))?;
+        if n > 0 {
+            found.push((table, n as u64));
         }
     }
     Ok(found)

@@ -166,7 +166,7 @@ pub fn index_used(conn: &Connection, spec: &TenantSpec) -> rusqlite::Result<Chec
         }
         let plan_of = |indexed_by: &str| -> rusqlite::Result<Vec<String>> {
             let q = format!(
-                "EXPLAIN QUERY PLAN SELECT * FROM main.{}{indexed_by} WHERE {} = ?1",
+                "EXPLAIN QUERY PLAN SELECT * FROM main.{0}{indexed_by} WHERE {0}.{1} = ?1",
                 sql::ident(&t.table),
                 sql::ident(&spec.column)
             );

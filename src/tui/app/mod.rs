@@ -147,7 +147,7 @@ impl App {
             Action::ConfirmStopped => self.ask_confirm_stopped(),
             Action::Verify => return self.resume_verify(),
             Action::StartOver => self.view.modal = None,
-            Action::Undo => return self.start_undo(),
+            Action::Undo => self.ask_undo(),
             Action::Discard => self.offer_discard(),
             Action::Yes => return self.answer_yes(),
             Action::No => self.view.modal = None,

@@ -28,6 +28,8 @@ pub enum Modal {
     Info { title: String, lines: Vec<String> },
     /// y/N before restoring the backup.
     ConfirmRollback { backup: BackupRef },
+    /// y/N before the undo in place changes the database: what it drops, from how many tables.
+    ConfirmUndo { drops: String },
     /// The database changed since the execute: what a restore would throw away, and the word to
     /// type to restore anyway (the second confirmation).
     TypeToDiscard { lines: Vec<String>, expected: String },
@@ -53,6 +55,7 @@ impl Modal {
             Modal::Help => DialogKind::Help,
             Modal::Error { .. } | Modal::Info { .. } => DialogKind::Message,
             Modal::ConfirmRollback { .. }
+            | Modal::ConfirmUndo { .. }
             | Modal::ConfirmStopped { .. }
             | Modal::ConfirmQuit { .. }
             | Modal::ConfirmStop => DialogKind::YesNo,
@@ -102,6 +105,7 @@ pub fn render(ctx: &Context<'_>, modal: &Modal, frame: &mut Frame) {
         Modal::Error { title, message, next } => message::error(ctx, frame, title, message, next),
         Modal::Info { title, lines } => message::info(ctx, frame, title, lines),
         Modal::ConfirmRollback { backup } => question::rollback(ctx, frame, backup),
+        Modal::ConfirmUndo { drops } => question::undo(ctx, frame, drops),
         Modal::ConfirmQuit { reason } => question::quit(ctx, frame, reason),
         Modal::ConfirmStop => question::stop(ctx, frame),
         Modal::ConfirmStopped { unseen } => question::stopped(ctx, frame, unseen),

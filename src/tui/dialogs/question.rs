@@ -53,6 +53,19 @@ pub(super) fn rollback(ctx: &Context<'_>, frame: &mut Frame, backup: &BackupRef)
     ask(frame, text_width(frame) + 4, 11, Line::styled(" Roll back ", t.warn()), lines);
 }
 
+pub(super) fn undo(ctx: &Context<'_>, frame: &mut Frame, drops: &str) {
+    let t = ctx.theme;
+    let lines = vec![
+        Line::raw(format!("Undo in place on {}:", shown(ctx.db))),
+        Line::raw(format!("  {drops}")),
+        Line::raw("It backs the file up, rehearses on a copy with every check, then"),
+        Line::raw("changes the database; the shop's rows stay. It can be rolled back."),
+        Line::raw(""),
+        Line::styled("Undo in place now?  y yes · n no", t.title()),
+    ];
+    ask(frame, text_width(frame) + 4, 10, Line::styled(" Undo in place ", t.warn()), lines);
+}
+
 pub(super) fn quit(ctx: &Context<'_>, frame: &mut Frame, reason: &str) {
     let t = ctx.theme;
     let lines = vec![

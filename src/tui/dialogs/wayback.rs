@@ -46,7 +46,7 @@ pub struct WayBack {
 
 pub(super) fn render(ctx: &Context<'_>, frame: &mut Frame, way: &WayBack) {
     let t = ctx.theme;
-    let mut lines = vec![Line::raw(format!("{} changed since the execute:", shown(ctx.db)))];
+    let mut lines = vec![Line::raw(format!("{} changed since the last execute:", shown(ctx.db)))];
     lines.extend(way.changed.iter().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::raw(""));
     match &way.no_undo {
@@ -62,13 +62,12 @@ pub(super) fn render(ctx: &Context<'_>, frame: &mut Frame, way: &WayBack) {
     lines.push(Line::raw(format!("d  restore the backup (discards {})", way.discards)));
     lines.push(Line::styled("Esc keeps the database as it is. Nothing has changed yet.", t.dim()));
     let area = frame.area();
-    let height = (lines.len() as u16 + 4).min(area.height.saturating_sub(2));
-    let inner = widgets::dialog(
-        frame,
-        area,
-        text_width(frame) + 4,
-        height,
-        Line::styled(" The shop wrote since the cutover ", t.warn()),
-    );
+    let width = text_width(frame) + 4;
+    // Each line as wrapped in the dialog, so the last one is never cut off.
+    let inside = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inside)).sum();
+    let height = (rows as u16 + 3).min(area.height.saturating_sub(2));
+    let title = Line::styled(" The shop wrote since the execute ", t.warn());
+    let inner = widgets::dialog(frame, area, width, height, title);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

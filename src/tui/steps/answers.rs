@@ -26,6 +26,7 @@ impl App {
     pub(crate) fn answer_yes(&mut self) -> Vec<Effect> {
         match self.view.modal.take() {
             Some(Modal::ConfirmRollback { .. }) => self.start_rollback(false),
+            Some(Modal::ConfirmUndo { .. }) => self.start_undo(),
             Some(Modal::ConfirmStopped { .. }) => {
                 self.choices.confirmed_stopped = true;
                 self.recheck()

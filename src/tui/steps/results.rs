@@ -41,7 +41,7 @@ impl App {
         }
         let way = WayBack {
             // Room for the choices stays on an 80×24 screen, however long the list.
-            changed: changes.as_ref().map_or_else(|| vec![message.clone()], |c| c.lines(6)),
+            changed: changes.as_ref().map_or_else(|| vec![message.clone()], |c| c.lines(5)),
             discards: changes.as_ref().map_or_else(|| "what was written since".into(), Changes::counted),
             no_undo: undo.as_ref().err().cloned(),
         };
@@ -50,7 +50,19 @@ impl App {
         self.view.modal = Some(Modal::WayBack(way));
     }
 
-    /// `u`: the undo in place the engine planned, through backup, rehearsal, execute, verify.
+    /// `u`: what the undo in place drops, and a y/N before it changes the database.
+    pub(crate) fn ask_undo(&mut self) {
+        let Some(spec) = self.results.undo.as_ref().and_then(|p| p.plan.undo()) else {
+            self.view.notice = Some("there is no undo in place for this change".into());
+            return;
+        };
+        let columns = spec.tables.iter().filter(|t| t.add_column).count();
+        let indexes = spec.tables.iter().filter(|t| t.index.is_some()).count();
+        let drops = format!("drops {} from {columns} tables and {indexes} indexes", spec.column);
+        self.view.modal = Some(Modal::ConfirmUndo { drops });
+    }
+
+    /// The undo in place the engine planned, through backup, rehearsal, execute, verify.
     pub(crate) fn start_undo(&mut self) -> Vec<Effect> {
         let Some(planned) = self.results.undo.take() else {
             self.view.notice = Some("there is no undo in place for this change".into());
