@@ -24,8 +24,8 @@ macro_rules! modules {
 
 modules!(
     apply, audit, backup, backup_ref, changes, demo, dryrun, durable, error, execute, guard, hashing, hold, holder,
-    human, inuse, journal, open, paths, plan, platform, preflight, progress, recovery, refusal, reports, reverify,
-    rollback, session, shown, space, sql, status, verify, wal,
+    human, inuse, isolate, journal, open, paths, plan, platform, preflight, progress, recovery, refusal, reports,
+    reverify, rollback, session, shown, space, sql, status, verify, wal,
 );
 
 pub mod ospath;
@@ -42,6 +42,7 @@ pub use execute::{ExecuteReport, ExecuteTimings, Rehearsal};
 pub use holder::Holder;
 pub use human::human_bytes;
 pub use inuse::confirm_stopped;
+pub use isolate::{Concern, IsolationFinding, IsolationReport};
 pub use journal::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, ensure_records_dir as records_dir};
 pub use paths::file_name;
 pub use plan::script::first_line;

@@ -120,6 +120,18 @@ pub enum Refusal {
         /// Each table with rows of another tenant, and how many.
         tables: Vec<(String, u64)>,
     },
+    /// No table has the tenant column yet, so there is no isolation to audit.
+    #[error(
+        "no table of {} has {column} yet: isolation is the step after the tenant migration — run `cutover execute … --tenant …` first",
+        shown(.path)
+    )]
+    NoTenantColumn {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        path: PathBuf,
+        /// The tenant column looked for.
+        column: String,
+    },
     /// A rehearsal copy's WAL could not be folded in after its commit.
     #[error("the WAL could not be checkpointed after the commit (another reader?)")]
     CopyNotFolded,

@@ -285,3 +285,36 @@ pub fn write_verification(db: &Path, done: &crate::reverify::Reverification) -> 
     }
     write(db, "verification.md", &markdown)
 }
+
+/// Writes `isolation.md`: what still ignores the tenant column, why, and the fix proposed.
+pub fn write_isolation(db: &Path, r: &crate::isolate::IsolationReport) -> Result<PathBuf> {
+    let mut s = format!("# Isolation of {}\n\nMade {}.\n\n{}.\n\n", shown(db), now(), r.summary());
+    let _ = writeln!(
+        s,
+        "Tenant tables ({}): {}\n",
+        r.tenant_tables.len(),
+        r.tenant_tables.iter().map(|t| format!("`{}`", cell(t))).collect::<Vec<_>>().join(", ")
+    );
+    if !r.findings.is_empty() {
+        s.push_str("| Proposed | Where | As written | Why it matters | Fix |\n|---|---|---|---|---|\n");
+        for f in &r.findings {
+            let place = match &f.concern {
+                crate::isolate::Concern::UniqueKey { table, .. } | crate::isolate::Concern::ForeignKey { table, .. } => {
+                    table.clone()
+                }
+                crate::isolate::Concern::View { view, .. } => view.clone(),
+                crate::isolate::Concern::Trigger { on, .. } => on.clone(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | `{}` | {} | `{}` |",
+                if f.proposed { "yes" } else { "no" },
+                cell(&place),
+                cell(&f.written),
+                cell(&f.why),
+                cell(&f.fix)
+            );
+        }
+    }
+    write(db, "isolation.md", &s)
+}

@@ -4,6 +4,7 @@ mod audit;
 mod backup;
 mod demo;
 mod interrupt;
+mod isolate;
 mod outcome;
 mod plan;
 mod planning;
@@ -60,6 +61,15 @@ pub enum Command {
         db: PathBuf,
         #[command(flatten)]
         tenant: TenantArgs,
+    },
+    /// What still ignores the tenant column once it is in place: unique keys, foreign keys,
+    /// views and triggers, with a proposed fix each (read-only; exit 1 while findings remain).
+    Isolate {
+        /// The database.
+        db: PathBuf,
+        /// Name of the tenant column.
+        #[arg(long, default_value = cutover::engine::DEFAULT_COLUMN)]
+        column: String,
     },
     /// Copy the database beside itself, hashing the copy twice to prove it.
     Backup {
@@ -200,6 +210,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Demo { dir }) => demo::run(dir),
         Some(Command::Audit { db, tenant }) => audit::run(&resolve(&db)?, tenant, json),
         Some(Command::Backup { db, backup_dir }) => backup::run(&resolve(&db)?, backup_dir, json),
+        Some(Command::Isolate { db, column }) => isolate::run(&resolve(&db)?, &column, json),
         Some(Command::Plan { mut plan }) => {
             plan.db = resolve(&plan.db)?;
             plan::run(&plan, json)

@@ -22,6 +22,7 @@ mod honest_records;
 mod honest_rollback;
 mod honest_rollback_places;
 mod interrupted;
+mod isolate;
 mod pipeline;
 mod props;
 mod scripts;

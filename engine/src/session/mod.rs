@@ -25,6 +25,7 @@ use crate::backup_ref::BackupRef;
 use crate::dryrun::{self, DryRunOptions, DryRunReport};
 use crate::error::{Error, Result};
 use crate::execute::{self, ExecuteReport, Rehearsal};
+use crate::isolate::IsolationReport;
 use crate::journal::{self, Standing};
 use crate::preflight::{self, PreflightReport};
 use crate::progress::Progress;
@@ -138,6 +139,14 @@ impl Session {
     /// Whether the journal says a committed execute is in the database (not rolled back).
     pub fn carries_execute(&self) -> bool {
         self.standing().is_ok_and(|s| s.live_execute().is_some_and(|x| x.committed))
+    }
+
+    /// What still ignores the tenant column once it is in place (unique keys, foreign keys,
+    /// views, triggers), with a proposed fix for each, and writes `isolation.md`. Read-only.
+    pub fn isolate(&self, column: &str, progress: &mut dyn FnMut(Progress)) -> Result<(IsolationReport, PathBuf)> {
+        let report = crate::isolate::run(&self.db, column, progress)?;
+        let written = reports::write_isolation(&self.db, &report)?;
+        Ok((report, written))
     }
 
     /// Lists every table and what the tenant migration would do with it.

@@ -1,0 +1,100 @@
+//! Unique keys and foreign keys of the tenant tables that leave the tenant column out.
+
+use super::{Concern, IsolationFinding};
+use crate::audit::{AuditReport, TableAudit};
+use crate::sql;
+
+/// Every unique key and foreign key of the tenant tables that ignores the tenant column.
+pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationFinding> {
+    let column = &audit.column;
+    let mut out = Vec::new();
+    for t in audit.tables.iter().filter(|t| tenant_tables.contains(&t.name)) {
+        for i in t.indexes.iter().filter(|i| i.unique && !i.columns.iter().any(|c| c.eq_ignore_ascii_case(column))) {
+            let cols = i.columns.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ");
+            let scoped = format!("{}, {cols}", sql::ident(column));
+            let (written, fix) = match i.origin.as_str() {
+                "pk" => (format!("PRIMARY KEY ({cols})"), format!("PRIMARY KEY ({scoped})")),
+                "u" => (format!("UNIQUE ({cols})"), format!("UNIQUE ({scoped})")),
+                _ => (
+                    format!("UNIQUE INDEX {} ({cols}){}", sql::ident(&i.name), if i.partial { " WHERE …" } else { "" }),
+                    format!("UNIQUE INDEX {} ({scoped}){}", sql::ident(&i.name), if i.partial { " WHERE …" } else { "" }),
+                ),
+            };
+            let natural = !surrogate(t, &i.origin, &i.columns);
+            let (why, fix) = if natural {
+                (
+                    format!("one shop's {cols} blocks every other shop from using the same value in {}", sql::ident(&t.name)),
+                    fix,
+                )
+            } else {
+                (
+                    format!("an integer key {} hands out: unique across every shop, so it blocks no one", sql::ident(&t.name)),
+                    "none needed (a surrogate key); scope it only if shops bring their own numbers".to_string(),
+                )
+            };
+            out.push(IsolationFinding {
+                concern: Concern::UniqueKey {
+                    table: t.name.clone(),
+                    index: i.name.clone(),
+                    columns: i.columns.clone(),
+                    natural,
+                },
+                written,
+                why,
+                fix,
+                proposed: natural,
+            });
+        }
+        for fk in &t.foreign_keys {
+            let Some(parent) = audit.tables.iter().find(|p| p.name.eq_ignore_ascii_case(&fk.table)) else { continue };
+            // A shared table (the registry, one left out) has no tenant to keep apart.
+            if !tenant_tables.contains(&parent.name) {
+                continue;
+            }
+            let key = if fk.to.is_empty() { primary_key(parent) } else { fk.to.clone() };
+            if key.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+                continue;
+            }
+            let list = |v: &[String]| v.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ");
+            let (from, to, tc) = (list(&fk.from), list(&key), sql::ident(column));
+            out.push(IsolationFinding {
+                concern: Concern::ForeignKey {
+                    table: t.name.clone(),
+                    columns: fk.from.clone(),
+                    parent: parent.name.clone(),
+                    parent_columns: fk.to.clone(),
+                },
+                written: format!("FOREIGN KEY ({from}) REFERENCES {}({to})", sql::ident(&parent.name)),
+                why: format!(
+                    "a row of one shop in {} can point at another shop's row of {}",
+                    sql::ident(&t.name),
+                    sql::ident(&parent.name)
+                ),
+                fix: format!(
+                    "FOREIGN KEY ({tc}, {from}) REFERENCES {}({tc}, {to}), with UNIQUE ({tc}, {to}) on {}",
+                    sql::ident(&parent.name),
+                    sql::ident(&parent.name)
+                ),
+                proposed: false,
+            });
+        }
+    }
+    out
+}
+
+/// A key the database hands out: the single integer column of a table's primary key.
+fn surrogate(t: &TableAudit, origin: &str, columns: &[String]) -> bool {
+    let [only] = columns else { return false };
+    origin == "pk"
+        && t.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(only))
+            .is_some_and(|c| c.decl_type.to_ascii_uppercase().contains("INT"))
+}
+
+/// A table's primary key columns in key order (`rowid` when it has none).
+fn primary_key(t: &TableAudit) -> Vec<String> {
+    let mut pk: Vec<(u32, String)> = t.columns.iter().filter(|c| c.pk > 0).map(|c| (c.pk, c.name.clone())).collect();
+    pk.sort();
+    if pk.is_empty() { vec!["rowid".into()] } else { pk.into_iter().map(|(_, n)| n).collect() }
+}

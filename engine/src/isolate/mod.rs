@@ -1,0 +1,158 @@
+//! Isolation audit: once the tenant column is in place, what still ignores it.
+//!
+//! Three kinds of findings:
+//! - a PRIMARY KEY, UNIQUE constraint or unique index without the tenant column, where one
+//!   shop's value blocks every other shop;
+//! - a foreign key whose parent key leaves the tenant column out, so a row of one shop can
+//!   point at another shop's row;
+//! - a view or trigger that reads or writes tenant tables without ever touching the tenant
+//!   column, so it mixes every shop's rows.
+//!
+//! Each finding has why it matters and a proposed fix. Natural keys are proposed for
+//! per-tenant scoping: text columns, and every unique constraint that is not just an integer
+//! primary key. Surrogate integer keys are not. Views and triggers are reported, never
+//! rebuilt. Read-only: SQLite's own pragmas describe the tables, and SQLite's authorizer says
+//! what each view and trigger reads and writes.
+
+mod keys;
+mod readers;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::audit::{self, AuditOptions, AuditReport, TableKind};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::refusal::Refusal;
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Concern {
+    /// A PRIMARY KEY, UNIQUE constraint or unique index without the tenant column.
+    UniqueKey {
+        /// The table.
+        table: String,
+        /// The index that enforces it.
+        index: String,
+        /// Its columns.
+        columns: Vec<String>,
+        /// A natural key (proposed for per-tenant scoping), not a surrogate integer key.
+        natural: bool,
+    },
+    /// A foreign key whose parent key leaves the tenant column out.
+    ForeignKey {
+        /// The child table.
+        table: String,
+        /// The child's columns.
+        columns: Vec<String>,
+        /// The parent table.
+        parent: String,
+        /// The parent's key columns (as declared; empty means its primary key).
+        parent_columns: Vec<String>,
+    },
+    /// A view reading tenant tables without their tenant column.
+    View {
+        /// The view.
+        view: String,
+        /// The tenant tables it reads.
+        tables: Vec<String>,
+    },
+    /// A trigger reading or writing tenant tables without their tenant column.
+    Trigger {
+        /// The trigger.
+        trigger: String,
+        /// The table it fires on.
+        on: String,
+        /// The tenant tables it reads or writes.
+        tables: Vec<String>,
+    },
+}
+
+/// One thing that still ignores the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IsolationFinding {
+    /// What it is about.
+    #[serde(flatten)]
+    pub concern: Concern,
+    /// The constraint or object as written: `UNIQUE (sku)`, `view sales_report`.
+    pub written: String,
+    /// Why it matters once a second shop's rows arrive.
+    pub why: String,
+    /// The fix cutover proposes.
+    pub fix: String,
+    /// Proposed for the rebuild (natural keys); the rest is reported for a person to decide.
+    pub proposed: bool,
+}
+
+/// The isolation audit of one database.
+#[derive(Debug, Clone, Serialize)]
+pub struct IsolationReport {
+    /// The database.
+    #[serde(with = "crate::ospath")]
+    pub database: PathBuf,
+    /// The tenant column.
+    pub column: String,
+    /// The tables that have it.
+    pub tenant_tables: Vec<String>,
+    /// What still ignores it.
+    pub findings: Vec<IsolationFinding>,
+}
+
+impl IsolationReport {
+    /// Findings proposed for per-tenant scoping.
+    pub fn proposed(&self) -> impl Iterator<Item = &IsolationFinding> {
+        self.findings.iter().filter(|f| f.proposed)
+    }
+
+    /// One line: how many of each kind.
+    pub fn summary(&self) -> String {
+        let count = |f: fn(&Concern) -> bool| self.findings.iter().filter(|x| f(&x.concern)).count();
+        let keys = count(|c| matches!(c, Concern::UniqueKey { .. }));
+        let fks = count(|c| matches!(c, Concern::ForeignKey { .. }));
+        let objects = count(|c| matches!(c, Concern::View { .. } | Concern::Trigger { .. }));
+        if self.findings.is_empty() {
+            return format!("every constraint, view and trigger of the {} tenant tables includes {}", self.tenant_tables.len(), self.column);
+        }
+        format!(
+            "{keys} unique key{} ({} proposed for per-tenant scoping), {fks} foreign key{} and {objects} view{}/trigger{} ignore {}",
+            plural(keys),
+            self.proposed().count(),
+            plural(fks),
+            plural(objects),
+            plural(objects),
+            self.column
+        )
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Audits `db` for what ignores the tenant column `column`. Refused when no table has it yet.
+pub fn run(db: &Path, column: &str, progress: &mut dyn FnMut(Progress)) -> Result<IsolationReport> {
+    let options = AuditOptions { column: column.to_string(), tenant: None, exclude: Vec::new() };
+    let audit = audit::run(db, &options, progress)?;
+    let tenant_tables: Vec<String> = tenant_tables(&audit);
+    if tenant_tables.is_empty() {
+        return Err(Error::NotReady(Refusal::NoTenantColumn { path: db.to_path_buf(), column: column.to_string() }));
+    }
+    progress(Progress::Step("reading what each view and trigger touches".into()));
+    let mut findings = keys::findings(&audit, &tenant_tables);
+    let mut conn = crate::open::inspect(db)?;
+    findings.extend(readers::findings(&mut conn, &audit, &tenant_tables).map_err(|e| Error::sqlite("reading the views and triggers", e))?);
+    Ok(IsolationReport { database: db.to_path_buf(), column: audit.column.clone(), tenant_tables, findings })
+}
+
+/// The ordinary tables that have the tenant column.
+fn tenant_tables(audit: &AuditReport) -> Vec<String> {
+    audit
+        .tables
+        .iter()
+        .filter(|t| matches!(t.kind, TableKind::Ordinary | TableKind::WithoutRowid | TableKind::Strict))
+        .filter(|t| t.tenant_column.is_some())
+        .map(|t| t.name.clone())
+        .collect()
+}

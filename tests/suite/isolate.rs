@@ -1,0 +1,132 @@
+//! `cutover isolate`: after the tenant migration, every unique key, foreign key, view and
+//! trigger that still ignores the tenant column, on the demo shop and on hostile schemas —
+//! read-only, with natural keys proposed and surrogate keys not.
+
+use std::path::Path;
+
+use crate::common::shop::{cutover, json, text};
+use crate::common::state::sha;
+use crate::common::{Journal, make_db};
+
+fn findings(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v["findings"].as_array().unwrap_or_else(|| panic!("no findings: {v}")).clone()
+}
+
+fn unique<'a>(f: &'a [serde_json::Value], table: &str) -> Vec<&'a serde_json::Value> {
+    f.iter().filter(|x| x["kind"] == "unique_key" && x["table"] == table).collect()
+}
+
+fn migrated(dir: &Path, sql: &str) -> std::path::PathBuf {
+    let db = make_db(dir, "pos.db", Journal::Wal, sql);
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    db
+}
+
+#[test]
+fn the_demo_shop_s_natural_keys_are_found_and_proposed_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "shop.db", Journal::Rollback, cutover::engine::DEMO_SQL);
+    let out = cutover(&["isolate", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "before the migration there is nothing to isolate: {}", text(&out));
+    assert!(text(&out).contains("has tenant_id yet"), "{}", text(&out));
+    let out = cutover(&["execute", "--tenant", "harbor-auto", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = sha(&db);
+
+    let out = cutover(&["isolate", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "findings remain: {}", text(&out));
+    let v = json(&out);
+    let f = findings(&v);
+    for (table, column) in [
+        ("products", "sku"),
+        ("customers", "email"),
+        ("users", "username"),
+        ("gift_cards", "card_number"),
+        ("customer_vehicles", "vin"),
+        ("work_orders", "number"),
+        ("stores", "code"),
+    ] {
+        let keys = unique(&f, table);
+        let key = keys.iter().find(|k| k["columns"] == serde_json::json!([column]));
+        let key = key.unwrap_or_else(|| panic!("{table}.{column} is not listed: {keys:?}"));
+        assert_eq!(key["proposed"], true, "{key}");
+        assert_eq!(key["written"], format!("UNIQUE (\"{column}\")"), "{key}");
+        assert_eq!(key["fix"], format!("UNIQUE (\"tenant_id\", \"{column}\")"), "{key}");
+    }
+    let fk = f.iter().find(|x| x["kind"] == "foreign_key" && x["table"] == "sale_items" && x["parent"] == "sales");
+    assert!(fk.is_some_and(|x| x["proposed"] == false), "foreign keys are reported for a person: {f:?}");
+    let view = f.iter().find(|x| x["kind"] == "view").unwrap_or_else(|| panic!("{f:?}"));
+    assert_eq!(view["view"], "v_daily_sales");
+    let trigger = f.iter().find(|x| x["kind"] == "trigger").unwrap_or_else(|| panic!("{f:?}"));
+    assert_eq!(trigger["trigger"], "trg_sale_items_stock");
+    assert!(trigger["tables"].as_array().unwrap().iter().any(|t| t == "inventory_levels"), "{trigger}");
+    assert!(!f.iter().any(|x| x["table"] == "tenants"), "the registry is shared, not a tenant table");
+    assert_eq!(sha(&db), before, "isolate is read-only");
+    let report = dir.path().join("shop.db.cutover/reports/isolation.md");
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(md.contains("UNIQUE (\"sku\")") && md.contains("v_daily_sales"), "{md}");
+}
+
+#[test]
+fn hostile_schemas_keys_views_and_triggers_are_judged_by_what_they_touch() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated(
+        dir.path(),
+        r#"CREATE TABLE tenants (id TEXT PRIMARY KEY);
+        CREATE TABLE "café ☕" (id INTEGER PRIMARY KEY, "co""de" TEXT UNIQUE);
+        CREATE TABLE kv (id INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID;
+        CREATE TABLE pairs (a TEXT, b INT, PRIMARY KEY (a, b)) WITHOUT ROWID;
+        CREATE TABLE strict_t (id INTEGER PRIMARY KEY, n INTEGER) STRICT;
+        CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);
+        CREATE TABLE log (id INTEGER PRIMARY KEY, what TEXT);
+        CREATE VIEW blind AS SELECT name FROM parent;
+        CREATE VIEW everything AS SELECT * FROM parent;
+        CREATE TRIGGER logs_blind AFTER INSERT ON child BEGIN INSERT INTO log (what) VALUES ('child'); END;
+        CREATE TRIGGER logs_tenant AFTER INSERT ON parent BEGIN INSERT INTO log (what, "tenant_id") VALUES ('p', NEW."tenant_id"); END;"#,
+    );
+    // Scoped already: an index the shop made per tenant is not a finding.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE UNIQUE INDEX per_tenant ON log (tenant_id, what)").unwrap();
+    drop(conn);
+    let out = cutover(&["isolate", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let f = findings(&json(&out));
+    let cafe = unique(&f, "café ☕");
+    assert_eq!(cafe.len(), 1, "{f:?}");
+    assert_eq!(cafe[0]["proposed"], true, "a text key is natural");
+    assert_eq!(cafe[0]["fix"], r#"UNIQUE ("tenant_id", "co""de")"#);
+    let kv = unique(&f, "kv");
+    assert_eq!(kv.len(), 1, "{f:?}");
+    assert_eq!(
+        (kv[0]["natural"].clone(), kv[0]["proposed"].clone()),
+        (false.into(), false.into()),
+        "a surrogate integer key"
+    );
+    assert_eq!(unique(&f, "pairs")[0]["proposed"], true, "a composite key is natural");
+    assert!(unique(&f, "strict_t").is_empty() && unique(&f, "parent").is_empty(), "INTEGER PRIMARY KEY is the rowid");
+    assert!(unique(&f, "log").is_empty(), "the per-tenant index is not a finding: {f:?}");
+    assert!(f.iter().any(|x| x["kind"] == "foreign_key" && x["table"] == "child" && x["parent"] == "parent"));
+    let views: Vec<&serde_json::Value> = f.iter().filter(|x| x["kind"] == "view").collect();
+    assert_eq!(views.len(), 1, "only the view that hides the tenant: {views:?}");
+    assert_eq!(views[0]["view"], "blind");
+    let triggers: Vec<&serde_json::Value> = f.iter().filter(|x| x["kind"] == "trigger").collect();
+    assert_eq!(triggers.len(), 1, "only the trigger that drops the tenant: {triggers:?}");
+    assert_eq!(triggers[0]["trigger"], "logs_blind");
+}
+
+#[test]
+fn a_schema_scoped_per_tenant_has_nothing_to_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme', sku TEXT, UNIQUE (tenant_id, sku));
+         CREATE INDEX items_tenant ON items (tenant_id);",
+    );
+    let out = cutover(&["isolate"], &db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("includes tenant_id"), "{}", text(&out));
+}
