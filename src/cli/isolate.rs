@@ -9,13 +9,12 @@ use color_eyre::Result;
 use cutover::engine::{Concern, Session, shown};
 
 use crate::cli::progress::StderrProgress;
-use crate::cli::table::{Align, render};
 use crate::cli::{out, print_json};
 
 /// Reports the isolation findings of `db` for the tenant column `column`.
 pub fn run(db: &Path, column: &str, json: bool) -> Result<ExitCode> {
     let (report, written) = StderrProgress::new().during(|p| Session::new(db).isolate(column, p))?;
-    let clean = report.findings.is_empty();
+    let clean = report.clean();
     if json {
         let mut v = serde_json::to_value(&report)?;
         if let Some(o) = v.as_object_mut() {
@@ -25,24 +24,22 @@ pub fn run(db: &Path, column: &str, json: bool) -> Result<ExitCode> {
         }
         print_json(&v)?;
     } else {
-        let rows: Vec<Vec<String>> = report
-            .findings
-            .iter()
-            .map(|f| {
-                let (kind, place) = match &f.concern {
-                    Concern::UniqueKey { table, .. } => ("unique", table.clone()),
-                    Concern::ForeignKey { table, .. } => ("foreign key", table.clone()),
-                    Concern::View { view, .. } => ("view", view.clone()),
-                    Concern::Trigger { on, .. } => ("trigger", on.clone()),
-                };
-                let mark = if f.proposed { "*" } else { " " };
-                vec![mark.into(), kind.into(), place, f.written.clone(), format!("{} → {}", f.why, f.fix)]
-            })
-            .collect();
+        // A finding a block: its lines wrap in any terminal instead of one table hundreds wide.
         let mut text = format!("Isolation of {}: {}.\n", shown(db), report.summary());
-        if !clean {
-            text.push('\n');
-            text.push_str(&render(&["", "KIND", "WHERE", "AS WRITTEN", "WHY → FIX"], &[Align::Left; 5], &rows));
+        for f in &report.findings {
+            let (kind, place) = match &f.concern {
+                Concern::UniqueKey { table, .. } => ("unique key", table.clone()),
+                Concern::ForeignKey { table, .. } => ("foreign key", table.clone()),
+                Concern::View { view, .. } => ("view", view.clone()),
+                Concern::Trigger { on, .. } => ("trigger", on.clone()),
+            };
+            let mark = if f.proposed { "* " } else { "  " };
+            text.push_str(&format!(
+                "\n{mark}{kind} of {place}: {}\n    why: {}\n    fix: {}\n",
+                f.written, f.why, f.fix
+            ));
+        }
+        if !report.findings.is_empty() {
             text.push_str("\n* proposed for per-tenant scoping (natural keys); the rest is for a person to decide.\n");
         }
         text.push_str(&format!("Report     {}\n", shown(&written)));

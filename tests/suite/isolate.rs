@@ -128,5 +128,82 @@ fn a_schema_scoped_per_tenant_has_nothing_to_report() {
     );
     let out = cutover(&["isolate"], &db);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("includes tenant_id"), "{}", text(&out));
+    assert!(text(&out).contains("was found ignoring tenant_id"), "{}", text(&out));
+}
+
+/// A schema already scoped per tenant, to which each case adds one object that is not.
+const SCOPED: &str = "
+CREATE TABLE stores (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme', code TEXT NOT NULL,
+                     UNIQUE (tenant_id, code), UNIQUE (tenant_id, id));
+CREATE TABLE sales (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme', store_id INTEGER, total INTEGER,
+                    UNIQUE (tenant_id, id), FOREIGN KEY (tenant_id, store_id) REFERENCES stores (tenant_id, id));
+CREATE TABLE audit_log (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme', action TEXT);
+CREATE TABLE codes (n INT PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme') WITHOUT ROWID;
+";
+
+#[test]
+fn naming_the_column_is_not_using_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "pos.db", Journal::Rollback, SCOPED);
+    let out = cutover(&["isolate"], &db);
+    assert_eq!(out.status.code(), Some(0), "a surrogate key alone leaves nothing to do: {}", text(&out));
+    assert!(text(&out).contains("1 surrogate integer key listed, none proposed"), "{}", text(&out));
+    for (case, sql, kind) in [
+        (
+            "a join that matches only one side",
+            "CREATE VIEW v AS SELECT s.tenant_id, st.code FROM sales s JOIN stores st ON st.id = s.store_id",
+            "view",
+        ),
+        ("the name as an alias", "CREATE VIEW v AS SELECT 'acme' AS tenant_id, count(*) FROM sales", "view"),
+        ("the name in a comment", "CREATE VIEW v AS SELECT count(*) FROM sales /* \"tenant_id\" */", "view"),
+        ("a star inside a CTE", "CREATE VIEW v AS WITH x AS (SELECT * FROM stores) SELECT code FROM x", "view"),
+        ("a star inside a subquery", "CREATE VIEW v AS SELECT code FROM (SELECT * FROM stores)", "view"),
+        ("a view that does not compile", "CREATE VIEW v AS SELECT nothing_here FROM stores", "view"),
+        (
+            "NEW.tenant_id only in WHEN",
+            "CREATE TRIGGER t AFTER INSERT ON sales WHEN NEW.tenant_id IS NOT NULL BEGIN INSERT INTO audit_log (action) VALUES ('sale'); END",
+            "trigger",
+        ),
+        (
+            "the name in a trigger comment",
+            "CREATE TRIGGER t AFTER INSERT ON sales BEGIN -- \"tenant_id\"\n INSERT INTO audit_log (action) VALUES ('sale'); END",
+            "trigger",
+        ),
+        (
+            "an insert from a select",
+            "CREATE TRIGGER t AFTER INSERT ON sales BEGIN INSERT INTO audit_log (action) SELECT 'first' WHERE NOT EXISTS (SELECT * FROM audit_log WHERE action = 'first'); END",
+            "trigger",
+        ),
+        (
+            "another column meets the parent's tenant",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme', other TEXT, store_id INTEGER, FOREIGN KEY (other, store_id) REFERENCES stores (tenant_id, id))",
+            "foreign_key",
+        ),
+        (
+            "the columns swapped",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL DEFAULT 'acme', store_id INTEGER, FOREIGN KEY (store_id, tenant_id) REFERENCES stores (tenant_id, id))",
+            "foreign_key",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = if case == "a view that does not compile" {
+            // SQLite checks a view when it is created; one broken later still stands.
+            format!(
+                "{SCOPED} CREATE TABLE gone (nothing_here); CREATE VIEW v AS SELECT nothing_here FROM gone; ALTER TABLE gone RENAME TO stores_old; DROP TABLE stores_old;"
+            )
+        } else {
+            format!("{SCOPED} {sql};")
+        };
+        let db = {
+            let path = dir.path().join("pos.db");
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA legacy_alter_table = ON").unwrap();
+            conn.execute_batch(&schema).unwrap_or_else(|e| panic!("{case}: {e}"));
+            path
+        };
+        let out = cutover(&["isolate", "--json"], &db);
+        assert_eq!(out.status.code(), Some(1), "{case}: {}", text(&out));
+        let f = findings(&json(&out));
+        assert!(f.iter().any(|x| x["kind"] == kind), "{case}: not reported: {f:?}");
+    }
 }

@@ -10,7 +10,13 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
     let mut out = Vec::new();
     for t in audit.tables.iter().filter(|t| tenant_tables.contains(&t.name)) {
         for i in t.indexes.iter().filter(|i| i.unique && !i.columns.iter().any(|c| c.eq_ignore_ascii_case(column))) {
-            let cols = i.columns.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ");
+            // An expression key has no name to quote.
+            let cols = i
+                .columns
+                .iter()
+                .map(|c| if c == "<expr>" { "<expression>".to_string() } else { sql::ident(c) })
+                .collect::<Vec<_>>()
+                .join(", ");
             let scoped = format!("{}, {cols}", sql::ident(column));
             let (written, fix) = match i.origin.as_str() {
                 "pk" => (format!("PRIMARY KEY ({cols})"), format!("PRIMARY KEY ({scoped})")),
@@ -28,8 +34,11 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
                 )
             } else {
                 (
-                    format!("an integer key {} hands out: unique across every shop, so it blocks no one", sql::ident(&t.name)),
-                    "none needed (a surrogate key); scope it only if shops bring their own numbers".to_string(),
+                    format!(
+                        "a surrogate integer key of {}: it blocks another shop only where their numbers overlap",
+                        sql::ident(&t.name)
+                    ),
+                    "none proposed (a surrogate key); scope it if shops number their rows themselves".to_string(),
                 )
             };
             out.push(IsolationFinding {
@@ -52,7 +61,11 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
                 continue;
             }
             let key = if fk.to.is_empty() { primary_key(parent) } else { fk.to.clone() };
-            if key.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+            // Kept apart only when the child's own tenant column is what meets the parent's.
+            let matched = key.iter().position(|c| c.eq_ignore_ascii_case(column)).is_some_and(|k| {
+                fk.from.get(k).is_some_and(|c| c.eq_ignore_ascii_case(column))
+            });
+            if matched {
                 continue;
             }
             let list = |v: &[String]| v.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ");

@@ -106,24 +106,43 @@ impl IsolationReport {
         self.findings.iter().filter(|f| f.proposed)
     }
 
+    /// Whether anything is left that needs a fix or a person's look (a surrogate key alone
+    /// needs neither).
+    pub fn clean(&self) -> bool {
+        self.findings.iter().all(|f| matches!(f.concern, Concern::UniqueKey { natural: false, .. }))
+    }
+
     /// One line: how many of each kind.
     pub fn summary(&self) -> String {
-        let count = |f: fn(&Concern) -> bool| self.findings.iter().filter(|x| f(&x.concern)).count();
-        let keys = count(|c| matches!(c, Concern::UniqueKey { .. }));
-        let fks = count(|c| matches!(c, Concern::ForeignKey { .. }));
-        let objects = count(|c| matches!(c, Concern::View { .. } | Concern::Trigger { .. }));
-        if self.findings.is_empty() {
-            return format!("every constraint, view and trigger of the {} tenant tables includes {}", self.tenant_tables.len(), self.column);
+        let count = |f: &dyn Fn(&Concern) -> bool| self.findings.iter().filter(|x| f(&x.concern)).count();
+        let natural = count(&|c| matches!(c, Concern::UniqueKey { natural: true, .. }));
+        let surrogate = count(&|c| matches!(c, Concern::UniqueKey { natural: false, .. }));
+        let fks = count(&|c| matches!(c, Concern::ForeignKey { .. }));
+        let views = count(&|c| matches!(c, Concern::View { .. }));
+        let triggers = count(&|c| matches!(c, Concern::Trigger { .. }));
+        let parts: Vec<String> = [
+            (natural, "natural key", " (proposed for per-tenant scoping)"),
+            (fks, "foreign key", ""),
+            (views, "view", ""),
+            (triggers, "trigger", ""),
+        ]
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, what, note)| format!("{n} {what}{}{note}", plural(*n)))
+        .collect();
+        let mut s = if parts.is_empty() {
+            format!(
+                "no unique key, foreign key, view or trigger of the {} tenant tables was found ignoring {}",
+                self.tenant_tables.len(),
+                self.column
+            )
+        } else {
+            format!("{} ignore {}", parts.join(", "), self.column)
+        };
+        if surrogate > 0 {
+            s.push_str(&format!("; {surrogate} surrogate integer key{} listed, none proposed", plural(surrogate)));
         }
-        format!(
-            "{keys} unique key{} ({} proposed for per-tenant scoping), {fks} foreign key{} and {objects} view{}/trigger{} ignore {}",
-            plural(keys),
-            self.proposed().count(),
-            plural(fks),
-            plural(objects),
-            plural(objects),
-            self.column
-        )
+        s
     }
 }
 

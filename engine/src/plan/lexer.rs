@@ -115,6 +115,53 @@ pub fn comments(sql: &str) -> Vec<&str> {
     out
 }
 
+/// One token of a statement, as far as names go: a name (bare or quoted, unquoted here) or a
+/// punctuation mark. Strings, numbers and comments are left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// A bare word (as written) or a quoted name (without its quotes).
+    Name(String),
+    /// `(`, `)`, `,` or `.`.
+    Mark(char),
+}
+
+/// The names and punctuation of `sql`, in order.
+pub fn tokens(sql: &str) -> Vec<Token> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block(bytes, i),
+            b'\'' => i = skip_quoted(bytes, i, b'\''),
+            q @ (b'"' | b'`' | b'[') => {
+                let close = if q == b'[' { b']' } else { q };
+                let end = skip_quoted(bytes, i, close);
+                let inner = sql.get(i + 1..end.saturating_sub(1)).unwrap_or("");
+                let doubled = [close as char, close as char].iter().collect::<String>();
+                out.push(Token::Name(if q == b'[' { inner.to_string() } else { inner.replace(&doubled, &(close as char).to_string()) }));
+                i = end;
+            }
+            c @ (b'(' | b')' | b',' | b'.') => {
+                out.push(Token::Mark(c as char));
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                out.push(Token::Name(sql[start..i].to_string()));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
 fn skip_line(bytes: &[u8], i: usize) -> usize {
     bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p + 1)
 }
