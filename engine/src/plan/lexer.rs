@@ -33,13 +33,9 @@ pub fn words(sql: &str) -> Vec<Word> {
                 depth = depth.saturating_sub(1);
                 i += 1;
             }
-            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+            c if starts_word(c) => {
                 let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
+                i = skip_word(bytes, i);
                 out.push(Word { text: sql[start..i].to_ascii_uppercase(), depth });
             }
             _ => i += 1,
@@ -147,19 +143,29 @@ pub fn tokens(sql: &str) -> Vec<Token> {
                 out.push(Token::Mark(c as char));
                 i += 1;
             }
-            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+            c if starts_word(c) => {
                 let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
+                i = skip_word(bytes, i);
                 out.push(Token::Name(sql[start..i].to_string()));
             }
             _ => i += 1,
         }
     }
     out
+}
+
+/// Whether a bare word (a keyword or an unquoted name) starts with this byte.
+fn starts_word(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+/// The end of the bare word starting at `i`.
+fn skip_word(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
+    {
+        i += 1;
+    }
+    i
 }
 
 fn skip_line(bytes: &[u8], i: usize) -> usize {
@@ -213,6 +219,14 @@ mod tests {
         assert_eq!(&sql[..code_end(sql)], "SELECT '-- x'");
         assert_eq!(comments(sql), [" note", " c ", " expect: 3"]);
         assert_eq!(comments("SELECT '-- not a comment'"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn tokens_unquote_names_and_skip_strings_and_comments() {
+        let t = tokens("INSERT INTO \"we\"\"ird\" ([a b], `c`, d) VALUES ('tenant_id') -- tenant_id");
+        let names: Vec<String> = t.iter().filter_map(|x| if let Token::Name(n) = x { Some(n.clone()) } else { None }).collect();
+        assert_eq!(names, ["INSERT", "INTO", "we\"ird", "a b", "c", "d", "VALUES"]);
+        assert_eq!(t.iter().filter(|x| **x == Token::Mark('(')).count(), 2);
     }
 
     #[test]
