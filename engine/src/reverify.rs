@@ -150,7 +150,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     let actual = status::settled_sha256(db)?;
     let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
     let expects = dry.plan.statements.iter().any(|s| s.expect.is_some());
-    let (changes, changes_unknown, mut runs) = if as_left && !expects {
+    let (changes, changes_unknown, runs) = if as_left && !expects {
         (None, None, Ok(Vec::new()))
     } else if as_left {
         // The script's assertions are checked again where they ran: on the plan replayed
@@ -167,7 +167,10 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     };
     let matched = identical.rehearsal_sha256 == identical.actual_sha256;
     let started = Instant::now();
-    let replayed = runs.as_mut().map(std::mem::take).unwrap_or_default();
+    let (replayed, not_replayed) = match runs {
+        Ok(r) => (r, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
     let mut verification = crate::verify::production::verify(
         db,
         &dry.plan,
@@ -177,7 +180,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
         changes.as_ref(),
         progress,
     )?;
-    if let (true, Err(why)) = (expects, &runs) {
+    if let (true, Some(why)) = (expects, not_replayed) {
         verification.checks.push(crate::verify::Check::single(
             "expectations",
             Status::Warn,
