@@ -200,7 +200,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         .into());
     }
     if json && matches!(cli.command, None | Some(Command::Demo { .. })) {
-        return Err(UsageError("--json is for the headless commands (audit, backup, plan, dry-run, execute, verify, rollback), not the wizard".into()).into());
+        return Err(UsageError("--json is for the headless commands (audit, backup, plan, dry-run, execute, verify, isolate, rollback), not the wizard".into()).into());
     }
     match cli.command {
         None => match cli.db {
