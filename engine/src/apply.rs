@@ -89,6 +89,9 @@ pub fn apply(
     before_commit: &mut dyn FnMut() -> Result<()>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<StatementRun>> {
+    // Off whatever SQLite was built with: a rebuild's DROP TABLE must not cascade deletes into
+    // the tables that reference it. The verification's foreign_key_check judges the result.
+    conn.pragma_update(None, "foreign_keys", false).map_err(|e| Error::sqlite("turning foreign keys off", e))?;
     conn.execute_batch("BEGIN EXCLUSIVE").map_err(|e| {
         if is_busy(&e) {
             Error::Locked { path: place.into(), pid: None }

@@ -45,6 +45,7 @@ pub use inuse::confirm_stopped;
 pub use isolate::{Concern, IsolationFinding, IsolationReport};
 pub use journal::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, ensure_records_dir as records_dir};
 pub use paths::file_name;
+pub use plan::rebuild::{KeyChoice, RebuildSpec, RebuiltTable, Rescoped, RescopedIndex};
 pub use plan::script::first_line;
 pub use plan::tenant::DEFAULT_TYPE;
 pub use plan::undo::UndoSpec;
@@ -58,7 +59,7 @@ pub use reverify::Reverification;
 pub use rollback::RollbackReport;
 pub use rollback::request::Asked as RollbackAsked;
 pub use session::{
-    Executed, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session, TenantChoice, Verified,
+    Executed, FixRequest, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session, TenantChoice, Verified,
 };
 pub use shown::shown;
 pub use verify::snapshot::Snapshot;

@@ -120,13 +120,15 @@ pub enum Scratch {
     Rehearsal,
     /// The execute's result rebuilt from the backup (`.DB.replay-XXXXXX`, and side files).
     Replay,
+    /// A copy a second tenant is tried on (`.DB.probe-XXXXXX`), rolled back and deleted.
+    Probe,
 }
 
 /// How many random letters and digits a scratch file's name carries.
 const SCRATCH_RANDOM: usize = 6;
 
 impl Scratch {
-    const ALL: [Scratch; 4] = [Scratch::Backup, Scratch::Restore, Scratch::Rehearsal, Scratch::Replay];
+    const ALL: [Scratch; 5] = [Scratch::Backup, Scratch::Restore, Scratch::Rehearsal, Scratch::Replay, Scratch::Probe];
 
     fn parts(self) -> (&'static str, &'static str) {
         match self {
@@ -134,6 +136,7 @@ impl Scratch {
             Scratch::Restore => (".restore-", ".partial"),
             Scratch::Rehearsal => (".rehearsal-", ""),
             Scratch::Replay => (".replay-", ""),
+            Scratch::Probe => (".probe-", ""),
         }
     }
 

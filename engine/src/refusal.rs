@@ -132,6 +132,14 @@ pub enum Refusal {
         /// The tenant column looked for.
         column: String,
     },
+    /// A chosen key cannot be rebuilt to lead with the tenant column.
+    #[error("the key of {} cannot be scoped per tenant: {why} — nothing was changed", crate::sql::ident(.table))]
+    CannotRescope {
+        /// The table.
+        table: String,
+        /// Why not, and what to do.
+        why: String,
+    },
     /// A rehearsal copy's WAL could not be folded in after its commit.
     #[error("the WAL could not be checkpointed after the commit (another reader?)")]
     CopyNotFolded,

@@ -64,12 +64,26 @@ pub enum Command {
     },
     /// What still ignores the tenant column once it is in place: unique keys, foreign keys,
     /// views and triggers, with a proposed fix each (read-only; exit 1 while findings remain).
+    /// With --fix, rebuilds the proposed keys to lead with the tenant column, through backup,
+    /// dry run, execute and verify.
     Isolate {
         /// The database.
         db: PathBuf,
         /// Name of the tenant column.
         #[arg(long, default_value = cutover::engine::DEFAULT_COLUMN)]
         column: String,
+        /// Rebuild the proposed keys (SQLite's 12-step table rebuild) through the whole pipeline.
+        #[arg(long)]
+        fix: bool,
+        /// Fix only this table's keys (repeatable).
+        #[arg(long, value_name = "TABLE", requires = "fix")]
+        only: Vec<String>,
+        /// Leave this table's keys as they are (repeatable).
+        #[arg(long, value_name = "TABLE", requires = "fix")]
+        skip: Vec<String>,
+        /// Confirm the fix: it changes the database.
+        #[arg(long, requires = "fix")]
+        yes: bool,
     },
     /// Copy the database beside itself, hashing the copy twice to prove it.
     Backup {
@@ -210,7 +224,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Demo { dir }) => demo::run(dir),
         Some(Command::Audit { db, tenant }) => audit::run(&resolve(&db)?, tenant, json),
         Some(Command::Backup { db, backup_dir }) => backup::run(&resolve(&db)?, backup_dir, json),
-        Some(Command::Isolate { db, column }) => isolate::run(&resolve(&db)?, &column, json),
+        Some(Command::Isolate { db, column, fix: false, .. }) => isolate::run(&resolve(&db)?, &column, json),
+        Some(Command::Isolate { db, column, fix: true, only, skip, yes }) => {
+            let request = cutover::engine::FixRequest { column, only, skip, keys: None };
+            isolate::fix(&resolve(&db)?, &request, yes, json)
+        }
         Some(Command::Plan { mut plan }) => {
             plan.db = resolve(&plan.db)?;
             plan::run(&plan, json)

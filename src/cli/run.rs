@@ -110,10 +110,23 @@ pub fn undo(db: &Path, json: bool) -> Result<ExitCode> {
     })
 }
 
-fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, executed: &Executed) -> Outcome {
+pub(crate) fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, executed: &Executed) -> Outcome {
     let done = &executed.report;
     let undo = planned.plan.undo().is_some();
-    let summary = if undo && done.verification.ok {
+    let rebuild = planned.plan.rebuild();
+    let summary = if let (Some(spec), true) = (rebuild, done.verification.ok) {
+        format!(
+            "{}: {} key{} now lead with {} ({} table{} rebuilt), every row and value kept, verified — {}. To take it back: `cutover rollback {} --yes`",
+            shown(db),
+            spec.keys.len(),
+            if spec.keys.len() == 1 { "" } else { "s" },
+            spec.column,
+            spec.tables.len(),
+            if spec.tables.len() == 1 { "" } else { "s" },
+            done.verification.summary(),
+            cutover::engine::shell_quote(db)
+        )
+    } else if undo && done.verification.ok {
         format!(
             "{} is undone in place: the tenant column and its indexes are gone, the schema is the original's, and every row of the shop's tables is kept, the ones written since the cutover too — {}. To take the undo back: `cutover rollback {} --yes`",
             shown(db),
@@ -147,7 +160,13 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
     }
     Outcome {
         ok: done.verification.ok,
-        phase: if undo { "undo" } else { "execute" },
+        phase: if undo {
+            "undo"
+        } else if rebuild.is_some() {
+            "fix"
+        } else {
+            "execute"
+        },
         database: db.to_path_buf(),
         plan_sha256: Some(planned.plan.sha256.clone()),
         backup: Some(rehearsed.backup.clone()),
@@ -172,13 +191,13 @@ fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehearsed, execute
 const TOO_LATE: &str = "the change had committed, so it is in the database, verified as shown";
 
 /// In text, a stop that came after the commit is said on its own (JSON has it in `warnings`).
-fn too_late(json: bool) {
+pub(crate) fn too_late(json: bool) {
     if !json && let Some(n) = interrupt::too_late(TOO_LATE) {
         note(n);
     }
 }
 
-fn warn(plan: &Plan, json: bool) {
+pub(crate) fn warn(plan: &Plan, json: bool) {
     if !json {
         for w in planning::warnings(plan) {
             note(w);
@@ -186,10 +205,10 @@ fn warn(plan: &Plan, json: bool) {
     }
 }
 
-fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
+pub(crate) fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
     let review = match &plan.source {
         PlanSource::Tenant(spec) => spec.review.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        PlanSource::Script { .. } | PlanSource::Undo(_) => Vec::new(),
+        PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Rebuild(_) => Vec::new(),
     };
     let summary = if review.is_empty() {
         format!("Nothing to do: every table of {} already has the change or is left out", shown(db))
@@ -216,7 +235,7 @@ fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
     }
 }
 
-fn rehearsal_outcome(
+pub(crate) fn rehearsal_outcome(
     phase: &'static str,
     db: &Path,
     planned: &Planned,

@@ -23,6 +23,7 @@ mod honest_rollback;
 mod honest_rollback_places;
 mod interrupted;
 mod isolate;
+mod isolate_fix;
 mod pipeline;
 mod props;
 mod scripts;

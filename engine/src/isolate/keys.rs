@@ -27,7 +27,17 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
                 ),
             };
             let natural = !surrogate(t, &i.origin, &i.columns);
-            let (why, fix) = if natural {
+            let pointed_at = referenced_by(audit, t, &i.columns);
+            let (why, fix) = if let (true, Some(child)) = (natural, &pointed_at) {
+                (
+                    format!("one shop's {cols} blocks every other shop from using the same value in {}", sql::ident(&t.name)),
+                    format!(
+                        "{fix}, once the foreign key of {} that points at it also carries {}: not proposed until then",
+                        sql::ident(child),
+                        sql::ident(column)
+                    ),
+                )
+            } else if natural {
                 (
                     format!("one shop's {cols} blocks every other shop from using the same value in {}", sql::ident(&t.name)),
                     fix,
@@ -51,7 +61,7 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
                 written,
                 why,
                 fix,
-                proposed: natural,
+                proposed: natural && pointed_at.is_none(),
             });
         }
         for fk in &t.foreign_keys {
@@ -93,6 +103,25 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
         }
     }
     out
+}
+
+/// A table whose foreign key points at exactly `columns` of `t` (its primary key when the
+/// foreign key names none): a rewritten key would leave that foreign key without its parent key.
+fn referenced_by(audit: &AuditReport, t: &TableAudit, columns: &[String]) -> Option<String> {
+    let set = |v: &[String]| {
+        let mut v: Vec<String> = v.iter().map(|c| c.to_lowercase()).collect();
+        v.sort();
+        v
+    };
+    let pk = primary_key(t);
+    audit.tables.iter().find_map(|child| {
+        child
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.table.eq_ignore_ascii_case(&t.name))
+            .any(|fk| set(if fk.to.is_empty() { &pk } else { &fk.to }) == set(columns))
+            .then(|| child.name.clone())
+    })
 }
 
 /// A key the database hands out: the single integer column of a table's primary key.

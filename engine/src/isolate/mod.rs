@@ -15,7 +15,9 @@
 //! what each view and trigger reads and writes.
 
 mod keys;
+pub mod probe;
 mod readers;
+pub mod second_tenant;
 
 use std::path::{Path, PathBuf};
 
@@ -98,6 +100,8 @@ pub struct IsolationReport {
     pub tenant_tables: Vec<String>,
     /// What still ignores it.
     pub findings: Vec<IsolationFinding>,
+    /// What a second tenant met on a scratch copy.
+    pub second_tenant: Option<second_tenant::SecondTenant>,
 }
 
 impl IsolationReport {
@@ -162,7 +166,10 @@ pub fn run(db: &Path, column: &str, progress: &mut dyn FnMut(Progress)) -> Resul
     let mut findings = keys::findings(&audit, &tenant_tables);
     let mut conn = crate::open::inspect(db)?;
     findings.extend(readers::findings(&mut conn, &audit, &tenant_tables).map_err(|e| Error::sqlite("reading the views and triggers", e))?);
-    Ok(IsolationReport { database: db.to_path_buf(), column: audit.column.clone(), tenant_tables, findings })
+    drop(conn);
+    progress(Progress::Step("trying a second tenant on a scratch copy".into()));
+    let second_tenant = Some(probe::rehearse(db, &audit.column, &tenant_tables)?);
+    Ok(IsolationReport { database: db.to_path_buf(), column: audit.column.clone(), tenant_tables, findings, second_tenant })
 }
 
 /// The ordinary tables that have the tenant column.

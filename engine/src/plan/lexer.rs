@@ -123,6 +123,40 @@ pub enum Token {
 
 /// The names and punctuation of `sql`, in order.
 pub fn tokens(sql: &str) -> Vec<Token> {
+    spans(sql).into_iter().map(|s| s.token).collect()
+}
+
+/// A token with where it is in the text, for rewriting a statement in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// Byte offset of its first character (a quote, for a quoted name).
+    pub start: usize,
+    /// Byte offset just past it.
+    pub end: usize,
+    /// The token.
+    pub token: Token,
+    /// A quoted name: never a keyword.
+    pub quoted: bool,
+}
+
+impl Span {
+    /// Whether it is the bare word `keyword` (case-insensitive), not a quoted name.
+    pub fn is(&self, keyword: &str) -> bool {
+        !self.quoted && matches!(&self.token, Token::Name(n) if n.eq_ignore_ascii_case(keyword))
+    }
+
+    /// The name it stands for, if it is one.
+    pub fn name(&self) -> Option<&str> {
+        match &self.token {
+            Token::Name(n) => Some(n),
+            Token::Mark(_) => None,
+        }
+    }
+}
+
+/// The names and punctuation of `sql` with their places; strings, numbers, operators and
+/// comments are left out.
+pub fn spans(sql: &str) -> Vec<Span> {
     let bytes = sql.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -136,17 +170,24 @@ pub fn tokens(sql: &str) -> Vec<Token> {
                 let end = skip_quoted(bytes, i, close);
                 let inner = sql.get(i + 1..end.saturating_sub(1)).unwrap_or("");
                 let doubled = [close as char, close as char].iter().collect::<String>();
-                out.push(Token::Name(if q == b'[' { inner.to_string() } else { inner.replace(&doubled, &(close as char).to_string()) }));
+                let name = if q == b'[' { inner.to_string() } else { inner.replace(&doubled, &(close as char).to_string()) };
+                out.push(Span { start: i, end, token: Token::Name(name), quoted: true });
                 i = end;
             }
             c @ (b'(' | b')' | b',' | b'.') => {
-                out.push(Token::Mark(c as char));
+                out.push(Span { start: i, end: i + 1, token: Token::Mark(c as char), quoted: false });
                 i += 1;
             }
             c if starts_word(c) => {
                 let start = i;
                 i = skip_word(bytes, i);
-                out.push(Token::Name(sql[start..i].to_string()));
+                out.push(Span { start, end: i, token: Token::Name(sql[start..i].to_string()), quoted: false });
+            }
+            // A number's digits (and an `x'..'` blob's quote) are not names.
+            c if c.is_ascii_digit() => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_') {
+                    i += 1;
+                }
             }
             _ => i += 1,
         }

@@ -2,6 +2,7 @@
 //! script, identified by the SHA-256 of its LF-normalised text.
 
 pub mod lexer;
+pub mod rebuild;
 pub mod script;
 pub mod tenant;
 pub mod undo;
@@ -95,6 +96,8 @@ pub enum PlanSource {
     },
     /// The inverse of a generated tenant plan (undo in place).
     Undo(undo::UndoSpec),
+    /// The isolation fix: unique keys rebuilt to lead with the tenant column.
+    Rebuild(rebuild::RebuildSpec),
 }
 
 /// The exact SQL a migration runs, shown before anything runs.
@@ -140,7 +143,15 @@ impl Plan {
     pub fn tenant(&self) -> Option<&TenantSpec> {
         match &self.source {
             PlanSource::Tenant(spec) => Some(spec),
-            PlanSource::Script { .. } | PlanSource::Undo(_) => None,
+            PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Rebuild(_) => None,
+        }
+    }
+
+    /// What an isolation rebuild changes, for one.
+    pub fn rebuild(&self) -> Option<&rebuild::RebuildSpec> {
+        match &self.source {
+            PlanSource::Rebuild(spec) => Some(spec),
+            PlanSource::Tenant(_) | PlanSource::Script { .. } | PlanSource::Undo(_) => None,
         }
     }
 
@@ -148,7 +159,7 @@ impl Plan {
     pub fn undo(&self) -> Option<&undo::UndoSpec> {
         match &self.source {
             PlanSource::Undo(spec) => Some(spec),
-            PlanSource::Tenant(_) | PlanSource::Script { .. } => None,
+            PlanSource::Tenant(_) | PlanSource::Script { .. } | PlanSource::Rebuild(_) => None,
         }
     }
 

@@ -44,6 +44,9 @@ pub fn no_inverse(plan: &Plan) -> Option<&'static str> {
         PlanSource::Script { .. } => Some(
             "the last execute ran a script, and a script has no inverse cutover knows: restoring the backup is the only way back",
         ),
+        PlanSource::Rebuild(_) => Some(
+            "the last execute was an isolation rebuild, which has no undo in place: restoring the backup is the way back",
+        ),
         PlanSource::Undo(_) => Some(
             "the last execute was itself an undo in place: to put the tenant column back and keep every row, run the tenant migration again (`cutover execute … --tenant …`); restoring the backup the undo made discards what was written since",
         ),

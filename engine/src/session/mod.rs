@@ -8,6 +8,7 @@
 //! arguments onto these calls and prints what they return; the wizard runs each call on its
 //! worker thread and shows the result. Neither face decides anything of its own.
 
+mod fix;
 mod open;
 mod request;
 mod run;
@@ -15,6 +16,7 @@ mod undo;
 
 use std::path::{Path, PathBuf};
 
+pub use fix::FixRequest;
 pub use request::{PlanRequest, Planned, TenantChoice};
 pub use run::Run;
 

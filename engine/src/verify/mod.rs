@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod outcome;
 pub mod production;
+pub mod rebuild;
 pub mod snapshot;
 pub mod tenant;
 pub mod triggers;
@@ -70,7 +71,7 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     // digested on another.
     progress(Progress::Check { name: "integrity_check, content_digest".into() });
     let before = req.before;
-    let columns = |name: &str| before.table(name).map(|t| t.columns.clone());
+    let columns = |name: &str| before.table(name).map(|t| (t.columns.clone(), t.order.clone()));
     let after_schema = snapshot::schema(&conn).map_err(|e| Error::sqlite("verifying (reading the schema)", e))?;
     let jobs: Vec<(String, bool)> = after_schema
         .iter()
@@ -102,17 +103,24 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         }
         checks.push(guard("index_used", tenant::index_used(&conn, spec)));
     }
-    // Query-planner statistics (ANALYZE) of an index an undo drops go with it.
+    // Query-planner statistics (ANALYZE) of an index an undo drops go with it; a rebuild
+    // gathers them again.
     let strict = |table: &str| {
-        req.plan.keeps_every_value() && !(req.plan.undo().is_some() && table.starts_with("sqlite_stat"))
+        req.plan.keeps_every_value()
+            && !((req.plan.undo().is_some() || req.plan.rebuild().is_some()) && table.starts_with("sqlite_stat"))
     };
     checks.push(checks::row_counts(before, &after_tables, &strict, req.changed));
     checks.push(checks::content_digest(before, &after_tables, &strict, req.changed));
     checks.push(guard("foreign_keys", checks::foreign_keys(&conn, before)));
     checks.push(integrity?);
-    match req.plan.undo() {
-        Some(spec) => checks.push(undo::schema_restored(before, &after_schema, spec)),
-        None => checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan))),
+    match (req.plan.undo(), req.plan.rebuild()) {
+        (Some(spec), _) => checks.push(undo::schema_restored(before, &after_schema, spec)),
+        (None, Some(spec)) => {
+            checks.push(guard("constraints_rebuilt", rebuild::constraints_rebuilt(&conn, before, &after_schema, spec)));
+            progress(Progress::Check { name: "second_tenant".into() });
+            checks.push(rebuild::second_tenant(req.db, &conn, spec, &after_schema));
+        }
+        (None, None) => checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan))),
     }
     checks.push(checks::views_compile(&conn, &after_schema));
     checks.push(triggers::check(&conn, &after_schema, before));

@@ -29,6 +29,10 @@ pub struct TableState {
     pub digest: Option<String>,
     /// The columns digested, in order.
     pub columns: Vec<String>,
+    /// The key the rows were read in, for a WITHOUT ROWID table (its primary key then): the
+    /// state after a change is read in the same order, even when the change rewrote that key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<String>,
 }
 
 /// One object of `sqlite_schema`.
@@ -108,13 +112,14 @@ pub fn capture(
         kept.push((table.clone(), all.into_iter().filter(|c| !c.eq_ignore_ascii_case(column)).collect()));
     }
     drop(conn);
-    let columns = |name: &str| kept.iter().find(|(t, _)| t == name).map(|(_, c)| c.clone());
+    let columns = |name: &str| kept.iter().find(|(t, _)| t == name).map(|(_, c)| (c.clone(), Vec::new()));
     let tables = digest_all(db, &jobs, Some(&columns), workers, progress)?;
     Ok(Snapshot { tables, schema, fk_violations, broken_triggers })
 }
 
-/// Which columns to digest for a table: the "before" columns when checking after a change.
-pub type ColumnsOf<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
+/// Which columns to digest for a table, and in which key order (empty: its own key): the
+/// "before" ones when checking after a change.
+pub type ColumnsOf<'a> = &'a dyn Fn(&str) -> Option<(Vec<String>, Vec<String>)>;
 
 /// Digests the given tables (name, is virtual); `columns` fixes which columns per table (the
 /// "before" columns, when checking after a migration), otherwise every column is used.
@@ -125,7 +130,7 @@ pub fn digest_all(
     workers: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<TableState>> {
-    let fixed: Vec<Option<Vec<String>>> = jobs.iter().map(|(n, _)| columns.and_then(|f| f(n))).collect();
+    let fixed: Vec<Option<(Vec<String>, Vec<String>)>> = jobs.iter().map(|(n, _)| columns.and_then(|f| f(n))).collect();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Result<TableState>)>();
     let workers = workers.clamp(1, jobs.len().max(1));
@@ -144,7 +149,7 @@ pub fn digest_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some((name, is_virtual)) = jobs.get(i) else { return };
-                    let state = table_state(&conn, name, *is_virtual, fixed[i].as_deref())
+                    let state = table_state(&conn, name, *is_virtual, fixed[i].as_ref())
                         .map_err(|e| Error::sqlite(format!("digesting table {}", sql::ident(name)), e));
                     let stop = state.is_err();
                     // A closed channel means the reader gave up on an error: stop too.
@@ -169,21 +174,30 @@ fn table_state(
     conn: &Connection,
     name: &str,
     is_virtual: bool,
-    fixed: Option<&[String]>,
+    fixed: Option<&(Vec<String>, Vec<String>)>,
 ) -> rusqlite::Result<TableState> {
     if is_virtual {
         let rows: i64 =
             conn.query_row(&format!("SELECT count(*) FROM main.{}", sql::ident(name)), [], |r| r.get(0)).unwrap_or(0);
-        return Ok(TableState { name: name.into(), rows: rows.max(0) as u64, digest: None, columns: Vec::new() });
+        let rows = rows.max(0) as u64;
+        return Ok(TableState { name: name.into(), rows, digest: None, columns: Vec::new(), order: Vec::new() });
     }
     let columns: Vec<String> = match fixed {
-        Some(c) => c.to_vec(),
+        Some((c, _)) => c.clone(),
         None => {
             let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') ORDER BY cid")?;
             stmt.query_map(params![name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         }
     };
-    let order = order_by(conn, name, &columns)?;
+    let key = match fixed {
+        Some((_, order)) if !order.is_empty() => order.clone(),
+        _ => primary_key_order(conn, name)?,
+    };
+    let order = if key.is_empty() {
+        rowid_order(&columns)
+    } else {
+        key.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ")
+    };
     let select = if columns.is_empty() {
         "1".to_string()
     } else {
@@ -201,7 +215,7 @@ fn table_state(
         }
     }
     let digest = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(TableState { name: name.into(), rows, digest: Some(digest), columns })
+    Ok(TableState { name: name.into(), rows, digest: Some(digest), columns, order: key })
 }
 
 /// Feeds one value with its type, so `1`, `'1'` and `1.0` digest differently.
@@ -229,23 +243,28 @@ pub(crate) fn feed(sha: &mut Sha256, v: ValueRef<'_>) {
     }
 }
 
-/// A stable row order: the row id, or the primary key of a WITHOUT ROWID table. An explicit
-/// order keeps the planner from walking a (new) covering index instead of the table.
-fn order_by(conn: &Connection, table: &str, columns: &[String]) -> rusqlite::Result<String> {
+/// The primary key of a WITHOUT ROWID table, in key order: the stable order its rows are read
+/// in. Empty for a rowid table.
+fn primary_key_order(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
     let without_rowid: bool = conn
         .query_row("SELECT wr FROM pragma_table_list(?1) WHERE schema = 'main'", params![table], |r| r.get(0))
         .unwrap_or(false);
-    if without_rowid {
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
-        let pk: Vec<String> = stmt.query_map(params![table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        return Ok(pk.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", "));
+    if !without_rowid {
+        return Ok(Vec::new());
     }
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE pk > 0 ORDER BY pk")?;
+    stmt.query_map(params![table], |r| r.get(0))?.collect()
+}
+
+/// A rowid table's stable order: the row id. An explicit order keeps the planner from walking
+/// a (new) covering index instead of the table.
+fn rowid_order(columns: &[String]) -> String {
     let taken = |alias: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(alias));
-    Ok(match ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
+    match ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
         Some(alias) => alias.to_string(),
         // Every alias is a real column name: order by all columns instead.
         None => columns.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", "),
-    })
+    }
 }
 
 /// Every object in `sqlite_schema`, in order.
@@ -323,8 +342,28 @@ mod tests {
         let (_d, path) = db("CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 'x');");
         let before = capture(&path, 1, &[], &mut |_| {}).unwrap();
         Connection::open(&path).unwrap().execute_batch("ALTER TABLE t ADD COLUMN c NOT NULL DEFAULT 'q'").unwrap();
-        let cols = |n: &str| before.table(n).map(|t| t.columns.clone());
+        let cols = |n: &str| before.table(n).map(|t| (t.columns.clone(), t.order.clone()));
         let after = digest_all(&path, &[("t".into(), false)], Some(&cols), 1, &mut |_| {}).unwrap();
+        assert_eq!(after[0].digest, before.tables[0].digest);
+    }
+
+    #[test]
+    fn a_rewritten_primary_key_is_read_in_the_order_of_before() {
+        let (_d, path) =
+            db("CREATE TABLE p(a TEXT PRIMARY KEY, t TEXT) WITHOUT ROWID; INSERT INTO p VALUES ('a', 'z'), ('b', 'y');");
+        let before = capture(&path, 1, &[], &mut |_| {}).unwrap();
+        assert_eq!(before.tables[0].order, ["a"]);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE n(a TEXT, t TEXT, PRIMARY KEY (t, a)) WITHOUT ROWID; INSERT INTO n SELECT a, t FROM p;
+                 DROP TABLE p; ALTER TABLE n RENAME TO p;",
+            )
+            .unwrap();
+        let own = capture(&path, 1, &[], &mut |_| {}).unwrap();
+        assert_ne!(own.tables[0].digest, before.tables[0].digest, "its own key reads ('b', 'y') first");
+        let cols = |n: &str| before.table(n).map(|t| (t.columns.clone(), t.order.clone()));
+        let after = digest_all(&path, &[("p".into(), false)], Some(&cols), 1, &mut |_| {}).unwrap();
         assert_eq!(after[0].digest, before.tables[0].digest);
     }
 }

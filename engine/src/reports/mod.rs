@@ -15,6 +15,10 @@ use crate::plan::{Plan, PlanSource};
 use crate::verify::Verification;
 use crate::{durable, journal};
 
+mod isolation;
+
+pub use isolation::{write_fix, write_isolation};
+
 /// The reports folder of a database.
 pub fn dir(db: &Path) -> PathBuf {
     journal::records_dir(db).join("reports")
@@ -35,11 +39,11 @@ pub fn write(db: &Path, name: &str, contents: &str) -> Result<PathBuf> {
 }
 
 /// Escapes text for a Markdown table cell.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S %Z").to_string()
 }
 
@@ -130,6 +134,14 @@ fn plan_section(s: &mut String, plan: &Plan) {
         }
         PlanSource::Script { .. } => {
             "A script has no inverse cutover knows: the way back is restoring the backup (`cutover rollback`).".into()
+        }
+        PlanSource::Rebuild(spec) => {
+            let mut t = String::from("Keys scoped per tenant:\n\n| Table | Before | After |\n|---|---|---|\n");
+            for k in &spec.keys {
+                let _ = writeln!(t, "| {} | `{}` | `{}` |", cell(&k.table), cell(&k.before), cell(&k.after));
+            }
+            t.push_str("\nThe way back is restoring the backup (`cutover rollback`): a rebuild has no undo in place.");
+            t
         }
         PlanSource::Undo(_) => {
             "This undo is taken back by restoring the backup it made (`cutover rollback`), or by running the tenant migration again.".into()
@@ -286,35 +298,3 @@ pub fn write_verification(db: &Path, done: &crate::reverify::Reverification) -> 
     write(db, "verification.md", &markdown)
 }
 
-/// Writes `isolation.md`: what still ignores the tenant column, why, and the fix proposed.
-pub fn write_isolation(db: &Path, r: &crate::isolate::IsolationReport) -> Result<PathBuf> {
-    let mut s = format!("# Isolation of {}\n\nMade {}.\n\n{}.\n\n", shown(db), now(), r.summary());
-    let _ = writeln!(
-        s,
-        "Tenant tables ({}): {}\n",
-        r.tenant_tables.len(),
-        r.tenant_tables.iter().map(|t| format!("`{}`", cell(t))).collect::<Vec<_>>().join(", ")
-    );
-    if !r.findings.is_empty() {
-        s.push_str("| Proposed | Where | As written | Why it matters | Fix |\n|---|---|---|---|---|\n");
-        for f in &r.findings {
-            let place = match &f.concern {
-                crate::isolate::Concern::UniqueKey { table, .. } | crate::isolate::Concern::ForeignKey { table, .. } => {
-                    table.clone()
-                }
-                crate::isolate::Concern::View { view, .. } => view.clone(),
-                crate::isolate::Concern::Trigger { on, .. } => on.clone(),
-            };
-            let _ = writeln!(
-                s,
-                "| {} | `{}` | `{}` | {} | `{}` |",
-                if f.proposed { "yes" } else { "no" },
-                cell(&place),
-                cell(&f.written),
-                cell(&f.why),
-                cell(&f.fix)
-            );
-        }
-    }
-    write(db, "isolation.md", &s)
-}

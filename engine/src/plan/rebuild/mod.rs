@@ -1,0 +1,433 @@
+//! The isolation fix: chosen unique keys rewritten to lead with the tenant column, by SQLite's
+//! documented 12-step table rebuild, generated from each table's own CREATE statement.
+//!
+//! In one transaction, with foreign keys off (the engine's connections always run so, which
+//! keeps `DROP TABLE` from cascading deletes into the tables that reference it):
+//! 1. every view and trigger that names a rebuilt table is dropped (the rename checks them);
+//! 2. per table: `CREATE TABLE "cutover_new_…"` with the key rewritten and everything else as
+//!    written, every row copied with its row id, the AUTOINCREMENT counter carried over, the
+//!    old table dropped, the new one renamed, its indexes made again;
+//! 3. unique indexes made by CREATE INDEX are made again with the tenant column first;
+//! 4. the views and triggers are made again from their own text, in their order;
+//! 5. `PRAGMA foreign_key_check` of every rebuilt table and every table that references one.
+//!
+//! The verification holds the result to the plan: the new CREATE statements exactly, every
+//! other schema object byte for byte, every row and value of every table.
+
+mod definition;
+mod dependents;
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::schema;
+use crate::error::{Error, Result};
+use crate::isolate::second_tenant::SecondTenant;
+use crate::plan::lexer;
+use crate::plan::{Plan, PlanSource, PlannedStatement};
+use crate::refusal::Refusal;
+use crate::sql;
+use crate::verify::snapshot::{self, SchemaObject};
+use definition::{Definition, KeyKind};
+
+/// One unique key the technician chose to scope per tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChoice {
+    /// The table.
+    pub table: String,
+    /// The index that enforces the key (`sqlite_autoindex_…` for a constraint).
+    pub index: String,
+}
+
+/// A key as it was and as it is after the rebuild.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rescoped {
+    /// The table.
+    pub table: String,
+    /// The constraint as written before: `"sku" UNIQUE`, `UNIQUE (store_id, name)`.
+    pub before: String,
+    /// As written after: `UNIQUE ("tenant_id", "sku")`.
+    pub after: String,
+    /// Its columns before (a CREATE INDEX key: the index's name), to tell its refusals.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// The index that enforces it, for a unique index made by CREATE INDEX.
+    #[serde(default)]
+    pub index: Option<String>,
+}
+
+/// A table the rebuild recreates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RebuiltTable {
+    /// The table.
+    pub table: String,
+    /// Its CREATE statement before.
+    pub before: String,
+    /// Its CREATE statement after, as SQLite stores it once renamed.
+    pub after: String,
+    /// Its unique keys after (each a list of columns, lower case, sorted list of lists): what
+    /// SQLite itself must report for it.
+    pub keys: Vec<Vec<String>>,
+}
+
+/// A unique index made by CREATE INDEX, made again with the tenant column first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RescopedIndex {
+    /// The table.
+    pub table: String,
+    /// The index.
+    pub index: String,
+    /// Its CREATE statement before.
+    pub before: String,
+    /// After.
+    pub after: String,
+}
+
+/// What an isolation rebuild changes, and nothing else may change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RebuildSpec {
+    /// The tenant column the keys now lead with.
+    pub column: String,
+    /// Every key rewritten.
+    pub keys: Vec<Rescoped>,
+    /// The tables recreated.
+    pub tables: Vec<RebuiltTable>,
+    /// The unique indexes made again.
+    pub indexes: Vec<RescopedIndex>,
+    /// Views and triggers dropped and made again unchanged (`view "v"`).
+    pub dependents: Vec<String>,
+    /// What a second tenant met on a copy of the file the plan was made for.
+    #[serde(default)]
+    pub second_tenant: Option<SecondTenant>,
+}
+
+/// Builds the rebuild of the keys `chosen` on the database `conn` reads. Refused, before
+/// anything runs, when a key cannot be rewritten safely: it is the row id, another table's
+/// foreign key points at it, a table already has foreign-key violations, or its CREATE
+/// statement cannot be read.
+pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: Option<SecondTenant>) -> Result<Plan> {
+    let refuse = |table: &str, why: String| Error::NotReady(Refusal::CannotRescope { table: table.to_string(), why });
+    let read = |what: &str, e: rusqlite::Error| Error::sqlite(format!("planning the rebuild ({what})"), e);
+    let objects = snapshot::schema(conn).map_err(|e| read("reading the schema", e))?;
+    let mut keys = Vec::new();
+    let mut definitions: Vec<(String, Definition, Vec<Vec<String>>)> = Vec::new();
+    let mut indexes = Vec::new();
+    for choice in chosen {
+        let found = schema::indexes(conn, &choice.table).map_err(|e| read("reading the indexes", e))?;
+        let Some(index) = found.iter().find(|i| i.name == choice.index && i.unique) else {
+            return Err(refuse(&choice.table, format!("it has no unique key {}", sql::ident(&choice.index))));
+        };
+        if index.columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+            continue;
+        }
+        if let Some(child) = referenced_by(conn, &objects, &choice.table, &index.columns).map_err(|e| read("reading the foreign keys", e))? {
+            return Err(refuse(
+                &choice.table,
+                format!(
+                    "its key ({}) is what a foreign key of {} points at; with {} in front it would no longer be a key that foreign key can use — change that foreign key first",
+                    list(&index.columns),
+                    sql::ident(&child),
+                    sql::ident(column)
+                ),
+            ));
+        }
+        if index.origin == "c" {
+            let before = objects.iter().find(|o| o.kind == "index" && o.name == index.name).map(|o| o.sql.clone());
+            let after = before.as_deref().and_then(|s| rescope_index(s, column));
+            let (Some(before), Some(after)) = (before, after) else {
+                return Err(refuse(&choice.table, format!("the CREATE statement of {} could not be read", sql::ident(&index.name))));
+            };
+            keys.push(Rescoped {
+                table: choice.table.clone(),
+                before: before.clone(),
+                after: after.clone(),
+                columns: index.columns.clone(),
+                index: Some(index.name.clone()),
+            });
+            indexes.push(RescopedIndex { table: choice.table.clone(), index: index.name.clone(), before, after });
+            continue;
+        }
+        let kind = if index.origin == "pk" { KeyKind::Primary } else { KeyKind::Unique };
+        let at = match definitions.iter().position(|(t, ..)| t == &choice.table) {
+            Some(at) => at,
+            None => {
+                let sql = objects.iter().find(|o| o.kind == "table" && o.name == choice.table).map(|o| o.sql.as_str());
+                let Some(d) = sql.and_then(Definition::read) else {
+                    return Err(refuse(&choice.table, "its CREATE statement could not be read".into()));
+                };
+                let keys_now = found
+                    .iter()
+                    .filter(|i| i.unique && i.origin != "c")
+                    .map(|i| i.columns.iter().map(|c| c.to_lowercase()).collect())
+                    .collect();
+                definitions.push((choice.table.clone(), d, keys_now));
+                definitions.len() - 1
+            }
+        };
+        let (_, d, keys_after) = &mut definitions[at];
+        let Some((before, after)) = d.rescope(kind, &index.columns, column) else {
+            return Err(refuse(
+                &choice.table,
+                format!("its key ({}) was not found as written in its CREATE statement (or it is the row id)", list(&index.columns)),
+            ));
+        };
+        let old: Vec<String> = index.columns.iter().map(|c| c.to_lowercase()).collect();
+        if let Some(k) = keys_after.iter_mut().find(|k| **k == old) {
+            k.insert(0, column.to_lowercase());
+        }
+        keys.push(Rescoped { table: choice.table.clone(), before, after, columns: index.columns.clone(), index: None });
+    }
+    let tables: Vec<String> = definitions.iter().map(|(t, ..)| t.clone()).collect();
+    check_foreign_keys(conn, &objects, &tables).map_err(|(t, why)| refuse(&t, why))?;
+    let dependents = dependents::of(&objects, &tables);
+    let mut out = Writer::new(column);
+    for o in dependents.iter().rev() {
+        out.push(&o.table, format!("DROP {} {};", o.kind.to_uppercase(), sql::ident(&o.name)));
+    }
+    let mut rebuilt = Vec::new();
+    for (table, d, mut keys_after) in definitions {
+        let staged = free_name(&objects, &format!("cutover_new_{table}"));
+        out.comment(&format!("{}: {}", sql::ident(&table), keys.iter().filter(|k| k.table == table).map(|k| format!("{} → {}", k.before, k.after)).collect::<Vec<_>>().join("; ")));
+        out.push(&table, format!("{};", d.render(&staged)));
+        out.push(&table, copy_rows(conn, &table, &staged).map_err(|e| read("reading the columns", e))?);
+        if lexer::spans(&d.render(&table)).iter().any(|s| s.is("AUTOINCREMENT"))
+            && objects.iter().any(|o| o.kind == "table" && o.name == "sqlite_sequence")
+        {
+            // The counter's own row is handed to the new table, so it keeps its value and place.
+            out.push(&table, format!("DELETE FROM sqlite_sequence WHERE name = {};", sql::literal(&staged)));
+            out.push(
+                &table,
+                format!("UPDATE sqlite_sequence SET name = {} WHERE name = {};", sql::literal(&staged), sql::literal(&table)),
+            );
+        }
+        out.push(&table, format!("DROP TABLE {};", sql::ident(&table)));
+        out.push(&table, format!("ALTER TABLE {} RENAME TO {};", sql::ident(&staged), sql::ident(&table)));
+        for o in objects.iter().filter(|o| o.kind == "index" && o.table == table && !o.sql.is_empty()) {
+            let made = indexes.iter().find(|i| i.index == o.name).map_or(&o.sql, |i| &i.after);
+            out.push(&table, format!("{made};"));
+        }
+        keys_after.sort();
+        rebuilt.push(RebuiltTable {
+            table: table.clone(),
+            before: objects.iter().find(|o| o.kind == "table" && o.name == table).map(|o| o.sql.clone()).unwrap_or_default(),
+            after: d.render(&table),
+            keys: keys_after,
+        });
+    }
+    for i in indexes.iter().filter(|i| !tables.contains(&i.table)) {
+        out.push(&i.table, format!("DROP INDEX {};", sql::ident(&i.index)));
+        out.push(&i.table, format!("{};", i.after));
+    }
+    for o in &dependents {
+        out.push(&o.table, format!("{};", o.sql));
+    }
+    // SQLite drops a table's planner statistics with it: gather them again where there were some.
+    let mut analyzed = false;
+    for t in tables.iter().filter(|t| had_statistics(conn, &objects, t)) {
+        out.push(t, format!("ANALYZE main.{};", sql::ident(t)));
+        analyzed = true;
+    }
+    // ANALYZE makes sqlite_stat4 where this SQLite has it; a file that had none keeps none.
+    if analyzed && !objects.iter().any(|o| o.kind == "table" && o.name == "sqlite_stat4") {
+        out.push("sqlite_stat4", "DROP TABLE IF EXISTS main.sqlite_stat4;".into());
+    }
+    for t in checked_tables(conn, &objects, &tables).map_err(|e| read("reading the foreign keys", e))? {
+        out.check(&t);
+    }
+    let spec = RebuildSpec {
+        column: column.to_string(),
+        keys,
+        tables: rebuilt,
+        indexes,
+        dependents: dependents.iter().map(|o| format!("{} {}", o.kind, sql::ident(&o.name))).collect(),
+        second_tenant: before,
+    };
+    let count = |kind: &str| dependents.iter().filter(|o| o.kind == kind).count();
+    let notices = vec![format!(
+        "rebuilds {} and {} so their keys lead with {}; {} and {} that depend on them are made again unchanged",
+        counted(spec.tables.len(), "table", "tables"),
+        counted(spec.indexes.len(), "unique index", "unique indexes"),
+        sql::ident(column),
+        counted(count("view"), "view", "views"),
+        counted(count("trigger"), "trigger", "triggers"),
+    )];
+    Ok(Plan::new(PlanSource::Rebuild(spec), out.statements, notices, out.text))
+}
+
+/// The plan's text and statements, line by line.
+struct Writer {
+    text: String,
+    statements: Vec<PlannedStatement>,
+}
+
+impl Writer {
+    fn new(column: &str) -> Writer {
+        let text = format!(
+            "-- Isolation fix: unique keys scoped per tenant ({}), by SQLite's 12-step table rebuild.\n\
+             -- One transaction, foreign keys off: every row is copied with its row id, nothing cascades.\n",
+            sql::ident(column)
+        );
+        Writer { text, statements: Vec::new() }
+    }
+
+    fn comment(&mut self, line: &str) {
+        self.text.push_str(&format!("-- {}\n", line.replace('\n', " ")));
+    }
+
+    fn push(&mut self, table: &str, sql: String) {
+        self.add(table, sql, false);
+    }
+
+    fn check(&mut self, table: &str) {
+        self.add(table, format!("PRAGMA foreign_key_check({});", sql::ident(table)), true);
+    }
+
+    fn add(&mut self, table: &str, sql: String, foreign_key_check: bool) {
+        let line = self.text.matches('\n').count() + 1;
+        self.text.push_str(&sql);
+        self.text.push('\n');
+        self.statements.push(PlannedStatement {
+            sql,
+            line,
+            destructive: None,
+            expect: None,
+            table: Some(table.to_string()),
+            foreign_key_check,
+        });
+    }
+}
+
+/// `INSERT INTO staged (…) SELECT … FROM table`: every stored column (generated ones compute
+/// themselves), and the row id of a table that has one but no column for it.
+fn copy_rows(conn: &Connection, table: &str, staged: &str) -> rusqlite::Result<String> {
+    let columns = schema::columns(conn, table)?;
+    let mut names: Vec<String> =
+        columns.iter().filter(|c| !c.generated && !c.hidden).map(|c| sql::ident(&c.name)).collect();
+    let entry = schema::list_entry(conn, table)?.unwrap_or_default();
+    let aliased = columns.iter().any(|c| c.pk > 0)
+        && schema::indexes(conn, table)?.iter().all(|i| i.origin != "pk")
+        && columns.iter().filter(|c| c.pk > 0).count() == 1;
+    if !entry.without_rowid && !aliased {
+        let taken = |a: &str| columns.iter().any(|c| c.name.eq_ignore_ascii_case(a));
+        if let Some(alias) = ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
+            names.insert(0, alias.to_string());
+        }
+    }
+    let list = names.join(", ");
+    Ok(format!("INSERT INTO {} ({list}) SELECT {list} FROM {};", sql::ident(staged), sql::ident(table)))
+}
+
+/// `CREATE UNIQUE INDEX i ON t (a)` → `… ON t ("tenant", a)`, everything else kept.
+fn rescope_index(sql_text: &str, column: &str) -> Option<String> {
+    let spans = lexer::spans(sql_text);
+    let on = spans.iter().position(|s| s.is("ON"))?;
+    let open = spans[on..].iter().find(|s| s.token == lexer::Token::Mark('('))?;
+    let mut out = sql_text.to_string();
+    out.insert_str(open.end, &format!("{}, ", sql::ident(column)));
+    Some(out)
+}
+
+/// A table whose foreign key points at exactly `columns` of `table` (its primary key when
+/// the foreign key names none).
+fn referenced_by(
+    conn: &Connection,
+    objects: &[SchemaObject],
+    table: &str,
+    columns: &[String],
+) -> rusqlite::Result<Option<String>> {
+    let pk: Vec<String> = {
+        let mut c: Vec<(u32, String)> =
+            schema::columns(conn, table)?.into_iter().filter(|c| c.pk > 0).map(|c| (c.pk, c.name)).collect();
+        c.sort();
+        c.into_iter().map(|(_, n)| n).collect()
+    };
+    let set = |v: &[String]| {
+        let mut v: Vec<String> = v.iter().map(|c| c.to_lowercase()).collect();
+        v.sort();
+        v
+    };
+    for o in objects.iter().filter(|o| o.kind == "table") {
+        for fk in schema::foreign_keys(conn, &o.name)? {
+            let to = if fk.to.is_empty() { pk.clone() } else { fk.to.clone() };
+            if fk.table.eq_ignore_ascii_case(table) && set(&to) == set(columns) {
+                return Ok(Some(o.name.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The rebuilt tables and every table with a foreign key to one of them.
+fn checked_tables(conn: &Connection, objects: &[SchemaObject], tables: &[String]) -> rusqlite::Result<Vec<String>> {
+    let mut out: Vec<String> = tables.to_vec();
+    for o in objects.iter().filter(|o| o.kind == "table" && !tables.contains(&o.name)) {
+        let fks = schema::foreign_keys(conn, &o.name)?;
+        if fks.iter().any(|fk| tables.iter().any(|t| t.eq_ignore_ascii_case(&fk.table))) {
+            out.push(o.name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a rebuild whose final `foreign_key_check` would fail for violations already there:
+/// the rebuild is not the place to find them, and must not look as if it made them. The error
+/// names the rebuilt table and why.
+fn check_foreign_keys(
+    conn: &Connection,
+    objects: &[SchemaObject],
+    tables: &[String],
+) -> std::result::Result<(), (String, String)> {
+    let checked = checked_tables(conn, objects, tables).map_err(|e| (tables.join(", "), e.to_string()))?;
+    for t in checked {
+        let rebuilt = if tables.contains(&t) {
+            t.clone()
+        } else {
+            let fks = schema::foreign_keys(conn, &t).unwrap_or_default();
+            tables.iter().find(|r| fks.iter().any(|fk| fk.table.eq_ignore_ascii_case(r))).cloned().unwrap_or_default()
+        };
+        let whose = if rebuilt == t { "it".to_string() } else { format!("{}, which references it,", sql::ident(&t)) };
+        let skip = format!("fix them first, or leave it out (--skip {})", crate::platform::shell_quote(std::path::Path::new(&rebuilt)));
+        let n: rusqlite::Result<i64> =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check(?1)", [&t], |r| r.get(0));
+        match n {
+            Ok(0) => {}
+            Ok(n) => {
+                let rows = if n == 1 { "row" } else { "rows" };
+                return Err((
+                    rebuilt,
+                    format!("{whose} already has {n} {rows} whose foreign key points at no row (`PRAGMA foreign_key_check`): {skip}"),
+                ));
+            }
+            Err(e) => return Err((rebuilt, format!("the foreign keys of {} cannot be checked ({e}): {skip}", sql::ident(&t)))),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `sqlite_stat1` holds statistics of `table`.
+fn had_statistics(conn: &Connection, objects: &[SchemaObject], table: &str) -> bool {
+    objects.iter().any(|o| o.kind == "table" && o.name == "sqlite_stat1")
+        && conn
+            .query_row("SELECT count(*) FROM main.sqlite_stat1 WHERE tbl = ?1", [table], |r| r.get::<_, i64>(0))
+            .is_ok_and(|n| n > 0)
+}
+
+/// `base`, or `base_2`, `base_3` … : a name no schema object has.
+fn free_name(objects: &[SchemaObject], base: &str) -> String {
+    let taken = |n: &str| objects.iter().any(|o| o.name.eq_ignore_ascii_case(n));
+    let mut name = base.to_string();
+    let mut k = 2;
+    while taken(&name) {
+        name = format!("{base}_{k}");
+        k += 1;
+    }
+    name
+}
+
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn list(columns: &[String]) -> String {
+    columns.iter().map(|c| sql::ident(c)).collect::<Vec<_>>().join(", ")
+}
