@@ -28,7 +28,8 @@ pub fn stepper(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             t.dim()
         };
-        spans.push(Span::styled(format!("{mark}{}", step.label()), style));
+        let label = if *step == Step::Audit && app.choices.isolation { "Isolation" } else { step.label() };
+        spans.push(Span::styled(format!("{mark}{label}"), style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -37,7 +38,9 @@ fn step_done(app: &App, step: Step) -> bool {
     match step {
         Step::Preflight => app.prepared.preflight.as_ref().is_some_and(|p| !p.in_use()),
         Step::Backup => app.prepared.backup.is_some(),
-        Step::Audit => app.prepared.audit.is_some() && app.view.step > Step::Audit,
+        Step::Audit => {
+            (app.prepared.audit.is_some() || app.prepared.isolation.is_some()) && app.view.step > Step::Audit
+        }
         Step::Plan => app.prepared.plan().is_some() && app.view.step > Step::Plan,
         Step::DryRun => app.prepared.dry_run().as_ref().is_some_and(|d| d.ok),
         Step::Execute => app.results.execute().is_some(),

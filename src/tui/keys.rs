@@ -28,6 +28,12 @@ fn can_go_back(m: &Mode) -> bool {
 fn can_roll_back(m: &Mode) -> bool {
     m.navigating() && m.can_roll_back
 }
+fn on_isolation(m: &Mode) -> bool {
+    m.navigating() && m.on_isolation
+}
+fn can_isolate(m: &Mode) -> bool {
+    m.navigating() && !m.busy && m.can_isolate
+}
 fn vouching(m: &Mode) -> bool {
     m.navigating() && !m.busy && m.vouching
 }
@@ -70,6 +76,14 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding { label: "/", hint: "filter", keys: &[KeyCode::Char('/')], action: Action::Filter, when: on_audit },
     Binding { label: "space", hint: "in/out", keys: &[KeyCode::Char(' ')], action: Action::Toggle, when: on_audit },
+    Binding {
+        label: "space",
+        hint: "in/out",
+        keys: &[KeyCode::Char(' ')],
+        action: Action::Toggle,
+        when: on_isolation,
+    },
+    Binding { label: "i", hint: "isolation", keys: &[KeyCode::Char('i')], action: Action::Isolate, when: can_isolate },
     Binding { label: "t", hint: "tenant", keys: &[KeyCode::Char('t')], action: Action::EditTenant, when: on_plan },
     Binding {
         label: "r",
@@ -140,6 +154,12 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
             out.push((b.label, b.hint));
         }
     }
+    // A question's two answers on one line, so the list fits an 80×24 screen.
+    if let (Some(y), Some(n)) = (out.iter().position(|e| *e == ("y", "yes")), out.iter().position(|e| *e == ("n/Esc", "no")))
+    {
+        out[y] = ("y n/Esc", "yes, no (in a question)");
+        out.remove(n);
+    }
     out.push(("Ctrl-C", "stop safely (asks first)"));
     out
 }
@@ -167,6 +187,8 @@ mod tests {
             can_roll_back: false,
             vouching: false,
             can_undo: false,
+            can_isolate: false,
+            on_isolation: false,
         }
     }
 

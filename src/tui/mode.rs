@@ -59,6 +59,10 @@ pub struct Mode {
     pub vouching: bool,
     /// The last execute can be undone in place (its inverse is planned and checked).
     pub can_undo: bool,
+    /// `i` starts the isolation fix (the tenant column is in place).
+    pub can_isolate: bool,
+    /// The isolation list: its keys can be toggled.
+    pub on_isolation: bool,
 }
 
 /// Everything a key can ask the wizard to do.
@@ -98,6 +102,8 @@ pub enum Action {
     StartOver,
     /// Undo the last execute in place, keeping the shop's new work.
     Undo,
+    /// Start the isolation fix: keys rebuilt to lead with the tenant column.
+    Isolate,
     /// Restore the backup although it discards the shop's new work (asks for a word first).
     Discard,
     /// Answer yes in a confirmation.

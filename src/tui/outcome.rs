@@ -21,7 +21,8 @@ impl App {
             }
         };
         match outcome {
-            Outcome::Preflight(report, resume) => {
+            Outcome::Preflight(report, resume, in_place) => {
+                self.prepared.tenant_in_place = in_place;
                 let (in_use, uncertain, recovered) =
                     (report.in_use(), report.uncertain(), report.recovered.as_ref().map(|r| r.notice(&self.db)));
                 self.prepared.preflight = Some(*report);
@@ -29,7 +30,9 @@ impl App {
                     self.view.modal =
                         Some(Modal::Info { title: "Recovered after an unclean shutdown".into(), lines: vec![text] });
                 }
-                if let Some(resume) = resume {
+                // An isolation run starts from a settled file: the offer is made only when not.
+                let settled = |r: &Resume| !matches!(r.state, ResumeState::Interrupted);
+                if let Some(resume) = resume.filter(|r| !(self.choices.isolation && settled(r))) {
                     self.offer_resume(*resume);
                 } else if in_use {
                     self.view.notice =
@@ -50,6 +53,11 @@ impl App {
                     self.choices.tenant = Input::new(t.clone());
                 }
                 self.prepared.audit = Some(*report);
+            }
+            Outcome::Isolation(report, written) => {
+                self.results.reports.push(written);
+                self.view.cursor = 0;
+                self.prepared.isolation = Some(*report);
             }
             Outcome::Plan(planned) => {
                 if let Some(a) = &planned.audit {
@@ -104,7 +112,13 @@ impl App {
                 self.view.modal = Some(Modal::ConfirmRollback { backup: *backup });
             }
             Outcome::Rollback(report, earlier) => {
-                let what = if self.results.undone { "undo" } else { "migration" };
+                let what = if self.results.undone {
+                    "undo"
+                } else if self.choices.isolation {
+                    "isolation fix"
+                } else {
+                    "migration"
+                };
                 let mut lines = vec![
                     format!("backup   {}", report.backup_sha256),
                     format!("restored {}", report.restored_sha256),

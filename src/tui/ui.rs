@@ -27,6 +27,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     match app.view.step {
         Step::Preflight => screens::preflight::render(app, frame, body),
         Step::Backup => screens::backup::render(app, frame, body),
+        Step::Audit if app.choices.isolation => screens::isolation::render(app, frame, body),
         Step::Audit => screens::audit::render(app, frame, body),
         Step::Plan => screens::plan::render(app, frame, body),
         Step::DryRun => screens::dryrun::render(app, frame, body),

@@ -13,7 +13,7 @@ use crate::engine::DryRunOptions;
 use crate::engine::PreflightReport;
 use crate::engine::RollbackAsked;
 use crate::engine::RollbackReport;
-use crate::engine::{AuditOptions, AuditReport};
+use crate::engine::{AuditOptions, AuditReport, DEFAULT_COLUMN, IsolationReport};
 use crate::engine::{Changes, Executed, PlanRequest, Planned, Rehearsed, Resume, Run, Session, Verified};
 use crate::engine::{Error, Progress, confirm_stopped};
 
@@ -28,12 +28,15 @@ pub enum Job {
     Backup { db: PathBuf },
     /// Audit every table.
     Audit { db: PathBuf },
+    /// What still ignores the tenant column, and what a second tenant meets on a copy.
+    Isolate { db: PathBuf },
     /// Build the plan the technician asked for.
     Plan { db: PathBuf, request: PlanRequest },
     /// Rehearse on a copy.
     DryRun { db: PathBuf, backup: BackupRef, planned: Box<Planned> },
-    /// Run on production.
-    Execute { db: PathBuf, planned: Box<Planned>, rehearsed: Box<Rehearsed> },
+    /// Run on production; after an isolation fix, `isolation` is the audit of before, for
+    /// the report of before and after.
+    Execute { db: PathBuf, planned: Box<Planned>, rehearsed: Box<Rehearsed>, isolation: Option<Box<IsolationReport>> },
     /// Verify again from the journal (resume).
     Verify { db: PathBuf },
     /// Ask the engine which backup a rollback would restore, to show before the y/N.
@@ -56,6 +59,8 @@ pub enum JobKind {
     Backup,
     /// Audit.
     Audit,
+    /// Isolation audit.
+    Isolate,
     /// Plan.
     Plan,
     /// Dry run.
@@ -79,6 +84,7 @@ impl JobKind {
             JobKind::Preflight => "checking the database",
             JobKind::Backup => "backing up",
             JobKind::Audit => "auditing every table",
+            JobKind::Isolate => "auditing isolation, trying a second tenant",
             JobKind::Plan => "building the plan",
             JobKind::DryRun => "rehearsing on a copy",
             JobKind::Execute => "executing on the database",
@@ -97,6 +103,7 @@ impl Job {
             Job::Preflight { .. } => JobKind::Preflight,
             Job::Backup { .. } => JobKind::Backup,
             Job::Audit { .. } => JobKind::Audit,
+            Job::Isolate { .. } => JobKind::Isolate,
             Job::Plan { .. } => JobKind::Plan,
             Job::DryRun { .. } => JobKind::DryRun,
             Job::Execute { .. } => JobKind::Execute,
@@ -111,12 +118,15 @@ impl Job {
 /// A finished job's result.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Preflight facts and, from the journal, an earlier run to resume.
-    Preflight(Box<PreflightReport>, Option<Box<Resume>>),
+    /// Preflight facts, from the journal an earlier run to resume, and whether the tenant
+    /// column is already in place.
+    Preflight(Box<PreflightReport>, Option<Box<Resume>>, bool),
     /// A proven backup.
     Backup(Box<BackupReport>),
     /// The audit.
     Audit(Box<AuditReport>),
+    /// The isolation audit and its report.
+    Isolation(Box<IsolationReport>, PathBuf),
     /// The plan and the audit it came from (tenant plans).
     Plan(Box<Planned>),
     /// The rehearsal and the reports written.
@@ -192,18 +202,32 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             let session = Session::new(db);
             let report = session.preflight(progress)?;
             let resume = session.resumable(&report, progress);
-            Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new)))
+            let in_place = session.tenant_column_in_place(DEFAULT_COLUMN);
+            Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new), in_place))
         }
         Job::Backup { db } => Ok(Outcome::Backup(Box::new(Session::new(db).back_up_for_run(None, progress)?))),
         Job::Audit { db } => Ok(Outcome::Audit(Box::new(Session::new(db).audit(&AuditOptions::default(), progress)?))),
+        Job::Isolate { db } => {
+            let (report, written) = Session::new(db).isolate(DEFAULT_COLUMN, progress)?;
+            Ok(Outcome::Isolation(Box::new(report), written))
+        }
         Job::Plan { db, request } => Ok(Outcome::Plan(Box::new(Session::new(db).plan(&request, progress)?))),
         Job::DryRun { db, backup, planned } => {
             let rehearsed =
                 Session::new(db).rehearse(&planned, &backup, &DryRunOptions::default(), cancel, progress)?;
             Ok(Outcome::DryRun(Box::new(rehearsed)))
         }
-        Job::Execute { db, planned, rehearsed } => {
-            Ok(Outcome::Execute(Box::new(Session::new(db).execute(&planned, &rehearsed, cancel, progress)?)))
+        Job::Execute { db, planned, rehearsed, isolation } => {
+            let session = Session::new(db);
+            let mut executed = session.execute(&planned, &rehearsed, cancel, progress)?;
+            // Committed: the report of after is a read; when it cannot be made, the log says why.
+            if let Some(before) = isolation {
+                match session.report_fix(&before, &planned.plan, progress) {
+                    Ok((_, written)) => executed.reports.push(written),
+                    Err(e) => tracing::warn!(error = %e, "the isolation report of after the fix could not be made"),
+                }
+            }
+            Ok(Outcome::Execute(Box::new(executed)))
         }
         Job::Verify { db } => Ok(Outcome::Verify(Box::new(Session::new(db).verify(progress)?))),
         Job::RollbackTarget { db } => {

@@ -29,6 +29,7 @@ mod props;
 mod scripts;
 mod structure;
 mod tui_app;
+mod tui_isolation;
 mod tui_pty;
 mod tui_snapshots;
 mod tui_way_back;

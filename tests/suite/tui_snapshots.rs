@@ -224,3 +224,46 @@ fn after_a_script_the_way_back_says_there_is_no_undo() {
     press(&mut app, KeyCode::Char('y'));
     snap!("34_way_back_script", app);
 }
+
+#[test]
+fn the_isolation_fix_from_the_dashboard_at_80_by_24() {
+    let dir = snapshot_dir();
+    let db = shop(dir.path());
+    let mut app = App::new(db, None, Theme::new(false));
+    let effects = app.start();
+    settle(&mut app, effects);
+    for _ in 0..6 {
+        press(&mut app, KeyCode::Enter);
+    }
+    for c in "acme".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.step, Step::Verify);
+    press(&mut app, KeyCode::Char('i'));
+    snap!("40_isolation_preflight", app);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.step, Step::Audit);
+    snap!("41_isolation", app);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char(' '));
+    snap!("42_isolation_toggled", app);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    snap!("43_isolation_plan", app);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.step, Step::DryRun);
+    snap!("44_isolation_dry_run", app);
+    press(&mut app, KeyCode::Enter);
+    for c in "shop.db".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.step, Step::Verify);
+    snap!("45_isolation_verified", app);
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('y'));
+    snap!("46_isolation_rolled_back", app);
+}

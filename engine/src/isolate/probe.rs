@@ -14,7 +14,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use sha2::{Digest, Sha256};
 
-use super::second_tenant::{Blocked, Leak, SecondTenant};
+pub use super::second_tenant::{Blocked, Leak, SecondTenant};
 use crate::audit::schema;
 use crate::error::{Error, Result};
 use crate::shown::shown;
@@ -74,6 +74,7 @@ struct Probe<'c> {
     failed: HashSet<(String, i64)>,
     blocked: BTreeMap<(String, String), u64>,
     tried: u64,
+    tried_in: BTreeMap<String, u64>,
     done: u64,
     borrowed: u64,
     leaks: Vec<Leak>,
@@ -112,6 +113,7 @@ impl<'c> Probe<'c> {
             failed: HashSet::new(),
             blocked: BTreeMap::new(),
             tried: 0,
+            tried_in: BTreeMap::new(),
             done: 0,
             borrowed: 0,
             leaks: Vec::new(),
@@ -183,6 +185,7 @@ impl<'c> Probe<'c> {
             blocked: self.blocked.iter().map(|((table, by), rows)| Blocked { table: table.clone(), by: by.clone(), rows: *rows }).collect(),
             borrowed: self.borrowed,
             leaks: std::mem::take(&mut self.leaks),
+            tried_in: self.tables.iter().map(|t| (t.name.clone(), self.tried_in.get(&t.name).copied().unwrap_or(0))).collect(),
         })
     }
 
@@ -247,6 +250,7 @@ impl<'c> Probe<'c> {
         let marks = vec!["?"; cols.len()].join(", ");
         let q = format!("INSERT INTO main.{} ({}) VALUES ({marks})", sql::ident(&name), cols.join(", "));
         self.tried += 1;
+        *self.tried_in.entry(name.clone()).or_default() += 1;
         if let Ok(mut e) = self.events.lock() {
             e.clear();
         }

@@ -16,6 +16,27 @@ pub struct Blocked {
     pub rows: u64,
 }
 
+impl Blocked {
+    /// The columns SQLite named (`UNIQUE constraint failed: t.a, t.b` → `a`, `b`), or the index
+    /// (`… failed: index 'i'` → `index 'i'`); empty for other refusals.
+    pub fn columns(&self) -> Vec<String> {
+        let Some((_, list)) = self.by.split_once("constraint failed: ") else { return Vec::new() };
+        if list.starts_with("index '") {
+            return vec![list.to_string()];
+        }
+        list.split(", ").map(|c| c.rsplit_once('.').map_or(c, |(_, c)| c).to_string()).collect()
+    }
+
+    /// Whether SQLite refused the insert for the key over `columns` (or the index `index`).
+    pub fn is_key(&self, columns: &[String], index: Option<&str>) -> bool {
+        let named = self.columns();
+        match index {
+            Some(i) if named.first().is_some_and(|n| n.starts_with("index '")) => named[0] == format!("index '{i}'"),
+            _ => named.len() == columns.len() && named.iter().zip(columns).all(|(a, b)| a.eq_ignore_ascii_case(b)),
+        }
+    }
+}
+
 /// A trigger or view that mixed the two shops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leak {
@@ -43,6 +64,9 @@ pub struct SecondTenant {
     pub borrowed: u64,
     /// Triggers and views that mixed the shops.
     pub leaks: Vec<Leak>,
+    /// Rows tried, table by table (a table with no rows has nothing to try).
+    #[serde(default)]
+    pub tried_in: Vec<(String, u64)>,
 }
 
 impl SecondTenant {
@@ -55,14 +79,19 @@ impl SecondTenant {
     pub fn short(&self) -> String {
         let keys = self.blocked.len();
         let refused: u64 = self.blocked.iter().map(|b| b.rows).sum();
-        let mut s = format!("{} of {} rows fitted", self.copied, self.tried);
+        let mut s = format!("{}/{} rows fit", self.copied, self.tried);
         if keys > 0 {
-            s.push_str(&format!(", {refused} refused by {keys} constraint{}", if keys == 1 { "" } else { "s" }));
+            s.push_str(&format!(" · {refused} refused by {keys} constraint{}", if keys == 1 { "" } else { "s" }));
         }
         if !self.leaks.is_empty() {
-            s.push_str(&format!(", {} mixed the shops", self.leaks.len()));
+            s.push_str(&format!(" · {} mixed the shops", self.leaks.len()));
         }
         s
+    }
+
+    /// What refused the second shop in `table` by the key over `columns` (or `index`).
+    pub fn refusal_of(&self, table: &str, columns: &[String], index: Option<&str>) -> Option<&Blocked> {
+        self.blocked.iter().find(|b| b.table == table && b.is_key(columns, index))
     }
 
     /// One line for people.

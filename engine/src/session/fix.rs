@@ -59,6 +59,16 @@ impl Session {
 }
 
 impl Session {
+    /// Whether an ordinary table of the database already has the tenant column `column`: the
+    /// isolation audit and fix have something to work on. False when the file cannot be read.
+    pub fn tenant_column_in_place(&self, column: &str) -> bool {
+        let Ok(conn) = open::inspect(self.db()) else { return false };
+        let q = "SELECT count(*) FROM pragma_table_list AS t, pragma_table_xinfo(t.name, 'main') AS c \
+                 WHERE t.schema = 'main' AND t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                 AND lower(c.name) = lower(?1)";
+        conn.query_row(q, [column], |r| r.get::<_, i64>(0)).is_ok_and(|n| n > 0)
+    }
+
     /// After an isolation fix, the audit and second tenant again on the file as it is now,
     /// written with the findings of before and the keys rewritten into `isolation.md`.
     pub fn report_fix(

@@ -17,6 +17,8 @@ pub enum PlanRequest {
     Tenant(TenantChoice),
     /// Run this `.sql` script.
     Script(PathBuf),
+    /// Rebuild unique keys to lead with the tenant column (the isolation fix).
+    Isolate(super::FixRequest),
 }
 
 /// The choices of a tenant migration.
@@ -76,6 +78,7 @@ impl Planned {
 pub(super) fn build(db: &Path, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
     let choice = match request {
         PlanRequest::Script(path) => return Ok(Planned { plan: Plan::from_script(path)?, audit: None }),
+        PlanRequest::Isolate(fix) => return Ok(super::Session::new(db).plan_fix(fix, progress)?.1),
         PlanRequest::Tenant(choice) => choice,
     };
     let options = AuditOptions {

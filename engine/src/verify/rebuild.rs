@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use crate::audit::schema;
 use crate::isolate::probe;
 use crate::plan::rebuild::{RebuildSpec, Rescoped};
+use crate::sql;
 use crate::verify::snapshot::{SchemaObject, Snapshot};
 use crate::verify::{Check, Finding, Status};
 
@@ -138,23 +139,23 @@ pub fn second_tenant(db: &Path, conn: &Connection, spec: &RebuildSpec, after: &[
     for l in &found.leaks {
         findings.push(finding(&l.object, Status::Warn, format!("{} — reported, not rebuilt", l.detail)));
     }
-    let before = spec.second_tenant.as_ref().map(|b| format!(" Before the fix: {}.", b.short())).unwrap_or_default();
-    let summary = found.summary();
-    Check::from_findings("second_tenant", findings, move |status, _| match status {
-        Status::Pass => format!("{summary}.{before}"),
-        Status::Warn => format!("{summary}.{before}"),
-        Status::Fail => format!("a rewritten key still refuses the second shop: {summary}.{before}"),
+    let before = spec.second_tenant.as_ref().map(|b| format!(" (before the fix: {})", b.short())).unwrap_or_default();
+    let now = found.short();
+    let probe = sql::literal(&found.probe);
+    Check::from_findings("second_tenant", findings, move |status, f| {
+        let named = |s: Status| f.iter().filter(|x| x.status == s).map(|x| x.subject.clone()).collect::<Vec<_>>().join(", ");
+        match status {
+            Status::Pass => format!("a second shop ({probe}) fits everywhere and nothing mixed it: {now}{before}"),
+            Status::Warn => format!("the rewritten keys take a second shop; left for a person: {}; {now}{before}", named(Status::Warn)),
+            Status::Fail => format!("a rewritten key still refuses a second shop, in {}: {now}{before}", named(Status::Fail)),
+        }
     })
 }
 
 /// Whether SQLite's refusal `by` is the key `k` (as it was before the rebuild).
 fn refused_by(k: &Rescoped, by: &str) -> bool {
-    if let Some(index) = &k.index {
-        return by.contains(&format!("index '{index}'"));
-    }
-    let Some((_, list)) = by.split_once("constraint failed: ") else { return false };
-    let cols: Vec<&str> = list.split(", ").map(|c| c.rsplit_once('.').map_or(c, |(_, c)| c)).collect();
-    cols.len() == k.columns.len() && cols.iter().zip(&k.columns).all(|(a, b)| a.eq_ignore_ascii_case(b))
+    let blocked = probe::Blocked { table: k.table.clone(), by: by.to_string(), rows: 0 };
+    blocked.is_key(&k.columns, k.index.as_deref())
 }
 
 #[cfg(test)]

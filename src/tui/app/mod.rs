@@ -89,14 +89,16 @@ impl App {
             next: self.next().map(Next::label),
             list: matches!(step, Step::Audit | Step::Plan | Step::DryRun | Step::Verify),
             can_step_back: idle && step != Step::Preflight && !settled,
-            on_audit: step == Step::Audit && self.prepared.audit.is_some() && idle,
-            on_plan: step == Step::Plan && self.script.is_none() && idle,
+            on_audit: step == Step::Audit && self.prepared.audit.is_some() && idle && !self.choices.isolation,
+            on_plan: step == Step::Plan && self.script.is_none() && idle && !self.choices.isolation,
             can_roll_back: step == Step::Verify
                 && idle
                 && self.results.rollback_target.is_some()
                 && self.results.rolled_back.is_none(),
             vouching: self.awaits_stop_confirmation(),
             can_undo: idle && self.results.undo.is_some(),
+            can_isolate: idle && self.offers_isolation(),
+            on_isolation: step == Step::Audit && self.choices.isolation && self.prepared.isolation.is_some() && idle,
         }
     }
 
@@ -148,6 +150,7 @@ impl App {
             Action::Verify => return self.resume_verify(),
             Action::StartOver => self.view.modal = None,
             Action::Undo => self.ask_undo(),
+            Action::Isolate => return self.start_isolation(),
             Action::Discard => self.offer_discard(),
             Action::Yes => return self.answer_yes(),
             Action::No => self.view.modal = None,

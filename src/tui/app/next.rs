@@ -62,6 +62,10 @@ impl App {
         match self.view.step {
             Step::Preflight => Some(if self.preflight_clear() { Next::ToBackup } else { Next::Recheck }),
             Step::Backup => Some(if p.backup.is_some() { Next::ToAudit } else { Next::MakeBackup }),
+            // The rebuild of no key is no plan.
+            Step::Audit if self.choices.isolation => {
+                p.isolation.as_ref().filter(|r| r.findings.iter().any(|f| self.key_chosen(f))).map(|_| Next::ToPlan)
+            }
             Step::Audit => p.audit.as_ref().map(|_| Next::ToPlan),
             Step::Plan => p.plan().filter(|plan| !plan.statements.is_empty()).map(|_| Next::ToDryRun),
             Step::DryRun => match p.dry_run() {
@@ -103,7 +107,10 @@ impl App {
             Next::MakeBackup => return self.begin(Job::Backup { db: self.db.clone() }),
             Next::ToAudit => {
                 self.move_to(Step::Audit);
-                if self.prepared.audit.is_none() {
+                if self.choices.isolation && self.prepared.isolation.is_none() {
+                    return self.begin(Job::Isolate { db: self.db.clone() });
+                }
+                if !self.choices.isolation && self.prepared.audit.is_none() {
                     return self.begin(Job::Audit { db: self.db.clone() });
                 }
             }

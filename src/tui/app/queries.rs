@@ -74,6 +74,7 @@ impl App {
 
     pub(super) fn list_len(&self) -> usize {
         match self.view.step {
+            Step::Audit if self.choices.isolation => self.isolation_rows().len(),
             Step::Audit => self.visible_tables().len(),
             Step::Plan => self.prepared.plan().map_or(0, |p| p.statements.len()),
             Step::DryRun => self.prepared.dry_run().map_or(0, |d| d.verification.checks.len()),

@@ -12,6 +12,7 @@ use crate::engine::Cancel;
 use crate::engine::Changes;
 use crate::engine::DryRunReport;
 use crate::engine::ExecuteReport;
+use crate::engine::IsolationReport;
 use crate::engine::Plan;
 use crate::engine::PreflightReport;
 use crate::engine::Progress;
@@ -104,6 +105,10 @@ pub struct Choices {
     pub confirm: Input,
     /// The technician confirmed the application is stopped (for processes not looked into).
     pub confirmed_stopped: bool,
+    /// This run is the isolation fix (keys rebuilt per tenant), not the tenant migration.
+    pub isolation: bool,
+    /// The keys (table, index) the technician chose to rebuild; `None`: the proposed ones.
+    pub keys: Option<BTreeSet<(String, String)>>,
 }
 
 /// What the steps before the execute produced.
@@ -119,6 +124,10 @@ pub struct Prepared {
     pub planned: Option<Planned>,
     /// The rehearsal of that plan and its reports.
     pub rehearsed: Option<Rehearsed>,
+    /// The isolation audit, in an isolation run.
+    pub isolation: Option<IsolationReport>,
+    /// The preflight found the tenant column already in place: the isolation fix is offered.
+    pub tenant_in_place: bool,
 }
 
 impl Prepared {

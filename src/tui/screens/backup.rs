@@ -49,7 +49,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::raw(""),
         Line::from(verdict),
         Line::raw(""),
-        Line::raw(format!("Took {:.2} s. Press Enter to audit the tables.", b.seconds)),
+        Line::raw(format!(
+            "Took {:.2} s. Press Enter to {}.",
+            b.seconds,
+            if app.choices.isolation { "audit isolation" } else { "audit the tables" }
+        )),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backup;
 pub mod dryrun;
 pub mod execute;
+pub mod isolation;
 pub mod plan;
 pub mod preflight;
 pub mod verify;

@@ -19,6 +19,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Length(2), Constraint::Length(2), Constraint::Min(3), Constraint::Length(3)])
             .areas(area);
     let head_lines = match &app.script {
+        _ if app.choices.isolation => {
+            let keys = app.prepared.plan().and_then(|p| p.rebuild()).map_or(0, |r| r.keys.len());
+            let tables = app.prepared.plan().and_then(|p| p.rebuild()).map_or(0, |r| r.tables.len());
+            vec![
+                Line::from(vec![
+                    Span::styled("Isolation ", t.dim()),
+                    Span::styled(format!("{keys} keys rebuilt to lead with the tenant column"), t.title()),
+                ]),
+                Line::from(vec![
+                    Span::styled("Rebuild   ", t.dim()),
+                    Span::raw(format!("{tables} tables by SQLite's 12-step rebuild, every row kept")),
+                ]),
+            ]
+        }
         Some(path) => vec![Line::from(vec![Span::styled("Script   ", t.dim()), Span::raw(shown(path))])],
         None => {
             let editing = app.view.focus == Focus::Tenant;

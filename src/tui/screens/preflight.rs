@@ -67,8 +67,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::styled("Fix what is named above, then press Enter to check again.", t.bad())
     } else if app.awaits_stop_confirmation() {
         Line::styled("Run cutover as root to check them, or press c if the application is stopped.", t.bad())
+    } else if app.choices.isolation {
+        Line::raw("Isolation fix: press Enter to make a backup. Nothing is changed until you confirm the execute.")
     } else {
         Line::raw("Press Enter to make a backup. Nothing is changed until you confirm the execute.")
     });
+    if app.offers_isolation() {
+        lines.push(Line::styled(
+            "The tenant column is already in place: i audits isolation and rebuilds its keys per tenant.",
+            t.dim(),
+        ));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

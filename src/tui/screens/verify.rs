@@ -34,6 +34,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (Some(_), _, _) if app.results.undone => {
             Line::styled("UNDO ROLLED BACK: the database is exactly as it was before the undo", t.warn())
         }
+        (Some(_), _, _) if app.choices.isolation => {
+            Line::styled("ROLLED BACK: the database is exactly as it was before the isolation fix", t.warn())
+        }
         (Some(_), _, _) => {
             Line::styled("ROLLED BACK: the database is exactly as it was before the migration", t.warn())
         }
@@ -45,6 +48,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         (None, None, true) if app.results.undone => {
             Line::styled(format!("UNDONE IN PLACE AND VERIFIED: {}", v.summary()), t.good())
+        }
+        (None, None, true) if app.choices.isolation => {
+            Line::styled(format!("KEYS SCOPED PER TENANT, VERIFIED: {}", v.summary()), t.good())
         }
         (None, None, true) => Line::styled(format!("MIGRATED AND VERIFIED: {}", v.summary()), t.good()),
         (None, None, false) => {

@@ -39,6 +39,7 @@ impl App {
             db: self.db.clone(),
             planned: Box::new(planned.clone()),
             rehearsed: Box::new(rehearsed.clone()),
+            isolation: self.prepared.isolation.clone().map(Box::new),
         };
         self.begin(job)
     }

@@ -3,6 +3,7 @@
 
 mod answers;
 mod execute;
+mod isolation;
 mod navigation;
 mod preflight;
 mod results;

@@ -7,6 +7,9 @@ use crate::tui::worker::Job;
 
 impl App {
     pub(crate) fn toggle_selected(&mut self) {
+        if self.choices.isolation {
+            return self.toggle_key();
+        }
         let Some((name, decision, reason)) = self.visible_tables().get(self.view.cursor).map(|t| {
             let (d, r) = self.effective(t);
             (t.name.clone(), d, r)
@@ -38,6 +41,10 @@ impl App {
     pub(crate) fn replan(&mut self) -> Vec<Effect> {
         self.prepared.rehearsed = None;
         let request = match &self.script {
+            _ if self.choices.isolation => match self.fix_request() {
+                Some(fix) => PlanRequest::Isolate(fix),
+                None => return Vec::new(),
+            },
             Some(script) => PlanRequest::Script(script.clone()),
             None if self.choices.tenant.text.is_empty() => {
                 self.view.notice = Some("type the tenant value: press t".into());
