@@ -36,7 +36,8 @@ pub fn read_write(path: &Path) -> Result<Connection> {
 /// The connection is opened read-write with `query_only` set rather than read-only: a read-only
 /// connection to a WAL database leaves `-wal` and `-shm` files behind when it closes, while a
 /// read-write one removes them, so inspecting a file leaves its folder as it was. Files this
-/// process may not write are opened read-only instead.
+/// process may not write are opened read-only instead. When the application left frames in the
+/// WAL, they stay there: closing the connection does not fold them into the file.
 pub fn inspect(path: &Path) -> Result<Connection> {
     let conn = match read_write(path) {
         Ok(c) => c,
@@ -48,6 +49,12 @@ pub fn inspect(path: &Path) -> Result<Connection> {
         Err(e) => return Err(e),
     };
     conn.pragma_update(None, "query_only", true).map_err(|e| Error::sqlite("making the connection read-only", e))?;
+    // The application's WAL stays as it is: the last connection to close would otherwise fold
+    // its frames into the file, and a file only looked at must keep its bytes.
+    if std::fs::metadata(crate::paths::side_file(path, "-wal")).is_ok_and(|m| m.len() > 0) {
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(|e| Error::sqlite("keeping the WAL as it is", e))?;
+    }
     // Reading may briefly wait for another writer's commit; writing phases never wait.
     conn.busy_timeout(INSPECT_BUSY_TIMEOUT).map_err(|e| Error::sqlite("setting the busy timeout", e))?;
     Ok(conn)

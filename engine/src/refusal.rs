@@ -368,6 +368,12 @@ pub enum BadArgument {
     /// The column type is not a type name.
     #[error("{0:?} is not a column type — use a type name such as VARCHAR(255) or TEXT")]
     ColumnType(String),
+    /// The same table given to --only and --skip.
+    #[error("--only {table} and --skip {table} contradict each other — give one of them")]
+    OnlyAndSkip {
+        /// The table.
+        table: String,
+    },
     /// The script file is not there.
     #[error("script {}: no such file — check the path", shown(.path))]
     ScriptMissing {

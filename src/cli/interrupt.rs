@@ -1,4 +1,5 @@
-//! Ctrl-C on the headless commands that write: it never kills the process half way. The first
+//! Ctrl-C on the headless commands that write — and SIGTERM or SIGHUP (a service manager's stop,
+//! a dropped SSH session), or a console being closed on Windows: it never kills the process half way. The first
 //! press asks the running phase to stop at its next safe point (a statement, a phase boundary),
 //! where the transaction is rolled back; the command then prints where the database stands and
 //! exits 1. A phase that cannot stop half way (a restore being renamed into place, a commit

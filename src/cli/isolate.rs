@@ -13,7 +13,12 @@ use crate::cli::{UsageError, emit, interrupt, out, print_json, run as runs};
 
 /// Reports the isolation findings of `db` for the tenant column `column`.
 pub fn run(db: &Path, column: &str, json: bool) -> Result<ExitCode> {
+    // A stop (Ctrl-C, a closed session) lets the probe finish and delete its scratch copy.
+    let _ = interrupt::cancel();
     let (report, written) = StderrProgress::new().during(|p| Session::new(db).isolate(column, p))?;
+    if let Some(n) = interrupt::too_late("the isolation audit reads only, and it had finished") {
+        crate::cli::note(n);
+    }
     let clean = report.clean();
     if json {
         let mut v = serde_json::to_value(&report)?;

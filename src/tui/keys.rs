@@ -76,13 +76,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding { label: "/", hint: "filter", keys: &[KeyCode::Char('/')], action: Action::Filter, when: on_audit },
     Binding { label: "space", hint: "in/out", keys: &[KeyCode::Char(' ')], action: Action::Toggle, when: on_audit },
-    Binding {
-        label: "space",
-        hint: "in/out",
-        keys: &[KeyCode::Char(' ')],
-        action: Action::Toggle,
-        when: on_isolation,
-    },
+    Binding { label: "space", hint: "in/out", keys: &[KeyCode::Char(' ')], action: Action::Toggle, when: on_isolation },
     Binding { label: "i", hint: "isolation", keys: &[KeyCode::Char('i')], action: Action::Isolate, when: can_isolate },
     Binding { label: "t", hint: "tenant", keys: &[KeyCode::Char('t')], action: Action::EditTenant, when: on_plan },
     Binding {
@@ -155,7 +149,8 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
         }
     }
     // A question's two answers on one line, so the list fits an 80×24 screen.
-    if let (Some(y), Some(n)) = (out.iter().position(|e| *e == ("y", "yes")), out.iter().position(|e| *e == ("n/Esc", "no")))
+    if let (Some(y), Some(n)) =
+        (out.iter().position(|e| *e == ("y", "yes")), out.iter().position(|e| *e == ("n/Esc", "no")))
     {
         out[y] = ("y n/Esc", "yes, no (in a question)");
         out.remove(n);

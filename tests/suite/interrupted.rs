@@ -193,3 +193,44 @@ fn ctrl_c_after_the_commit_is_never_called_a_stop() {
     }
     assert!(!rest.contains("stopped by you"), "{rest}");
 }
+
+#[test]
+fn a_hang_up_or_a_terminate_stops_like_ctrl_c_and_leaves_no_copy_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE codes (id INTEGER PRIMARY KEY, code TEXT UNIQUE); INSERT INTO codes (code) VALUES ('a');",
+        )
+        .unwrap();
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = sha(&db);
+    // The second tenant is tried on a scratch copy: a dropped session lets it finish and go.
+    let (mut child, mut err) = start(&["isolate"], &db);
+    wait_for(&mut err, "trying a second tenant on a scratch copy");
+    signal(&child, "-HUP");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    child.wait().unwrap();
+    assert_eq!(scratch(dir.path()), Vec::<String>::new(), "no probe copy is left:\n{rest}");
+    assert_eq!(sha(&db), before);
+    // And a terminate during the fix's rehearsal is a stop at the next safe point.
+    let (mut child, mut err) = start(&["isolate", "--fix", "--yes"], &db);
+    wait_for(&mut err, "reading every table before the change");
+    signal(&child, "-TERM");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(rest.contains("stopped by you"), "{rest}");
+    assert_eq!(sha(&db), before, "production untouched");
+    assert_eq!(scratch(dir.path()), Vec::<String>::new(), "the rehearsal copy is gone");
+    // A probe copy a kill -9 left is cutover's own: the next isolate removes it, saying so.
+    fs::write(dir.path().join(".pos.db.probe-Ab12Cd"), b"left by a kill").unwrap();
+    fs::write(dir.path().join(".pos.db.probe-Ab12Cd-journal"), b"left by a kill").unwrap();
+    let out = cutover(&["isolate"], &db);
+    assert!(text(&out).contains("removed 2 incomplete temporary files"), "{}", text(&out));
+    assert_eq!(scratch(dir.path()), Vec::<String>::new());
+}

@@ -207,3 +207,20 @@ fn naming_the_column_is_not_using_it() {
         assert!(f.iter().any(|x| x["kind"] == kind), "{case}: not reported: {f:?}");
     }
 }
+
+#[test]
+fn isolate_leaves_a_wal_the_application_wrote_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated(dir.path(), "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT UNIQUE);");
+    // The application writes and closes without folding its WAL in (as a crash would leave it).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).unwrap();
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0; INSERT INTO t (code) VALUES ('a');").unwrap();
+    drop(conn);
+    let wal = db.with_file_name("pos.db-wal");
+    let side = (std::fs::read(&wal).unwrap(), sha(&db));
+    assert!(!side.0.is_empty(), "the WAL holds the write");
+    let out = cutover(&["isolate", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!((std::fs::read(&wal).unwrap(), sha(&db)), side, "the file and its WAL keep their bytes");
+}

@@ -300,3 +300,84 @@ fn a_trigger_that_writes_for_the_first_shop_and_a_key_left_out_are_told_by_the_s
     );
     assert_eq!(query(&db, "SELECT count(*) FROM log"), ["Integer(2)"], "the trigger was tried on a copy only");
 }
+
+#[test]
+fn a_shared_counter_and_a_delete_trigger_that_reach_another_shop_are_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Wal,
+        "CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
+         CREATE TABLE stock (id INTEGER PRIMARY KEY, sku TEXT, qty INT);
+         INSERT INTO products VALUES (1, 's1', 'a'), (2, 's2', 'b'); INSERT INTO stock VALUES (1, 's1', 5);",
+    );
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    // Made after the migration: a table every shop shares, and triggers that reach past the tenant.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE counters (name TEXT PRIMARY KEY, n INT); INSERT INTO counters VALUES ('products', 2);
+             CREATE TRIGGER cnt AFTER INSERT ON products BEGIN UPDATE counters SET n = n + 1 WHERE name = 'products'; END;
+             CREATE TRIGGER del AFTER DELETE ON products BEGIN DELETE FROM stock WHERE sku = OLD.sku; END;",
+        )
+        .unwrap();
+    let out = cutover(&["isolate", "--fix", "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let v = json(&out);
+    let second = check(&v, "second_tenant");
+    let findings = second["findings"].as_array().unwrap();
+    let about = |subject: &str| {
+        findings.iter().find(|f| f["subject"] == subject).map(|f| f["detail"].as_str().unwrap().to_string())
+    };
+    let cnt = about("trigger \"cnt\"").unwrap_or_else(|| panic!("the counter trigger is named: {second}"));
+    assert!(cnt.contains("\"counters\", which has no tenant column"), "{cnt}");
+    let del = about("trigger \"del\"").unwrap_or_else(|| panic!("the delete trigger is named: {second}"));
+    assert!(del.contains("deleted a row of \"stock\" of another shop"), "{del}");
+    assert_eq!(query(&db, "SELECT n FROM counters"), ["Integer(2)"], "tried on a copy only");
+}
+
+#[test]
+fn a_key_held_back_by_name_is_refused_saying_why_and_only_with_skip_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, skey TEXT REFERENCES settings, body TEXT);
+         CREATE TABLE r2 (rowid TEXT, oid TEXT, _rowid_ TEXT, name TEXT UNIQUE);
+         CREATE TABLE twice (id INTEGER PRIMARY KEY, code TEXT UNIQUE, UNIQUE (code));
+         CREATE VIEW v2 AS SELECT name FROM r2;
+         CREATE TRIGGER v2_in INSTEAD OF INSERT ON v2 BEGIN INSERT INTO r2 (name) VALUES (NEW.name); END;
+         INSERT INTO settings VALUES ('a', '1'); INSERT INTO notes VALUES (1, 'a', 'x');
+         INSERT INTO r2 VALUES ('1', '2', '3', 'a'); INSERT INTO twice (code) VALUES ('c');",
+    );
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = sha(&db);
+    let out = cutover(&["isolate", "--fix", "--only", "settings", "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["refusal"], "cannot_rescope", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("\"notes\""), "{v}");
+    let out = cutover(&["isolate", "--fix", "--only", "settings", "--skip", "SETTINGS", "--yes"], &db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("contradict"), "{}", text(&out));
+    assert_eq!(sha(&db), before);
+    // Columns named rowid, oid and _rowid_, a key written twice, an INSTEAD OF trigger: all fixed.
+    let out = cutover(&["isolate", "--fix", "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(check(&v, "identical_outcome")["status"], "PASS", "{v}");
+    let after = json(&cutover(&["isolate", "--json"], &db));
+    let keys: Vec<&serde_json::Value> = after["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unique_key" && f["proposed"] == true)
+        .collect();
+    assert!(keys.is_empty(), "every proposed key was rebuilt: {keys:?}");
+    assert_eq!(query(&db, "SELECT rowid || oid || _rowid_ || name FROM r2"), ["Text(\"123a\")"]);
+}

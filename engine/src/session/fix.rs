@@ -4,6 +4,7 @@
 
 use super::{Planned, Session};
 use crate::error::{Error, Result};
+use crate::refusal::{BadArgument, Refusal};
 use crate::isolate::{self, Concern, IsolationReport};
 use crate::plan::rebuild::{self, KeyChoice};
 use crate::preflight::PreflightReport;
@@ -94,6 +95,9 @@ fn chosen(report: &IsolationReport, request: &FixRequest) -> Result<Vec<KeyChoic
         }
     }
     let named = |list: &[String], t: &str| list.iter().any(|n| n.eq_ignore_ascii_case(t));
+    if let Some(both) = request.only.iter().find(|t| named(&request.skip, t)) {
+        return Err(Error::InvalidArgument(BadArgument::OnlyAndSkip { table: both.clone() }));
+    }
     let keys: Vec<KeyChoice> = match &request.keys {
         Some(keys) => keys.clone(),
         None => report
@@ -104,9 +108,24 @@ fn chosen(report: &IsolationReport, request: &FixRequest) -> Result<Vec<KeyChoic
             })
             .collect(),
     };
-    Ok(keys
+    let keys: Vec<KeyChoice> = keys
         .into_iter()
         .filter(|k| request.only.is_empty() || named(&request.only, &k.table))
         .filter(|k| !named(&request.skip, &k.table))
-        .collect())
+        .collect();
+    // A table asked for by name whose natural key is held back says why, rather than
+    // "nothing to fix".
+    for table in request.only.iter().filter(|t| !keys.iter().any(|k| k.table.eq_ignore_ascii_case(t))) {
+        let held = report.findings.iter().find(|f| {
+            !f.proposed
+                && matches!(&f.concern, Concern::UniqueKey { table: t, natural: true, .. } if t.eq_ignore_ascii_case(table))
+        });
+        if let Some(f) = held {
+            return Err(Error::NotReady(Refusal::CannotRescope {
+                table: table.clone(),
+                why: format!("its key {} is held back: {}", f.written, f.fix),
+            }));
+        }
+    }
+    Ok(keys)
 }

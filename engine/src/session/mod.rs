@@ -146,6 +146,8 @@ impl Session {
     /// What still ignores the tenant column once it is in place (unique keys, foreign keys,
     /// views, triggers), with a proposed fix for each, and writes `isolation.md`. Read-only.
     pub fn isolate(&self, column: &str, progress: &mut dyn FnMut(Progress)) -> Result<(IsolationReport, PathBuf)> {
+        // What an interrupted probe left beside the file is cutover's own: cleared first.
+        preflight::remove_leftovers(&self.db, progress);
         let report = crate::isolate::run(&self.db, column, progress)?;
         let written = reports::write_isolation(&self.db, &report)?;
         Ok((report, written))

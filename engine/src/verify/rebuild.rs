@@ -143,7 +143,11 @@ pub fn second_tenant(db: &Path, conn: &Connection, spec: &RebuildSpec, after: &[
     let now = found.short();
     let probe = sql::literal(&found.probe);
     Check::from_findings("second_tenant", findings, move |status, f| {
-        let named = |s: Status| f.iter().filter(|x| x.status == s).map(|x| x.subject.clone()).collect::<Vec<_>>().join(", ");
+        let named = |s: Status| {
+            let mut names: Vec<String> = f.iter().filter(|x| x.status == s).map(|x| x.subject.clone()).collect();
+            names.dedup();
+            names.join(", ")
+        };
         match status {
             Status::Pass => format!("a second shop ({probe}) fits everywhere and nothing mixed it: {now}{before}"),
             Status::Warn => format!("the rewritten keys take a second shop; left for a person: {}; {now}{before}", named(Status::Warn)),

@@ -291,10 +291,34 @@ pub fn broken_triggers(conn: &Connection, schema: &[SchemaObject]) -> Vec<(Strin
     let mut tables: Vec<&str> = schema.iter().filter(|o| o.kind == "trigger").map(|o| o.table.as_str()).collect();
     tables.sort_unstable();
     tables.dedup();
-    tables.into_iter().filter_map(|t| trigger_error(conn, t).map(|e| (t.to_string(), e))).collect()
+    tables
+        .into_iter()
+        .filter_map(|t| {
+            // A view takes only the statements its INSTEAD OF triggers are for.
+            let view = schema.iter().any(|o| o.kind == "view" && o.name == t);
+            let events: Vec<&str> = if view {
+                let on_it = schema.iter().filter(|o| o.kind == "trigger" && o.table == t);
+                let words: Vec<String> = on_it.flat_map(|o| trigger_events(&o.sql)).collect();
+                ["INSERT", "DELETE", "UPDATE"].into_iter().filter(|e| words.iter().any(|w| w == e)).collect()
+            } else {
+                vec!["INSERT", "DELETE", "UPDATE"]
+            };
+            trigger_error(conn, t, &events).map(|e| (t.to_string(), e))
+        })
+        .collect()
 }
 
-fn trigger_error(conn: &Connection, table: &str) -> Option<String> {
+/// The events a trigger fires on: the INSERT, UPDATE or DELETE among the words before its ON.
+fn trigger_events(sql: &str) -> Vec<String> {
+    let spans = crate::plan::lexer::spans(sql);
+    let head = spans.iter().position(|s| s.is("ON")).map_or(&spans[..], |at| &spans[..at]);
+    head.iter()
+        .filter(|s| s.is("INSERT") || s.is("UPDATE") || s.is("DELETE"))
+        .filter_map(|s| s.name().map(str::to_ascii_uppercase))
+        .collect()
+}
+
+fn trigger_error(conn: &Connection, table: &str, events: &[&str]) -> Option<String> {
     let t = sql::ident(table);
     let first: Option<String> = conn
         .query_row(
@@ -303,8 +327,14 @@ fn trigger_error(conn: &Connection, table: &str) -> Option<String> {
             |r| r.get(0),
         )
         .ok();
-    let mut statements = vec![format!("INSERT INTO main.{t} DEFAULT VALUES"), format!("DELETE FROM main.{t}")];
-    if let Some(c) = first {
+    let mut statements = Vec::new();
+    if events.contains(&"INSERT") {
+        statements.push(format!("INSERT INTO main.{t} DEFAULT VALUES"));
+    }
+    if events.contains(&"DELETE") {
+        statements.push(format!("DELETE FROM main.{t}"));
+    }
+    if let (Some(c), true) = (first, events.contains(&"UPDATE")) {
         let c = sql::ident(&c);
         statements.push(format!("UPDATE main.{t} SET {c} = {c}"));
     }

@@ -47,8 +47,10 @@ pub struct Definition {
     edits: Vec<(Range<usize>, String)>,
     /// Constraints moved from a column to the end of the list.
     appended: Vec<String>,
-    /// Items already rewritten (a key is rewritten once).
+    /// Table constraints already rewritten (a key is rewritten once).
     used: Vec<usize>,
+    /// Where the column clauses already moved out start.
+    moved: Vec<usize>,
 }
 
 impl Definition {
@@ -97,6 +99,7 @@ impl Definition {
             edits: Vec::new(),
             appended: Vec::new(),
             used: Vec::new(),
+            moved: Vec::new(),
         })
     }
 
@@ -134,7 +137,7 @@ impl Definition {
         let from = self.sql[..first.start].trim_end().len().max(item.code.start);
         let written = format!("{} {}", sql::ident(column), &self.sql[first.start..last.end]);
         self.edits.push((from..last.end, String::new()));
-        self.used.push(i);
+        self.moved.push(first.start);
         let after = format!(
             "{}{} ({t}, {}{}){}",
             name.unwrap_or_default(),
@@ -197,7 +200,6 @@ impl Definition {
         let i = (0..self.items.len()).find(|&i| {
             let item = &self.items[i];
             !item.constraint
-                && !self.used.contains(&i)
                 && item.spans.first().and_then(Span::name).is_some_and(|n| n.eq_ignore_ascii_case(column))
         })?;
         let s = &self.items[i].spans;
@@ -215,10 +217,10 @@ impl Definition {
                 KeyKind::Primary => s[k].is("PRIMARY") && s.get(k + 1).is_some_and(|x| x.is("KEY")),
                 KeyKind::Unique => s[k].is("UNIQUE"),
             };
-            if !found {
+            let start = if k >= 2 && s[k - 2].is("CONSTRAINT") { k - 2 } else { k };
+            if !found || self.moved.contains(&s[start].start) {
                 continue;
             }
-            let start = if k >= 2 && s[k - 2].is("CONSTRAINT") { k - 2 } else { k };
             let mut end = k + if kind == KeyKind::Primary { 2 } else { 1 };
             if s.get(end).is_some_and(|x| x.is("ASC") || x.is("DESC")) {
                 end += 1;

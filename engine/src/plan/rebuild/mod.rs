@@ -16,6 +16,7 @@
 
 mod definition;
 mod dependents;
+mod foreign;
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,7 @@ use crate::refusal::Refusal;
 use crate::sql;
 use crate::verify::snapshot::{self, SchemaObject};
 use definition::{Definition, KeyKind};
+use foreign::{check_foreign_keys, checked_tables, referenced_by};
 
 /// One unique key the technician chose to scope per tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +173,9 @@ pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: O
                 format!("its key ({}) was not found as written in its CREATE statement (or it is the row id)", list(&index.columns)),
             ));
         };
+        // SQLite enforces identical constraints (`code UNIQUE, …, UNIQUE (code)`) with one index:
+        // every one of them is rewritten, or the old key would stay.
+        while d.rescope(kind, &index.columns, column).is_some() {}
         let old: Vec<String> = index.columns.iter().map(|c| c.to_lowercase()).collect();
         if let Some(k) = keys_after.iter_mut().find(|k| **k == old) {
             k.insert(0, column.to_lowercase());
@@ -243,6 +248,7 @@ pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: O
         second_tenant: before,
     };
     let count = |kind: &str| dependents.iter().filter(|o| o.kind == kind).count();
+    let old_sqlite = older_sqlite_misreads(conn, &spec).map_err(|e| read("reading the columns", e))?;
     let notices = vec![format!(
         "rebuilds {} and {} so their keys lead with {}; {} and {} that depend on them are made again unchanged",
         counted(spec.tables.len(), "table", "tables"),
@@ -251,6 +257,14 @@ pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: O
         counted(count("view"), "view", "views"),
         counted(count("trigger"), "trigger", "triggers"),
     )];
+    let mut notices = if out.statements.is_empty() { Vec::new() } else { notices };
+    if !old_sqlite.is_empty() {
+        notices.push(format!(
+            "{}: WITHOUT ROWID with a primary key that now starts with a column declared after others. Older SQLite (3.40 was seen to) wrongly reports such a table's NOT NULL columns as NULL in `PRAGMA integrity_check`; the data is sound and this SQLite ({}) checks it. If the shop's application runs integrity_check with an older SQLite, leave them out (--skip)",
+            old_sqlite.iter().map(|t| sql::ident(t)).collect::<Vec<_>>().join(", "),
+            rusqlite::version()
+        ));
+    }
     Ok(Plan::new(PlanSource::Rebuild(spec), out.statements, notices, out.text))
 }
 
@@ -327,81 +341,22 @@ fn rescope_index(sql_text: &str, column: &str) -> Option<String> {
     Some(out)
 }
 
-/// A table whose foreign key points at exactly `columns` of `table` (its primary key when
-/// the foreign key names none).
-fn referenced_by(
-    conn: &Connection,
-    objects: &[SchemaObject],
-    table: &str,
-    columns: &[String],
-) -> rusqlite::Result<Option<String>> {
-    let pk: Vec<String> = {
-        let mut c: Vec<(u32, String)> =
-            schema::columns(conn, table)?.into_iter().filter(|c| c.pk > 0).map(|c| (c.pk, c.name)).collect();
-        c.sort();
-        c.into_iter().map(|(_, n)| n).collect()
-    };
-    let set = |v: &[String]| {
-        let mut v: Vec<String> = v.iter().map(|c| c.to_lowercase()).collect();
-        v.sort();
-        v
-    };
-    for o in objects.iter().filter(|o| o.kind == "table") {
-        for fk in schema::foreign_keys(conn, &o.name)? {
-            let to = if fk.to.is_empty() { pk.clone() } else { fk.to.clone() };
-            if fk.table.eq_ignore_ascii_case(table) && set(&to) == set(columns) {
-                return Ok(Some(o.name.clone()));
-            }
+/// The rebuilt WITHOUT ROWID tables whose primary key now has a column declared after one that
+/// is not in the key: a layout older SQLite's integrity_check misreads.
+fn older_sqlite_misreads(conn: &Connection, spec: &RebuildSpec) -> rusqlite::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in &spec.tables {
+        if !schema::list_entry(conn, &t.table)?.is_some_and(|e| e.without_rowid) {
+            continue;
         }
-    }
-    Ok(None)
-}
-
-/// The rebuilt tables and every table with a foreign key to one of them.
-fn checked_tables(conn: &Connection, objects: &[SchemaObject], tables: &[String]) -> rusqlite::Result<Vec<String>> {
-    let mut out: Vec<String> = tables.to_vec();
-    for o in objects.iter().filter(|o| o.kind == "table" && !tables.contains(&o.name)) {
-        let fks = schema::foreign_keys(conn, &o.name)?;
-        if fks.iter().any(|fk| tables.iter().any(|t| t.eq_ignore_ascii_case(&fk.table))) {
-            out.push(o.name.clone());
+        let columns = schema::columns(conn, &t.table)?;
+        let Some(tenant) = columns.iter().position(|c| c.name.eq_ignore_ascii_case(&spec.column)) else { continue };
+        let rescoped_pk = spec.keys.iter().any(|k| k.table == t.table && k.after.contains("PRIMARY KEY"));
+        if rescoped_pk && columns[..tenant].iter().any(|c| c.pk == 0) {
+            out.push(t.table.clone());
         }
     }
     Ok(out)
-}
-
-/// Refuses a rebuild whose final `foreign_key_check` would fail for violations already there:
-/// the rebuild is not the place to find them, and must not look as if it made them. The error
-/// names the rebuilt table and why.
-fn check_foreign_keys(
-    conn: &Connection,
-    objects: &[SchemaObject],
-    tables: &[String],
-) -> std::result::Result<(), (String, String)> {
-    let checked = checked_tables(conn, objects, tables).map_err(|e| (tables.join(", "), e.to_string()))?;
-    for t in checked {
-        let rebuilt = if tables.contains(&t) {
-            t.clone()
-        } else {
-            let fks = schema::foreign_keys(conn, &t).unwrap_or_default();
-            tables.iter().find(|r| fks.iter().any(|fk| fk.table.eq_ignore_ascii_case(r))).cloned().unwrap_or_default()
-        };
-        let whose = if rebuilt == t { "it".to_string() } else { format!("{}, which references it,", sql::ident(&t)) };
-        let skip = format!("fix them first, or leave it out (--skip {})", crate::platform::shell_quote(std::path::Path::new(&rebuilt)));
-        let n: rusqlite::Result<i64> =
-            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check(?1)", [&t], |r| r.get(0));
-        match n {
-            Ok(0) => {}
-            Ok(n) => {
-                let rows = if n == 1 { "row" } else { "rows" };
-                return Err((
-                    rebuilt,
-                    format!("{whose} already has {n} {rows} whose foreign key points at no row (`PRAGMA foreign_key_check`): {skip}"),
-                ));
-            }
-            Err(e) => return Err((rebuilt, format!("the foreign keys of {} cannot be checked ({e}): {skip}", sql::ident(&t)))),
-        }
-    }
-    Ok(())
 }
 
 /// Whether `sqlite_stat1` holds statistics of `table`.

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use rusqlite::hooks::Action;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
-use sha2::{Digest, Sha256};
 
 pub use super::second_tenant::{Blocked, Leak, SecondTenant};
 use crate::audit::schema;
@@ -20,12 +19,12 @@ use crate::error::{Error, Result};
 use crate::shown::shown;
 use crate::{open, paths, sql};
 
+mod watch;
+
 /// Rows tried per table (more follow when a copied row needs its parents).
 const SAMPLE: usize = 3;
 /// How deep a row's parents are followed.
 const DEPTH: usize = 8;
-/// Rows of a view read to tell whether the second shop changed what it shows the first.
-const VIEW_ROWS: usize = 200_000;
 
 /// Tries a second tenant on a scratch copy of `db`, for the tenant tables `tables`.
 pub fn rehearse(db: &Path, column: &str, tables: &[String]) -> Result<SecondTenant> {
@@ -61,7 +60,9 @@ struct Table {
     /// (column position, parent table) of each single-column foreign key to a parent's
     /// INTEGER PRIMARY KEY: it follows the copied parent.
     parents: Vec<(usize, String)>,
-    without_rowid: bool,
+    /// The name its row id answers to (`_rowid_`, `rowid` or `oid`: one no column took);
+    /// `None` for a WITHOUT ROWID table, or one whose columns took all three.
+    rowid: Option<&'static str>,
 }
 
 struct Probe<'c> {
@@ -79,6 +80,7 @@ struct Probe<'c> {
     borrowed: u64,
     leaks: Vec<Leak>,
     events: Arc<Mutex<Vec<(Action, String, i64)>>>,
+    watched: Vec<watch::Watched>,
 }
 
 impl<'c> Probe<'c> {
@@ -101,9 +103,13 @@ impl<'c> Probe<'c> {
                     parents.push((at, parent.clone()));
                 }
             }
-            tables.push(Table { name: name.clone(), columns: stored.iter().map(|c| c.name.clone()).collect(), alias, parents, without_rowid });
+            let taken = |a: &str| cols.iter().any(|c| c.name.eq_ignore_ascii_case(a));
+            let rowid = if without_rowid { None } else { ["_rowid_", "rowid", "oid"].into_iter().find(|a| !taken(a)) };
+            let columns = stored.iter().map(|c| c.name.clone()).collect();
+            tables.push(Table { name: name.clone(), columns, alias, parents, rowid });
         }
         let probe = free_probe(conn, column, names)?;
+        let watched = watch::tables(conn, column)?;
         Ok(Probe {
             conn,
             column: column.to_string(),
@@ -118,12 +124,15 @@ impl<'c> Probe<'c> {
             borrowed: 0,
             leaks: Vec::new(),
             events: Arc::new(Mutex::new(Vec::new())),
+            watched,
         })
     }
 
+    /// Inserts, then updates, then deletes the second shop's rows, judging after each what
+    /// else changed.
     fn run(&mut self) -> rusqlite::Result<SecondTenant> {
-        let views = view_states(self.conn, &self.column, &self.probe)?;
-        let others_before = self.others()?;
+        let views = watch::view_states(self.conn, &self.column, &self.probe)?;
+        let start = self.digests()?;
         let events = self.events.clone();
         self.conn.update_hook(Some(move |action, _db: &str, table: &str, rowid| {
             if let Ok(mut e) = events.lock() {
@@ -132,7 +141,7 @@ impl<'c> Probe<'c> {
         }))?;
         for t in 0..self.tables.len() {
             let name = self.tables[t].name.clone();
-            let order = if self.tables[t].without_rowid { "" } else { " ORDER BY _rowid_" };
+            let order = self.tables[t].rowid.map(|r| format!(" ORDER BY {r}")).unwrap_or_default();
             // The first shops' rows only: a parent copied on demand is already the second shop's.
             let q = format!(
                 "SELECT {} FROM main.{1} WHERE {1}.{2} IS NOT {3}{order} LIMIT {SAMPLE}",
@@ -146,28 +155,10 @@ impl<'c> Probe<'c> {
                 self.copy(t, rowid, values, 0)?;
             }
         }
-        self.conn.update_hook(None::<fn(Action, &str, &str, i64)>)?;
-        let others_after = self.others()?;
-        for (table, (count, digest)) in &others_before {
-            let Some((after, now)) = others_after.get(table) else { continue };
-            let named = self.leaks.iter().any(|l| l.detail.contains(&sql::ident(table)));
-            if (after, now) != (count, digest) && !named {
-                let what = if after == count {
-                    "changed".to_string()
-                } else {
-                    format!("went from {count} to {after} rows")
-                };
-                self.leaks.push(Leak {
-                    object: format!("table {}", sql::ident(table)),
-                    detail: format!(
-                        "the rows of other shops in {} {what} while only the second shop's rows were added (a trigger?)",
-                        sql::ident(table)
-                    ),
-                });
-            }
-        }
+        let inserted = self.digests()?;
+        self.compare(&start, &inserted, "the second shop's rows were inserted");
         for (view, state) in views {
-            let now = view_state(self.conn, &view, &self.column, &self.probe)?;
+            let now = watch::view_state(self.conn, &view, &self.column, &self.probe)?;
             if let (Some(was), Some(now)) = (state, now)
                 && was != now
             {
@@ -177,6 +168,25 @@ impl<'c> Probe<'c> {
                 });
             }
         }
+        // Its own rows written again (every UPDATE trigger fires), then deleted (every DELETE
+        // trigger and ON DELETE action), children first; foreign keys are checked at the end
+        // of the transaction, which is rolled back.
+        let mine = watch::probe_rows(self.conn, &self.watched, &self.column, &self.probe)?;
+        for t in 0..self.tables.len() {
+            let cols: Vec<String> = self.tables[t].columns.iter().map(|c| format!("{0} = {0}", sql::ident(c))).collect();
+            let q = format!("UPDATE main.{} SET {} WHERE {}", sql::ident(&self.tables[t].name), cols.join(", "), self.mine(t));
+            self.phase(t, &q, &mine, "updating")?;
+        }
+        let updated = self.digests()?;
+        self.compare(&inserted, &updated, "the second shop's rows were updated");
+        self.conn.execute_batch("PRAGMA defer_foreign_keys = ON")?;
+        for t in (0..self.tables.len()).rev() {
+            let q = format!("DELETE FROM main.{} WHERE {}", sql::ident(&self.tables[t].name), self.mine(t));
+            self.phase(t, &q, &mine, "deleting")?;
+        }
+        let deleted = self.digests()?;
+        self.compare(&updated, &deleted, "the second shop's rows were deleted");
+        self.conn.update_hook(None::<fn(Action, &str, &str, i64)>)?;
         Ok(SecondTenant {
             probe: self.probe.clone(),
             tables: self.tables.len(),
@@ -189,8 +199,56 @@ impl<'c> Probe<'c> {
         })
     }
 
+    /// `WHERE` the second shop's rows of table `t`.
+    fn mine(&self, t: usize) -> String {
+        let name = sql::ident(&self.tables[t].name);
+        format!("{name}.{} = {}", sql::ident(&self.column), sql::literal(&self.probe))
+    }
+
+    /// One statement over the second shop's rows of table `t`, judged by what else it touched.
+    fn phase(&mut self, t: usize, q: &str, mine: &HashSet<(String, i64)>, doing: &str) -> rusqlite::Result<()> {
+        let name = self.tables[t].name.clone();
+        self.take_events();
+        if let Err(e) = self.conn.execute(q, []) {
+            *self.blocked.entry((name, format!("{doing} its rows: {e}"))).or_default() += 1;
+            return Ok(());
+        }
+        let doing = format!("{doing} the second shop's rows of {}", sql::ident(&name));
+        let events = self.take_events();
+        let own = |table: &str, id: i64| mine.contains(&(table.to_string(), id));
+        let event = if doing.starts_with("updating") { "UPDATE" } else { "DELETE" };
+        let found = watch::judge(&self.scene(), events, &own, (&name, event), &doing)?;
+        self.add_leaks(found);
+        Ok(())
+    }
+
+    fn scene(&self) -> watch::Scene<'_> {
+        watch::Scene { conn: self.conn, watched: &self.watched, column: &self.column, probe: &self.probe }
+    }
+
+    fn take_events(&self) -> Vec<(Action, String, i64)> {
+        self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default()
+    }
+
+    fn add_leaks(&mut self, found: Vec<Leak>) {
+        for l in found {
+            if !self.leaks.contains(&l) {
+                self.leaks.push(l);
+            }
+        }
+    }
+
+    fn digests(&self) -> rusqlite::Result<BTreeMap<String, (i64, String)>> {
+        watch::digests(self.conn, &self.watched, &self.column, &self.probe)
+    }
+
+    fn compare(&mut self, before: &BTreeMap<String, (i64, String)>, after: &BTreeMap<String, (i64, String)>, doing: &str) {
+        let found = watch::compare(before, after, &self.watched, doing, &self.leaks);
+        self.add_leaks(found);
+    }
+
     fn select(&self, t: usize) -> String {
-        let rowid = if self.tables[t].without_rowid { "NULL" } else { "_rowid_" };
+        let rowid = self.tables[t].rowid.unwrap_or("NULL");
         let cols: Vec<String> = self.tables[t].columns.iter().map(|c| sql::ident(c)).collect();
         format!("{rowid}, {}", cols.join(", "))
     }
@@ -223,7 +281,8 @@ impl<'c> Probe<'c> {
             if p == t && Some(old) == rowid {
                 continue;
             }
-            let q = format!("SELECT {} FROM main.{} WHERE _rowid_ = {old}", self.select(p), sql::ident(&parent));
+            let Some(key) = self.tables[p].rowid else { continue };
+            let q = format!("SELECT {} FROM main.{} WHERE {key} = {old}", self.select(p), sql::ident(&parent));
             let found = self.read(&q, p)?;
             let new = match found.into_iter().next() {
                 Some((r, v)) => self.copy(p, r, v, depth + 1)?,
@@ -251,9 +310,7 @@ impl<'c> Probe<'c> {
         let q = format!("INSERT INTO main.{} ({}) VALUES ({marks})", sql::ident(&name), cols.join(", "));
         self.tried += 1;
         *self.tried_in.entry(name.clone()).or_default() += 1;
-        if let Ok(mut e) = self.events.lock() {
-            e.clear();
-        }
+        self.take_events();
         match self.conn.execute(&q, params_from_iter(values.iter())) {
             Ok(_) => {
                 self.done += 1;
@@ -261,7 +318,11 @@ impl<'c> Probe<'c> {
                 if let Some(old) = rowid {
                     self.copied.insert((name.clone(), old), new);
                 }
-                self.judge_side_effects(&name, new)?;
+                let events = self.take_events();
+                let own = |table: &str, id: i64| table == name && id == new;
+                let doing = format!("inserting the second shop's row into {}", sql::ident(&name));
+                let found = watch::judge(&self.scene(), events, &own, (&name, "INSERT"), &doing)?;
+                self.add_leaks(found);
                 Ok(Some(new))
             }
             Err(e) => {
@@ -273,80 +334,6 @@ impl<'c> Probe<'c> {
                 Ok(None)
             }
         }
-    }
-
-    /// What the insert's triggers did to rows that are not the second shop's.
-    fn judge_side_effects(&mut self, table: &str, new: i64) -> rusqlite::Result<()> {
-        let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
-        for (action, touched, rowid) in events {
-            if touched == table && rowid == new && action == Action::SQLITE_INSERT {
-                continue;
-            }
-            let Some(t) = self.tables.iter().find(|x| x.name == touched) else { continue };
-            let theirs = match action {
-                Action::SQLITE_DELETE => Some("deleted".to_string()),
-                _ => {
-                    let q = format!(
-                        "SELECT {} FROM main.{} WHERE _rowid_ = ?1",
-                        sql::ident(&self.column),
-                        sql::ident(&t.name)
-                    );
-                    let owner: Option<Value> = self.conn.query_row(&q, [rowid], |r| r.get(0)).ok();
-                    match owner {
-                        Some(Value::Text(o)) if o == self.probe => None,
-                        Some(o) => Some(format!(
-                            "{} a row of {} owned by {}",
-                            if action == Action::SQLITE_INSERT { "added" } else { "changed" },
-                            sql::ident(&t.name),
-                            shown_value(&o)
-                        )),
-                        None => None,
-                    }
-                }
-            };
-            if let Some(what) = theirs {
-                let what = if what == "deleted" { format!("deleted a row of {} of another shop", sql::ident(&t.name)) } else { what };
-                let triggers = triggers_on(self.conn, table)?;
-                let object = if triggers.is_empty() {
-                    format!("table {}", sql::ident(table))
-                } else {
-                    triggers.iter().map(|n| format!("trigger {}", sql::ident(n))).collect::<Vec<_>>().join(", ")
-                };
-                let detail = format!("inserting the second shop's row into {} {what}", sql::ident(table));
-                if !self.leaks.iter().any(|l| l.object == object && l.detail == detail) {
-                    self.leaks.push(Leak { object, detail });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The rows of every tenant table that are not the second shop's: how many, and a digest
-    /// of every value (a trigger may change a row without adding or removing one).
-    fn others(&self) -> rusqlite::Result<BTreeMap<String, (i64, String)>> {
-        let mut out = BTreeMap::new();
-        for t in &self.tables {
-            let order = if t.without_rowid { "" } else { " ORDER BY _rowid_" };
-            let q = format!(
-                "SELECT * FROM main.{0} WHERE {0}.{1} IS NOT ?1{order}",
-                sql::ident(&t.name),
-                sql::ident(&self.column)
-            );
-            let mut stmt = self.conn.prepare(&q)?;
-            let n = stmt.column_count();
-            let mut sha = Sha256::new();
-            let mut rows = 0i64;
-            let mut cursor = stmt.query([&self.probe])?;
-            while let Some(r) = cursor.next()? {
-                rows += 1;
-                for i in 0..n {
-                    crate::verify::snapshot::feed(&mut sha, r.get_ref(i)?);
-                }
-            }
-            let digest = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            out.insert(t.name.clone(), (rows, digest));
-        }
-        Ok(out)
     }
 }
 
@@ -372,51 +359,4 @@ fn free_probe(conn: &Connection, column: &str, tables: &[String]) -> rusqlite::R
         }
     }
     Ok(String::new())
-}
-
-fn triggers_on(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 ORDER BY rowid")?;
-    stmt.query_map([table], |r| r.get(0))?.collect()
-}
-
-fn shown_value(v: &Value) -> String {
-    match v {
-        Value::Text(t) => sql::literal(t),
-        Value::Null => "no shop (NULL)".into(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// Every view and what it shows of the first shops (all of it when it has no tenant column).
-fn view_states(conn: &Connection, column: &str, probe: &str) -> rusqlite::Result<Vec<(String, Option<String>)>> {
-    let mut stmt = conn.prepare("SELECT name FROM main.sqlite_schema WHERE type = 'view' ORDER BY rowid")?;
-    let views: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    views.into_iter().map(|v| Ok((v.clone(), view_state(conn, &v, column, probe)?))).collect()
-}
-
-/// A digest of what `view` shows for every shop but the probe, in sorted order; `None` when it
-/// does not compile or is too big to read here.
-fn view_state(conn: &Connection, view: &str, column: &str, probe: &str) -> rusqlite::Result<Option<String>> {
-    let Ok(mut stmt) = conn.prepare(&format!("SELECT * FROM main.{}", sql::ident(view))) else { return Ok(None) };
-    let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let tenant = names.iter().position(|n| n.eq_ignore_ascii_case(column));
-    let mut rows: Vec<String> = Vec::new();
-    let mut cursor = stmt.query([])?;
-    while let Some(r) = cursor.next()? {
-        let values = (0..names.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
-        if tenant.is_some_and(|t| values[t] == Value::Text(probe.to_string())) {
-            continue;
-        }
-        rows.push(format!("{values:?}"));
-        if rows.len() > VIEW_ROWS {
-            return Ok(None);
-        }
-    }
-    rows.sort();
-    let mut sha = Sha256::new();
-    for r in rows {
-        sha.update(r.as_bytes());
-        sha.update([0]);
-    }
-    Ok(Some(sha.finalize().iter().map(|b| format!("{b:02x}")).collect()))
 }
