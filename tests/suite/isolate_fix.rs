@@ -3,34 +3,13 @@
 //! counter kept, nothing cascaded, dependents made again unchanged — and rolled back to the
 //! original bytes. Judged from outside the engine, by reading the files with rusqlite.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use crate::common::shop::{cutover, json, text};
-use crate::common::state::{content, integrity, plain_tables, schema, sha};
+use crate::common::state::{content, integrity, plain_tables, rowids, schema, sha};
 use crate::common::{Journal, make_db};
-
-/// Every table's row ids (tables that have them), to prove the rebuild kept them.
-fn rowids(db: &Path) -> BTreeMap<String, Vec<i64>> {
-    let conn = Connection::open(db).unwrap();
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND wr = 0 AND name NOT LIKE 'sqlite_%'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    names
-        .into_iter()
-        .map(|t| {
-            let q = format!("SELECT _rowid_ FROM \"{}\" ORDER BY 1", t.replace('"', "\"\""));
-            let ids = conn.prepare(&q).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-            (t, ids)
-        })
-        .collect()
-}
 
 fn query(db: &Path, sql: &str) -> Vec<String> {
     let conn = Connection::open(db).unwrap();

@@ -55,19 +55,31 @@ pub fn content(db: &Path, columns: &BTreeMap<String, Vec<String>>) -> BTreeMap<S
         .collect()
 }
 
+/// The names of the ordinary tables (not virtual, shadow or internal) `also` allows.
+fn table_names(conn: &Connection, also: &str) -> Vec<String> {
+    let q = format!(
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND {also}"
+    );
+    conn.prepare(&q).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// Every table's row ids (the tables that have them), to prove a rebuild kept them.
+pub fn rowids(db: &Path) -> BTreeMap<String, Vec<i64>> {
+    let conn = Connection::open(db).unwrap();
+    table_names(&conn, "wr = 0")
+        .into_iter()
+        .map(|t| {
+            let q = format!("SELECT _rowid_ FROM \"{}\" ORDER BY 1", t.replace('"', "\"\""));
+            let ids = conn.prepare(&q).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+            (t, ids)
+        })
+        .collect()
+}
+
 /// The ordinary tables (not virtual, shadow or internal) and their columns.
 pub fn plain_tables(db: &Path) -> BTreeMap<String, Vec<String>> {
     let conn = Connection::open(db).unwrap();
-    let names: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    names
+    table_names(&conn, "1")
         .into_iter()
         .map(|t| {
             let cols: Vec<String> = conn
