@@ -132,6 +132,13 @@ pub enum Refusal {
         /// The tenant column looked for.
         column: String,
     },
+    /// A foreign key to the tenant registry was asked for, and there is none.
+    #[error("{} has no tenant registry (a table of tenant ids) for the foreign key to point at — nothing was changed; leave --registry-fk out", shown(.path))]
+    NoRegistry {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        path: PathBuf,
+    },
     /// A chosen key cannot be rebuilt to lead with the tenant column.
     #[error("the key of {} cannot be scoped per tenant: {why} — nothing was changed", crate::sql::ident(.table))]
     CannotRescope {

@@ -81,6 +81,9 @@ pub enum Command {
         /// Leave this table's keys as they are (repeatable).
         #[arg(long, value_name = "TABLE", requires = "fix")]
         skip: Vec<String>,
+        /// Also give each rebuilt table `FOREIGN KEY (tenant_id) REFERENCES` the tenant registry.
+        #[arg(long, requires = "fix")]
+        registry_fk: bool,
         /// Confirm the fix: it changes the database.
         #[arg(long, requires = "fix")]
         yes: bool,
@@ -225,8 +228,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Audit { db, tenant }) => audit::run(&resolve(&db)?, tenant, json),
         Some(Command::Backup { db, backup_dir }) => backup::run(&resolve(&db)?, backup_dir, json),
         Some(Command::Isolate { db, column, fix: false, .. }) => isolate::run(&resolve(&db)?, &column, json),
-        Some(Command::Isolate { db, column, fix: true, only, skip, yes }) => {
-            let request = cutover::engine::FixRequest { column, only, skip, keys: None };
+        Some(Command::Isolate { db, column, fix: true, only, skip, registry_fk, yes }) => {
+            let request = cutover::engine::FixRequest { column, only, skip, keys: None, registry_fk };
             isolate::fix(&resolve(&db)?, &request, yes, json)
         }
         Some(Command::Plan { mut plan }) => {

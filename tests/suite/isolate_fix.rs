@@ -360,3 +360,49 @@ fn a_key_held_back_by_name_is_refused_saying_why_and_only_with_skip_is_a_usage_e
     assert!(keys.is_empty(), "every proposed key was rebuilt: {keys:?}");
     assert_eq!(query(&db, "SELECT rowid || oid || _rowid_ || name FROM r2"), ["Text(\"123a\")"]);
 }
+
+#[test]
+fn the_registry_foreign_key_is_added_only_when_every_row_is_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "shop.db", Journal::Rollback, cutover::engine::DEMO_SQL);
+    let out = cutover(&["execute", "--tenant", "harbor-auto", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    // A row of a shop the registry does not know: the foreign key would be violated.
+    Connection::open(&db).unwrap().execute("UPDATE vendors SET tenant_id = 'nobody' WHERE id = 1", []).unwrap();
+    let before = sha(&db);
+    let out = cutover(&["isolate", "--fix", "--registry-fk", "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["refusal"], "cannot_rescope", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("\"vendors\""), "{v}");
+    assert_eq!(sha(&db), before, "nothing changed");
+    Connection::open(&db).unwrap().execute("UPDATE vendors SET tenant_id = 'harbor-auto' WHERE id = 1", []).unwrap();
+    let out = cutover(&["isolate", "--fix", "--registry-fk", "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let v = json(&out);
+    assert!(v["summary"].as_str().unwrap().contains("foreign key to the tenant registry"), "{v}");
+    let second = check(&v, "second_tenant");
+    assert!(
+        second["detail"].as_str().unwrap().contains("139/139 rows fit"),
+        "registered, the second shop fits: {second}"
+    );
+    let sql = &schema(&db)[&("table".to_string(), "products".to_string())];
+    assert!(sql.ends_with("FOREIGN KEY (\"tenant_id\") REFERENCES \"tenants\"(\"id\"))"), "{sql}");
+    assert_eq!(query(&db, "SELECT count(*) FROM pragma_foreign_key_check"), ["Integer(0)"]);
+    assert_eq!(
+        query(&db, "SELECT count(*) FROM tenants"),
+        ["Integer(1)"],
+        "the second shop was registered on a copy only"
+    );
+
+    let plain = make_db(
+        dir.path(),
+        "plain.db",
+        Journal::Rollback,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT UNIQUE);",
+    );
+    assert!(cutover(&["execute", "--tenant", "acme", "--yes"], &plain).status.success());
+    let out = cutover(&["isolate", "--fix", "--registry-fk", "--yes", "--json"], &plain);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(json(&out)["refusal"], "no_registry", "{}", text(&out));
+}

@@ -102,6 +102,8 @@ pub struct IsolationReport {
     pub findings: Vec<IsolationFinding>,
     /// What a second tenant met on a scratch copy.
     pub second_tenant: Option<second_tenant::SecondTenant>,
+    /// The tenant registry, when the database has one.
+    pub registry: Option<crate::audit::Registry>,
 }
 
 impl IsolationReport {
@@ -169,7 +171,8 @@ pub fn run(db: &Path, column: &str, progress: &mut dyn FnMut(Progress)) -> Resul
     drop(conn);
     progress(Progress::Step("trying a second tenant on a scratch copy".into()));
     let second_tenant = Some(probe::rehearse(db, &audit.column, &tenant_tables)?);
-    Ok(IsolationReport { database: db.to_path_buf(), column: audit.column.clone(), tenant_tables, findings, second_tenant })
+    let registry = audit.registry.clone();
+    Ok(IsolationReport { database: db.to_path_buf(), column: audit.column.clone(), tenant_tables, findings, second_tenant, registry })
 }
 
 /// The ordinary tables that have the tenant column.

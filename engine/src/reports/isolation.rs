@@ -28,6 +28,9 @@ pub fn write_fix(db: &Path, before: &IsolationReport, fix: &RebuildSpec, plan: &
     for k in &fix.keys {
         let _ = writeln!(s, "| `{}` | `{}` | `{}` |", cell(&k.table), cell(&k.before), cell(&k.after));
     }
+    if let Some(fk) = &fix.registry {
+        let _ = writeln!(s, "\nEach rebuilt table also gained `{}`.", cell(fk));
+    }
     if !fix.dependents.is_empty() {
         let _ = writeln!(s, "\nMade again unchanged: {}.", fix.dependents.iter().map(|d| cell(d)).collect::<Vec<_>>().join(", "));
     }

@@ -140,6 +140,9 @@ fn plan_section(s: &mut String, plan: &Plan) {
             for k in &spec.keys {
                 let _ = writeln!(t, "| {} | `{}` | `{}` |", cell(&k.table), cell(&k.before), cell(&k.after));
             }
+            if let Some(fk) = &spec.registry {
+                let _ = writeln!(t, "\nEach rebuilt table also gains `{}`.", cell(fk));
+            }
             t.push_str("\nThe way back is restoring the backup (`cutover rollback`): a rebuild has no undo in place.");
             t
         }

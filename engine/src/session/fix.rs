@@ -6,7 +6,7 @@ use super::{Planned, Session};
 use crate::error::{Error, Result};
 use crate::refusal::{BadArgument, Refusal};
 use crate::isolate::{self, Concern, IsolationReport};
-use crate::plan::rebuild::{self, KeyChoice};
+use crate::plan::rebuild::{self, KeyChoice, RebuildRequest};
 use crate::preflight::PreflightReport;
 use crate::progress::Progress;
 use crate::plan::Plan;
@@ -24,6 +24,8 @@ pub struct FixRequest {
     pub skip: Vec<String>,
     /// The keys chosen by hand (the wizard's toggles); `None`: every proposed one.
     pub keys: Option<Vec<KeyChoice>>,
+    /// Also give each rebuilt table a foreign key to the tenant registry.
+    pub registry_fk: bool,
 }
 
 impl FixRequest {
@@ -41,7 +43,13 @@ impl Session {
         let keys = chosen(&report, request)?;
         progress(Progress::Step("writing the rebuild of each chosen key".into()));
         let conn = open::inspect(self.db())?;
-        let plan = rebuild::generate(&conn, &report.column, &keys, report.second_tenant.clone())?;
+        let registry = match (&report.registry, request.registry_fk) {
+            (Some(r), true) => Some((r.table.clone(), r.column.clone())),
+            (None, true) => return Err(Error::NotReady(Refusal::NoRegistry { path: self.db().to_path_buf() })),
+            (_, false) => None,
+        };
+        let req = RebuildRequest { column: &report.column, keys: &keys, before: report.second_tenant.clone(), registry };
+        let plan = rebuild::generate(&conn, req)?;
         Ok((report, Planned { plan, audit: None }))
     }
 

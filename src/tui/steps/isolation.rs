@@ -113,6 +113,6 @@ impl App {
             self.prepared.planned = None;
             return None;
         }
-        Some(FixRequest { column: report.column.clone(), only: Vec::new(), skip: Vec::new(), keys: Some(keys) })
+        Some(FixRequest { column: report.column.clone(), keys: Some(keys), ..FixRequest::default() })
     }
 }

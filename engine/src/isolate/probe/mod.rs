@@ -131,6 +131,7 @@ impl<'c> Probe<'c> {
     /// Inserts, then updates, then deletes the second shop's rows, judging after each what
     /// else changed.
     fn run(&mut self) -> rusqlite::Result<SecondTenant> {
+        self.register()?;
         let views = watch::view_states(self.conn, &self.column, &self.probe)?;
         let start = self.digests()?;
         let events = self.events.clone();
@@ -197,6 +198,51 @@ impl<'c> Probe<'c> {
             leaks: std::mem::take(&mut self.leaks),
             tried_in: self.tables.iter().map(|t| (t.name.clone(), self.tried_in.get(&t.name).copied().unwrap_or(0))).collect(),
         })
+    }
+
+    /// Where a tenant column has a foreign key to a registry, the second shop is registered
+    /// first, as a copy of a registered tenant's row with the probe value as its id.
+    fn register(&mut self) -> rusqlite::Result<()> {
+        let mut registries: Vec<(String, String)> = Vec::new();
+        for t in &self.tables {
+            for fk in schema::foreign_keys(self.conn, &t.name)? {
+                let [from] = fk.from.as_slice() else { continue };
+                if !from.eq_ignore_ascii_case(&self.column) || registries.iter().any(|(r, _)| r.eq_ignore_ascii_case(&fk.table)) {
+                    continue;
+                }
+                // No column named: the registry's primary key.
+                let to = match fk.to.as_slice() {
+                    [to] => Some(to.clone()),
+                    [] => schema::columns(self.conn, &fk.table)?.into_iter().find(|c| c.pk == 1).map(|c| c.name),
+                    _ => None,
+                };
+                if let Some(to) = to {
+                    registries.push((fk.table.clone(), to));
+                }
+            }
+        }
+        for (table, key) in registries {
+            let cols: Vec<String> = schema::columns(self.conn, &table)?
+                .into_iter()
+                .filter(|c| !c.generated && !c.hidden)
+                .map(|c| c.name)
+                .collect();
+            let values: Vec<String> = cols
+                .iter()
+                .map(|c| if c.eq_ignore_ascii_case(&key) { sql::literal(&self.probe) } else { sql::ident(c) })
+                .collect();
+            let list: Vec<String> = cols.iter().map(|c| sql::ident(c)).collect();
+            let q = format!(
+                "INSERT INTO main.{0} ({1}) SELECT {2} FROM main.{0} LIMIT 1",
+                sql::ident(&table),
+                list.join(", "),
+                values.join(", ")
+            );
+            if let Err(e) = self.conn.execute(&q, []) {
+                *self.blocked.entry((table, format!("registering the second shop: {e}"))).or_default() += 1;
+            }
+        }
+        Ok(())
     }
 
     /// `WHERE` the second shop's rows of table `t`.

@@ -150,6 +150,11 @@ impl Definition {
         Some((written, after))
     }
 
+    /// Adds a table constraint at the end of the list (`FOREIGN KEY (…) REFERENCES …`).
+    pub fn append(&mut self, constraint: String) {
+        self.appended.push(constraint);
+    }
+
     /// The statement with the edits made, named `name`: `CREATE TABLE "name" …`, the form
     /// SQLite stores after `ALTER TABLE … RENAME TO "name"`.
     pub fn render(&self, name: &str) -> String {

@@ -41,6 +41,20 @@ pub struct KeyChoice {
     pub index: String,
 }
 
+/// What a rebuild is asked for.
+#[derive(Debug, Clone)]
+pub struct RebuildRequest<'a> {
+    /// The tenant column the keys are to lead with.
+    pub column: &'a str,
+    /// The keys to rewrite.
+    pub keys: &'a [KeyChoice],
+    /// What a second tenant met before, for the report and the check.
+    pub before: Option<SecondTenant>,
+    /// The tenant registry (table, column): each rebuilt table also gets
+    /// `FOREIGN KEY (tenant) REFERENCES registry(column)`.
+    pub registry: Option<(String, String)>,
+}
+
 /// A key as it was and as it is after the rebuild.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rescoped {
@@ -101,13 +115,17 @@ pub struct RebuildSpec {
     /// What a second tenant met on a copy of the file the plan was made for.
     #[serde(default)]
     pub second_tenant: Option<SecondTenant>,
+    /// The foreign key to the tenant registry each rebuilt table gained, if asked for.
+    #[serde(default)]
+    pub registry: Option<String>,
 }
 
 /// Builds the rebuild of the keys `chosen` on the database `conn` reads. Refused, before
 /// anything runs, when a key cannot be rewritten safely: it is the row id, another table's
 /// foreign key points at it, a table already has foreign-key violations, or its CREATE
 /// statement cannot be read.
-pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: Option<SecondTenant>) -> Result<Plan> {
+pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
+    let (column, chosen) = (req.column, req.keys);
     let refuse = |table: &str, why: String| Error::NotReady(Refusal::CannotRescope { table: table.to_string(), why });
     let read = |what: &str, e: rusqlite::Error| Error::sqlite(format!("planning the rebuild ({what})"), e);
     let objects = snapshot::schema(conn).map_err(|e| read("reading the schema", e))?;
@@ -182,6 +200,10 @@ pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: O
         }
         keys.push(Rescoped { table: choice.table.clone(), before, after, columns: index.columns.clone(), index: None });
     }
+    let registry = match &req.registry {
+        Some((rt, rc)) => Some(registry_key(conn, &mut definitions, column, (rt, rc))?),
+        None => None,
+    };
     let tables: Vec<String> = definitions.iter().map(|(t, ..)| t.clone()).collect();
     check_foreign_keys(conn, &objects, &tables).map_err(|(t, why)| refuse(&t, why))?;
     let dependents = dependents::of(&objects, &tables);
@@ -245,7 +267,8 @@ pub fn generate(conn: &Connection, column: &str, chosen: &[KeyChoice], before: O
         tables: rebuilt,
         indexes,
         dependents: dependents.iter().map(|o| format!("{} {}", o.kind, sql::ident(&o.name))).collect(),
-        second_tenant: before,
+        second_tenant: req.before,
+        registry,
     };
     let count = |kind: &str| dependents.iter().filter(|o| o.kind == kind).count();
     let old_sqlite = older_sqlite_misreads(conn, &spec).map_err(|e| read("reading the columns", e))?;
@@ -339,6 +362,45 @@ fn rescope_index(sql_text: &str, column: &str) -> Option<String> {
     let mut out = sql_text.to_string();
     out.insert_str(open.end, &format!("{}, ", sql::ident(column)));
     Some(out)
+}
+
+/// Adds `FOREIGN KEY (column) REFERENCES registry` to every table rebuilt (but the registry and
+/// a table whose tenant column has a foreign key already); refused where a row holds a tenant
+/// the registry does not.
+fn registry_key(
+    conn: &Connection,
+    definitions: &mut [(String, Definition, Vec<Vec<String>>)],
+    column: &str,
+    (rt, rc): (&str, &str),
+) -> Result<String> {
+    let read = |e| Error::sqlite("planning the rebuild (reading the tenant registry)", e);
+    let fk = format!("FOREIGN KEY ({}) REFERENCES {}({})", sql::ident(column), sql::ident(rt), sql::ident(rc));
+    for (table, d, _) in definitions.iter_mut() {
+        if table.eq_ignore_ascii_case(rt) {
+            continue;
+        }
+        let own = schema::foreign_keys(conn, table).map_err(read)?;
+        if own.iter().any(|f| matches!(f.from.as_slice(), [c] if c.eq_ignore_ascii_case(column))) {
+            continue;
+        }
+        let q = format!(
+            "SELECT count(*) FROM main.{0} WHERE NOT EXISTS (SELECT 1 FROM main.{1} WHERE {1}.{2} = {0}.{3})",
+            sql::ident(table),
+            sql::ident(rt),
+            sql::ident(rc),
+            sql::ident(column)
+        );
+        let strays: i64 = conn.query_row(&q, [], |r| r.get(0)).map_err(read)?;
+        if strays > 0 {
+            let why = format!(
+                "{strays} of its rows hold a tenant {} does not register: register it first, or leave the registry's foreign key out",
+                sql::ident(rt)
+            );
+            return Err(Error::NotReady(Refusal::CannotRescope { table: table.clone(), why }));
+        }
+        d.append(fk.clone());
+    }
+    Ok(fk)
 }
 
 /// The rebuilt WITHOUT ROWID tables whose primary key now has a column declared after one that
