@@ -47,6 +47,21 @@ pub fn run(db: &Path, column: &str, json: bool) -> Result<ExitCode> {
         if !report.findings.is_empty() {
             text.push_str("\n* proposed for per-tenant scoping (natural keys); the rest is for a person to decide.\n");
         }
+        if let Some(t) = &report.second_tenant {
+            text.push_str(&format!("\nSecond tenant, tried on a scratch copy: {}.\n", t.summary()));
+            for b in &t.blocked {
+                text.push_str(&format!(
+                    "  refused in {} ({} row{}): {}\n",
+                    b.table,
+                    b.rows,
+                    if b.rows == 1 { "" } else { "s" },
+                    b.by
+                ));
+            }
+            for l in &t.leaks {
+                text.push_str(&format!("  {}: {}\n", l.object, l.detail));
+            }
+        }
         text.push_str(&format!("Report     {}\n", shown(&written)));
         out(text)?;
     }

@@ -2,6 +2,7 @@
 
 use crate::engine::Error;
 use crate::engine::ExitKind;
+use crate::engine::Refusal;
 use crate::engine::Status;
 use crate::engine::shown;
 use crate::engine::{Resume, ResumeState, Run};
@@ -170,7 +171,19 @@ impl App {
             }
             self.results.committed_unverified = !self.results.verification.as_ref().is_some_and(|v| v.ok);
         }
+        // The shop wrote after the backup: that backup and its rehearsal are history, so the
+        // Backup step makes a new one instead of showing the old MATCH.
+        let written =
+            matches!(e, Error::NotReady(Refusal::ChangedSinceBackup { .. } | Refusal::WalWrittenSinceBackup { .. }));
+        if kind == JobKind::Execute && written {
+            self.prepared.backup = None;
+            self.prepared.rehearsed = None;
+        }
         let (title, next) = match (kind, e, e.exit_kind()) {
+            (JobKind::Execute, _, _) if written => (
+                "Execute stopped: the shop wrote since the backup; nothing changed".to_string(),
+                "Stop the shop's application. Then press Esc and go back (Esc) to Backup: Enter makes a new backup, and the dry run runs again on it.".to_string(),
+            ),
             (_, Error::AfterCommit { verification: Some(v), .. }, _) if v.ok => (
                 "The change IS committed and verified; a later step failed".to_string(),
                 "Do not run the migration again. The checks below passed; the step named above did not (often the reports: run `cutover verify` on the database to write them).".to_string(),

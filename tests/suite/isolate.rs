@@ -128,7 +128,7 @@ fn a_schema_scoped_per_tenant_has_nothing_to_report() {
     );
     let out = cutover(&["isolate"], &db);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("was found ignoring tenant_id"), "{}", text(&out));
+    assert!(text(&out).contains("reads as ignoring tenant_id"), "{}", text(&out));
 }
 
 /// A schema already scoped per tenant, to which each case adds one object that is not.

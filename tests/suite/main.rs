@@ -24,6 +24,7 @@ mod honest_rollback_places;
 mod interrupted;
 mod isolate;
 mod isolate_fix;
+mod isolate_probe;
 mod pipeline;
 mod props;
 mod scripts;

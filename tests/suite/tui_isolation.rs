@@ -126,3 +126,40 @@ fn the_dashboard_of_a_migration_offers_the_isolation_fix() {
     assert_eq!(app.view.step, Step::Preflight);
     assert!(app.results.executed.is_none() && app.prepared.backup.is_none(), "a new run, with its own backup");
 }
+
+#[test]
+fn a_write_after_the_backup_stops_the_execute_and_the_backup_step_makes_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated(dir.path());
+    let mut app = opened(&db);
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Char('i'));
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Enter);
+    }
+    assert!(app.prepared.dry_run().is_some_and(|d| d.ok), "the dry run passed");
+    let old = app.prepared.backup.as_ref().map(|b| b.sha256.clone()).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("INSERT INTO notes (body) VALUES ('written meanwhile')", [])
+        .unwrap();
+    let written = sha256_hex(&fs::read(&db).unwrap());
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "shop.db");
+    press(&mut app, KeyCode::Enter);
+    let Some(Modal::Error { title, .. }) = &app.view.modal else { panic!("{:?}", app.view.modal) };
+    assert!(title.contains("the shop wrote since the backup"), "{title}");
+    assert!(
+        app.prepared.backup.is_none() && app.prepared.rehearsed.is_none(),
+        "the old backup is not shown as current"
+    );
+    assert_eq!(sha256_hex(&fs::read(&db).unwrap()), written, "nothing changed");
+    press(&mut app, KeyCode::Esc);
+    while app.view.step != Step::Backup {
+        press(&mut app, KeyCode::Esc);
+    }
+    press(&mut app, KeyCode::Enter);
+    let new = app.prepared.backup.as_ref().map(|b| b.sha256.clone()).expect("a new backup");
+    assert_ne!(new, old);
+    assert_eq!(new, written, "of the file as it is now");
+}

@@ -5,7 +5,7 @@ use crate::audit::{AuditReport, TableAudit};
 use crate::sql;
 
 /// Every unique key and foreign key of the tenant tables that ignores the tenant column.
-pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationFinding> {
+pub fn findings(audit: &AuditReport, tenant_tables: &[String], index_sql: &dyn Fn(&str) -> Option<String>) -> Vec<IsolationFinding> {
     let column = &audit.column;
     let mut out = Vec::new();
     for t in audit.tables.iter().filter(|t| tenant_tables.contains(&t.name)) {
@@ -28,7 +28,17 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
             };
             let natural = !surrogate(t, &i.origin, &i.columns);
             let pointed_at = referenced_by(audit, t, &i.columns);
-            let (why, fix) = if let (true, Some(child)) = (natural, &pointed_at) {
+            // A partial index whose WHERE names the tenant column has a tenant written into it.
+            let tenant_in_where = i.partial && index_sql(&i.name).is_some_and(|s| where_names(&s, column));
+            let (why, fix) = if tenant_in_where {
+                (
+                    format!(
+                        "its WHERE names {}: it holds only for the tenant written there, and for every other shop no key holds at all",
+                        sql::ident(column)
+                    ),
+                    format!("by hand: {fix}, with the tenant taken out of its WHERE; not proposed (cutover does not rewrite a WHERE)"),
+                )
+            } else if let (true, Some(child)) = (natural, &pointed_at) {
                 (
                     format!("one shop's {cols} blocks every other shop from using the same value in {}", sql::ident(&t.name)),
                     format!(
@@ -61,7 +71,7 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
                 written,
                 why,
                 fix,
-                proposed: natural && pointed_at.is_none(),
+                proposed: natural && pointed_at.is_none() && !tenant_in_where,
             });
         }
         for fk in &t.foreign_keys {
@@ -103,6 +113,13 @@ pub fn findings(audit: &AuditReport, tenant_tables: &[String]) -> Vec<IsolationF
         }
     }
     out
+}
+
+/// Whether the WHERE of an index's CREATE statement names `column`.
+fn where_names(sql_text: &str, column: &str) -> bool {
+    let spans = crate::plan::lexer::spans(sql_text);
+    let Some(at) = spans.iter().position(|s| s.is("WHERE")) else { return false };
+    spans[at..].iter().any(|s| s.name().is_some_and(|n| n.eq_ignore_ascii_case(column)))
 }
 
 /// A table whose foreign key points at exactly `columns` of `t` (its primary key when the

@@ -114,8 +114,11 @@ impl IsolationReport {
 
     /// Whether anything is left that needs a fix or a person's look (a surrogate key alone
     /// needs neither).
+    /// A second tenant that did not fit, or was mixed with the first, is not clean either,
+    /// whatever the schema reads like.
     pub fn clean(&self) -> bool {
         self.findings.iter().all(|f| matches!(f.concern, Concern::UniqueKey { natural: false, .. }))
+            && self.second_tenant.as_ref().is_none_or(|s| s.fits())
     }
 
     /// One line: how many of each kind.
@@ -138,15 +141,24 @@ impl IsolationReport {
         .collect();
         let mut s = if parts.is_empty() {
             format!(
-                "no unique key, foreign key, view or trigger of the {} tenant tables was found ignoring {}",
+                "no unique key, foreign key, view or trigger of the {} tenant tables reads as ignoring {}",
                 self.tenant_tables.len(),
                 self.column
             )
         } else {
-            format!("{} ignore {}", parts.join(", "), self.column)
+            let one = natural + fks + views + triggers == 1;
+            format!("{} {} {}", parts.join(", "), if one { "ignores" } else { "ignore" }, self.column)
         };
         if surrogate > 0 {
             s.push_str(&format!("; {surrogate} surrogate integer key{} listed, none proposed", plural(surrogate)));
+        }
+        if let Some(t) = &self.second_tenant {
+            let verdict = match (t.tried, t.fits()) {
+                (0, _) => "proves nothing",
+                (_, true) => "fits everywhere",
+                (_, false) => "does not fit everywhere",
+            };
+            s.push_str(&format!("; a second tenant tried on a copy {verdict}: {}", t.short()));
         }
         s
     }
@@ -165,8 +177,13 @@ pub fn run(db: &Path, column: &str, progress: &mut dyn FnMut(Progress)) -> Resul
         return Err(Error::NotReady(Refusal::NoTenantColumn { path: db.to_path_buf(), column: column.to_string() }));
     }
     progress(Progress::Step("reading what each view and trigger touches".into()));
-    let mut findings = keys::findings(&audit, &tenant_tables);
     let mut conn = crate::open::inspect(db)?;
+    let indexes: Vec<(String, String)> = conn
+        .prepare("SELECT name, sql FROM main.sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(|e| Error::sqlite("reading the indexes", e))?;
+    let index_sql = |name: &str| indexes.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone());
+    let mut findings = keys::findings(&audit, &tenant_tables, &index_sql);
     findings.extend(readers::findings(&mut conn, &audit, &tenant_tables).map_err(|e| Error::sqlite("reading the views and triggers", e))?);
     drop(conn);
     progress(Progress::Step("trying a second tenant on a scratch copy".into()));

@@ -79,7 +79,10 @@ impl SecondTenant {
     pub fn short(&self) -> String {
         let keys = self.blocked.len();
         let refused: u64 = self.blocked.iter().map(|b| b.rows).sum();
-        let mut s = format!("{}/{} rows fit", self.copied, self.tried);
+        if self.tried == 0 {
+            return "no rows to try".into();
+        }
+        let mut s = format!("{}/{} fit", self.copied, self.tried);
         if keys > 0 {
             s.push_str(&format!(" · {refused} refused by {keys} constraint{}", if keys == 1 { "" } else { "s" }));
         }
@@ -96,6 +99,12 @@ impl SecondTenant {
 
     /// One line for people.
     pub fn summary(&self) -> String {
+        if self.tried == 0 {
+            return format!(
+                "a second tenant had no rows to copy in the {} tenant tables: it proves nothing here",
+                self.tables
+            );
+        }
         let mut s = format!(
             "a second tenant ({}) tried {} rows in {} tables: {} copied",
             sql::literal(&self.probe),

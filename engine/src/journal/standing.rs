@@ -49,6 +49,11 @@ impl Standing {
     pub fn rehearsal_for(&self, exec: &ExecuteRecord) -> Option<&PassedDryRun> {
         self.dry_runs.iter().rev().find(|d| d.plan.sha256 == exec.plan_sha256 && d.source_sha256 == exec.backup.sha256)
     }
+
+    /// Whether the execute's plan has an inverse `rollback --undo` can run (a tenant plan).
+    pub fn undoable(&self, exec: &ExecuteRecord) -> bool {
+        self.rehearsal_for(exec).is_some_and(|r| crate::plan::undo::no_inverse(&r.plan).is_none())
+    }
 }
 
 /// A rollback that started, as the journal holds it.

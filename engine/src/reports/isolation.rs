@@ -22,7 +22,11 @@ pub fn write_isolation(db: &Path, r: &IsolationReport) -> Result<PathBuf> {
 /// Writes `isolation.md` after an isolation fix: the findings and second tenant before, the
 /// keys rewritten, and the findings and second tenant after, on the migrated file.
 pub fn write_fix(db: &Path, before: &IsolationReport, fix: &RebuildSpec, plan: &str, after: &IsolationReport) -> Result<PathBuf> {
-    let mut s = format!("# Isolation of {}: fixed by plan `{plan}`\n\nMade {}.\n\n## Before the fix\n\n", shown(db), now());
+    let mut s = format!(
+        "# Isolation of {}: fixed by plan `{plan}`\n\nMade {}: a record of that run (`cutover verify` says where the file stands now; `cutover rollback` restores the file of before it).\n\n## Before the fix\n\n",
+        shown(db),
+        now()
+    );
     audit_section(&mut s, before);
     s.push_str("## The fix: keys rebuilt to lead with the tenant column\n\n| Table | Before | After |\n|---|---|---|\n");
     for k in &fix.keys {

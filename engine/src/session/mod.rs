@@ -148,7 +148,16 @@ impl Session {
     pub fn isolate(&self, column: &str, progress: &mut dyn FnMut(Progress)) -> Result<(IsolationReport, PathBuf)> {
         // What an interrupted probe left beside the file is cutover's own: cleared first.
         preflight::remove_leftovers(&self.db, progress);
+        let journal = paths::side_file(&self.db, "-journal");
+        let hot = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
         let report = crate::isolate::run(&self.db, column, progress)?;
+        if hot && !journal.exists() {
+            // SQLite's own recovery on opening the file: said, since it changed the file's bytes.
+            progress(Progress::Notice(format!(
+                "{} had a hot journal (a write the application did not finish): SQLite rolled it back when the file was opened, as the application would have — that recovery is the only change made to the file",
+                crate::shown::shown(&self.db)
+            )));
+        }
         let written = reports::write_isolation(&self.db, &report)?;
         Ok((report, written))
     }

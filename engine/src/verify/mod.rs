@@ -119,6 +119,7 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
             checks.push(guard("constraints_rebuilt", rebuild::constraints_rebuilt(&conn, before, &after_schema, spec)));
             progress(Progress::Check { name: "second_tenant".into() });
             checks.push(rebuild::second_tenant(req.db, &conn, spec, &after_schema));
+            checks.extend(rebuild::older_sqlite(spec));
         }
         (None, None) => checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan))),
     }

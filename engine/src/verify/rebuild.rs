@@ -139,6 +139,13 @@ pub fn second_tenant(db: &Path, conn: &Connection, spec: &RebuildSpec, after: &[
     for l in &found.leaks {
         findings.push(finding(&l.object, Status::Warn, format!("{} — reported, not rebuilt", l.detail)));
     }
+    // A key no row of a second shop reached is not proven by one.
+    for t in &spec.tables {
+        let tried = found.tried_in.iter().find(|(n, _)| n == &t.table).map_or(0, |(_, n)| *n);
+        if tried == 0 {
+            findings.push(finding(&t.table, Status::Warn, "it has no rows to copy: no second shop's row tried its rewritten key"));
+        }
+    }
     let before = spec.second_tenant.as_ref().map(|b| format!(" (before the fix: {})", b.short())).unwrap_or_default();
     let now = found.short();
     let probe = sql::literal(&found.probe);
@@ -153,6 +160,24 @@ pub fn second_tenant(db: &Path, conn: &Connection, spec: &RebuildSpec, after: &[
             Status::Warn => format!("the rewritten keys take a second shop; left for a person: {}; {now}{before}", named(Status::Warn)),
             Status::Fail => format!("a rewritten key still refuses a second shop, in {}: {now}{before}", named(Status::Fail)),
         }
+    })
+}
+
+/// `older_sqlite`: a WARN naming the rebuilt WITHOUT ROWID tables whose layout SQLite 3.40's
+/// integrity_check misreads, so the technician who checks the file with the shop's own SQLite
+/// is not alarmed by a false report.
+pub fn older_sqlite(spec: &RebuildSpec) -> Option<Check> {
+    (!spec.older_sqlite.is_empty()).then(|| {
+        let names: Vec<String> = spec.older_sqlite.iter().map(|t| sql::ident(t)).collect();
+        Check::single(
+            "older_sqlite",
+            Status::Warn,
+            format!(
+                "{}: WITHOUT ROWID, the primary key now starting with a column declared after others — SQLite 3.40's integrity_check (seen with 3.40.1) wrongly reports NULL values in such a table; the data is sound and this SQLite ({}) checks it. If the shop's software checks integrity with an old SQLite, roll back or leave these out (--skip)",
+                names.join(", "),
+                rusqlite::version()
+            ),
+        )
     })
 }
 

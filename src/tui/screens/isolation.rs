@@ -73,7 +73,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Some(match s.refusal_of(table, columns, index) {
                     Some(b) => format!("here: refused {} of the {tried} rows tried ({})", b.rows, b.by),
                     None if tried == 0 => format!("here: {table} has no rows to try"),
-                    None => format!("here: the {tried} rows tried fit"),
+                    // Refused by another key of the table first: this one was never reached.
+                    None => match s.blocked.iter().find(|b| &b.table == table) {
+                        Some(b) => format!("here: not reached — {table}'s rows were refused first ({})", b.by),
+                        None => format!("here: the {tried} rows tried fit"),
+                    },
                 })
             }
             _ => None,
@@ -87,7 +91,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let chosen = report.findings.iter().filter(|f| app.key_chosen(f)).count();
     let keys = report.findings.iter().filter(|f| matches!(f.concern, Concern::UniqueKey { .. })).count();
     let line = format!(
-        "{keys} keys ignore {} · {chosen} chosen · {} more for a person",
+        "{keys} key{} ignore{} {} · {chosen} chosen · {} more for a person",
+        if keys == 1 { "" } else { "s" },
+        if keys == 1 { "s" } else { "" },
         report.column,
         report.findings.len() - keys
     );

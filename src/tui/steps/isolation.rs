@@ -65,10 +65,15 @@ impl App {
     pub(crate) fn toggle_key(&mut self) {
         let Some(report) = &self.prepared.isolation else { return };
         let Some(f) = self.isolation_rows().get(self.view.cursor).copied() else { return };
-        let Concern::UniqueKey { table, index, .. } = &f.concern else {
+        let Concern::UniqueKey { table, index, natural, .. } = &f.concern else {
             self.view.notice = Some(format!("{}: reported for a person, not rebuilt by cutover", f.written));
             return;
         };
+        // A natural key held back (a foreign key points at it, a tenant in its WHERE) stays.
+        if *natural && !f.proposed {
+            self.view.notice = Some(format!("{} of {table} is held back: {}", f.written, f.fix));
+            return;
+        }
         let mut keys: BTreeSet<(String, String)> = match &self.choices.keys {
             Some(k) => k.clone(),
             None => report

@@ -358,6 +358,16 @@ impl<'c> Probe<'c> {
         *self.tried_in.entry(name.clone()).or_default() += 1;
         self.take_events();
         match self.conn.execute(&q, params_from_iter(values.iter())) {
+            // No error, and no row either: a conflict clause or a trigger dropped it unsaid.
+            Ok(0) => {
+                let by = "the insert was silently dropped (an ON CONFLICT IGNORE key, or a trigger's RAISE(IGNORE))";
+                *self.blocked.entry((name.clone(), by.to_string())).or_default() += 1;
+                if let Some(old) = rowid {
+                    self.failed.insert((name, old));
+                }
+                self.take_events();
+                Ok(None)
+            }
             Ok(_) => {
                 self.done += 1;
                 let new = self.conn.last_insert_rowid();

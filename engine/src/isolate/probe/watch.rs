@@ -140,6 +140,8 @@ pub fn judge(
                 _ => "changed a row of",
             };
             format!("{verb} {}, which has no tenant column and every shop shares", sql::ident(&t.name))
+        } else if action == Action::SQLITE_DELETE && event == "INSERT" && touched == on {
+            format!("replaced a row of {} of another shop (an ON CONFLICT REPLACE key)", sql::ident(&t.name))
         } else if action == Action::SQLITE_DELETE {
             format!("deleted a row of {} of another shop", sql::ident(&t.name))
         } else {

@@ -118,6 +118,9 @@ pub struct RebuildSpec {
     /// The foreign key to the tenant registry each rebuilt table gained, if asked for.
     #[serde(default)]
     pub registry: Option<String>,
+    /// Rebuilt WITHOUT ROWID tables whose layout older SQLite's integrity_check misreads.
+    #[serde(default)]
+    pub older_sqlite: Vec<String>,
 }
 
 /// Builds the rebuild of the keys `chosen` on the database `conn` reads. Refused, before
@@ -269,9 +272,12 @@ pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
         dependents: dependents.iter().map(|o| format!("{} {}", o.kind, sql::ident(&o.name))).collect(),
         second_tenant: req.before,
         registry,
+        older_sqlite: Vec::new(),
     };
     let count = |kind: &str| dependents.iter().filter(|o| o.kind == kind).count();
     let old_sqlite = older_sqlite_misreads(conn, &spec).map_err(|e| read("reading the columns", e))?;
+    let mut spec = spec;
+    spec.older_sqlite = old_sqlite.clone();
     let notices = vec![format!(
         "rebuilds {} and {} so their keys lead with {}; {} and {} that depend on them are made again unchanged",
         counted(spec.tables.len(), "table", "tables"),
@@ -404,7 +410,8 @@ fn registry_key(
 }
 
 /// The rebuilt WITHOUT ROWID tables whose primary key now has a column declared after one that
-/// is not in the key: a layout older SQLite's integrity_check misreads.
+/// is not in the key, with a NOT NULL column outside the key: a layout SQLite 3.40's
+/// integrity_check misreads (it reports that column NULL).
 fn older_sqlite_misreads(conn: &Connection, spec: &RebuildSpec) -> rusqlite::Result<Vec<String>> {
     let mut out = Vec::new();
     for t in &spec.tables {
@@ -414,7 +421,10 @@ fn older_sqlite_misreads(conn: &Connection, spec: &RebuildSpec) -> rusqlite::Res
         let columns = schema::columns(conn, &t.table)?;
         let Some(tenant) = columns.iter().position(|c| c.name.eq_ignore_ascii_case(&spec.column)) else { continue };
         let rescoped_pk = spec.keys.iter().any(|k| k.table == t.table && k.after.contains("PRIMARY KEY"));
-        if rescoped_pk && columns[..tenant].iter().any(|c| c.pk == 0) {
+        // What 3.40 misreads is a NOT NULL column outside the key (seen: reported as NULL).
+        let not_null_outside =
+            columns.iter().any(|c| c.pk == 0 && c.not_null && !c.name.eq_ignore_ascii_case(&spec.column));
+        if rescoped_pk && not_null_outside && columns[..tenant].iter().any(|c| c.pk == 0) {
             out.push(t.table.clone());
         }
     }
