@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use cutover::engine::apply::{self, Cancel};
 use cutover::engine::audit::{self, AuditOptions};
-use cutover::engine::backup::{self, BackupOptions};
 use cutover::engine::plan::tenant::{self, TenantRequest};
 use cutover::engine::verify::{self, Scope, VerifyRequest, snapshot};
 use cutover::engine::{dryrun, open};
@@ -143,18 +142,31 @@ fn main() {
             .unwrap_or("?")
     );
 
-    // 1. Backup phase.
+    // 1. Backup: the whole `cutover backup` process against the same guarantees by hand, run in
+    // parallel as an expert would (quick_check, the source's hash, a copy synced and read back
+    // from the device past the page cache); and, for information, cp + sync + two openssl that
+    // never read the copy back from the disk.
     let src = work.join("pos.db");
     copy(&db, &src);
-    let (mut ours, mut core, mut ossl) = (vec![], vec![], vec![]);
+    let (mut ours, mut careful, mut ossl) = (vec![], vec![], vec![]);
     for _ in 0..if a.wants("backup") { a.runs } else { 0 } {
         warm(&src);
         ours.push(secs(|| {
-            let r = backup::run(&src, &BackupOptions::default(), &mut |_| {}).expect("backup");
-            std::fs::remove_file(r.path).unwrap();
+            let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+                .args(["backup", "--json"])
+                .arg(&src)
+                .output()
+                .expect("cutover backup");
+            assert!(out.status.success(), "cutover backup: {}", String::from_utf8_lossy(&out.stderr));
         }));
+        remove_backups(&work);
         warm(&src);
-        core.push(sh("cp pos.db copy.db && sync && sha256sum pos.db copy.db >/dev/null && rm copy.db", &work));
+        careful.push(sh(
+            "sqlite3 pos.db 'PRAGMA quick_check' >/dev/null & openssl dgst -sha256 pos.db >/dev/null & \
+             (cp pos.db copy.db && sync copy.db && dd if=copy.db iflag=direct bs=4M status=none | openssl dgst -sha256 >/dev/null); \
+             wait; rm copy.db",
+            &work,
+        ));
         warm(&src);
         ossl.push(sh(
             "cp pos.db copy.db && sync && (openssl dgst -sha256 pos.db >/dev/null & openssl dgst -sha256 copy.db >/dev/null & wait) && rm copy.db",
@@ -165,11 +177,11 @@ fn main() {
         row(
             "backup",
             median(&mut ours),
-            &[("cp+sync+sha256sum", median(&mut core)), ("cp+sync+2×openssl", median(&mut ossl))],
+            &[("the careful workflow", median(&mut careful)), ("cp+sync+2×openssl (no read-back)", median(&mut ossl))],
         );
     }
 
-    // 2. Execute phase: the plan's transaction on a fresh copy, against sqlite3 with the same SQL.
+    // 2. The plan's transaction alone on a fresh copy, against sqlite3 with the same SQL.
     let report = audit::run(&src, &AuditOptions::default(), &mut |_| {}).expect("audit");
     let conn = open::inspect(&src).unwrap();
     let request = TenantRequest { tenant: TENANT.into(), column_type: tenant::DEFAULT_TYPE.into(), index: true };
@@ -193,7 +205,7 @@ fn main() {
         lite.push(sh("sqlite3 -bail exec.db < plan.sql", &work));
     }
     if a.wants("execute") {
-        row("execute", median(&mut ours), &[("sqlite3 -bail", median(&mut lite))]);
+        row("transaction", median(&mut ours), &[("sqlite3 -bail", median(&mut lite))]);
     }
 
     // 3. Verification of the migrated copy, against integrity + FK checks + a full dump hash.
@@ -235,7 +247,7 @@ fn main() {
     if a.wants("e2e") {
         let e2e = work.join("e2e");
         std::fs::create_dir_all(&e2e).unwrap();
-        let (mut ours, mut hand, mut rss) = (vec![], vec![], vec![]);
+        let (mut ours, mut hand, mut rss, mut phase, mut lite) = (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..a.runs {
             let target = e2e.join("pos.db");
             copy(&db, &target);
@@ -246,16 +258,24 @@ fn main() {
             }
             warm(&target);
             let started = Instant::now();
-            let kb = peak_rss_kb(&[
+            let (kb, out) = peak_rss_kb(&[
                 env!("CARGO_BIN_EXE_cutover"),
                 "execute",
                 target.to_str().unwrap(),
                 "--tenant",
                 TENANT,
                 "--yes",
+                "--json",
             ]);
             ours.push(started.elapsed().as_secs_f64());
             rss.push(kb as f64);
+            // What the report shows as the execute: proving the file unchanged, the plan, the hash.
+            let v: serde_json::Value = serde_json::from_str(&out).expect("execute --json");
+            phase.push(v["timings_s"]["execute"].as_f64().expect("timings_s.execute"));
+            copy(&db, &target);
+            warm(&target);
+            std::fs::copy(work.join("plan.sql"), e2e.join("plan.sql")).unwrap();
+            lite.push(sh("sqlite3 -bail pos.db < plan.sql", &e2e));
             copy(&db, &target);
             let _ = std::fs::remove_file(e2e.join("pos.bak"));
             let _ = std::fs::remove_file(e2e.join("test.db"));
@@ -265,12 +285,15 @@ fn main() {
             "cp pos.db pos.bak && sync && (openssl dgst -sha256 pos.db >/dev/null & openssl dgst -sha256 pos.bak >/dev/null & wait) \
              && cp pos.bak test.db && sqlite3 -bail test.db < plan.sql \
              && sqlite3 test.db 'PRAGMA integrity_check; PRAGMA foreign_key_check;' >/dev/null \
+             && sqlite3 test.db .dump | openssl dgst -sha256 >/dev/null \
              && sqlite3 -bail pos.db < plan.sql \
-             && sqlite3 pos.db 'PRAGMA integrity_check; PRAGMA foreign_key_check;' >/dev/null && sync && rm test.db pos.bak",
+             && sqlite3 pos.db 'PRAGMA integrity_check; PRAGMA foreign_key_check;' >/dev/null \
+             && sqlite3 pos.db .dump | openssl dgst -sha256 >/dev/null && sync && rm test.db pos.bak",
             &e2e,
         ));
         }
-        row("end to end", median(&mut ours), &[("by hand (cp, openssl, sqlite3)", median(&mut hand))]);
+        row("execute", median(&mut phase), &[("sqlite3 -bail on a fresh copy", median(&mut lite))]);
+        row("end to end", median(&mut ours), &[("by hand (cp, openssl, sqlite3, checks)", median(&mut hand))]);
         println!("{:<14} cutover execute peak RSS {:.1} MiB", "memory", median(&mut rss) / 1024.0);
     }
 
@@ -286,19 +309,33 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
-/// Runs a command and returns its peak resident memory in KiB, as the kernel counts it. The
-/// command runs under a small Python parent whose RUSAGE_CHILDREN then holds just its peak.
-fn peak_rss_kb(cmd: &[&str]) -> i64 {
+/// Runs a command and returns its peak resident memory in KiB, as the kernel counts it, and
+/// what it printed. The command runs under a small Python parent whose RUSAGE_CHILDREN then
+/// holds just its peak; the peak is its last line.
+fn peak_rss_kb(cmd: &[&str]) -> (i64, String) {
     let probe = Command::new("python3")
         .arg("-c")
         .arg(
             "import resource, subprocess, sys\n\
-             subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)\n\
+             r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)\n\
+             sys.stdout.write(r.stdout.decode())\n\
+             print()\n\
              print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
         )
         .args(cmd)
         .output()
         .unwrap();
     assert!(probe.status.success(), "cutover execute failed: {}", String::from_utf8_lossy(&probe.stderr));
-    String::from_utf8_lossy(&probe.stdout).trim().parse().unwrap_or(-1)
+    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    let (out, last) = text.trim_end().rsplit_once('\n').unwrap_or(("", text.trim()));
+    (last.trim().parse().unwrap_or(-1), out.to_string())
+}
+
+/// Removes the backups `cutover backup` made in `dir`, so each run starts the same.
+fn remove_backups(dir: &Path) {
+    for f in std::fs::read_dir(dir).unwrap().flatten() {
+        if f.file_name().to_string_lossy().contains(".backup-") {
+            let _ = std::fs::remove_file(f.path());
+        }
+    }
 }
