@@ -116,15 +116,9 @@ pub(crate) fn executed_outcome(db: &Path, planned: &Planned, rehearsed: &Rehears
     let rebuild = planned.plan.rebuild();
     let summary = if let (Some(spec), true) = (rebuild, done.verification.ok) {
         format!(
-            "{}: {} key{} now lead{} with {} ({} table{} rebuilt{}), every row and value kept, verified — {}. To take it back: `cutover rollback {} --yes`",
+            "{}: {}, every row and value kept, verified — {}. To take it back: `cutover rollback {} --yes`",
             shown(db),
-            spec.keys.len(),
-            if spec.keys.len() == 1 { "" } else { "s" },
-            if spec.keys.len() == 1 { "s" } else { "" },
-            spec.column,
-            spec.tables.len(),
-            if spec.tables.len() == 1 { "" } else { "s" },
-            if spec.registry.is_some() { ", each with a foreign key to the tenant registry" } else { "" },
+            spec.summary(),
             done.verification.summary(),
             cutover::engine::shell_quote(db)
         )

@@ -5,6 +5,7 @@
 
 use std::fs;
 
+use crate::common::shop::{cutover, text};
 use crate::common::wizard::{press, type_text};
 use crate::tui_app::{opened, shop};
 use cutover::engine::hashing::sha256_hex;
@@ -14,12 +15,8 @@ use ratatui::crossterm::event::KeyCode;
 
 fn migrated(dir: &std::path::Path) -> std::path::PathBuf {
     let db = shop(dir);
-    assert_cmd::Command::cargo_bin("cutover")
-        .unwrap()
-        .args(["execute", "--tenant", "acme", "--yes"])
-        .arg(&db)
-        .assert()
-        .success();
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
     db
 }
 

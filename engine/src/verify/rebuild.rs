@@ -95,13 +95,8 @@ pub fn constraints_rebuilt(
             f.iter().filter(|x| x.status == Status::Fail).map(|x| x.subject.as_str()).collect::<Vec<_>>().join(", ")
         ),
         _ => format!(
-            "{} key{} now lead{} with {} ({} table{} rebuilt); the other {others} schema objects are unchanged, {} made again as they were",
-            spec.keys.len(),
-            if spec.keys.len() == 1 { "" } else { "s" },
-            if spec.keys.len() == 1 { "s" } else { "" },
-            spec.column,
-            spec.tables.len(),
-            if spec.tables.len() == 1 { "" } else { "s" },
+            "{}; the other {others} schema objects are unchanged, {} made again as they were",
+            spec.summary(),
             spec.dependents.len()
         ),
     }))

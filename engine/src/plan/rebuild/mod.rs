@@ -123,6 +123,22 @@ pub struct RebuildSpec {
     pub older_sqlite: Vec<String>,
 }
 
+impl RebuildSpec {
+    /// What the rebuild makes, in a few words for both faces: `14 keys now lead with tenant_id
+    /// (14 tables rebuilt)`.
+    pub fn summary(&self) -> String {
+        let n = self.keys.len();
+        format!(
+            "{} now lead{} with {} ({} rebuilt{})",
+            counted(n, "key", "keys"),
+            if n == 1 { "s" } else { "" },
+            self.column,
+            counted(self.tables.len(), "table", "tables"),
+            if self.registry.is_some() { ", each with a foreign key to the tenant registry" } else { "" }
+        )
+    }
+}
+
 /// Builds the rebuild of the keys `chosen` on the database `conn` reads. Refused, before
 /// anything runs, when a key cannot be rewritten safely: it is the row id, another table's
 /// foreign key points at it, a table already has foreign-key violations, or its CREATE
