@@ -40,6 +40,9 @@ pub struct BackupReport {
     pub source_sha256: String,
     /// `MATCH` (a report is only returned for a matching backup).
     pub verdict: &'static str,
+    /// What `PRAGMA quick_check` said of the database, run on the locked file while it was
+    /// copied: `ok` (a report is only returned for a sound database).
+    pub quick_check: String,
     /// The database's journal mode.
     pub journal_mode: String,
     /// Whether the WAL was checkpointed into the main file first.
@@ -57,7 +60,7 @@ pub struct BackupReport {
 pub struct BackupTimings {
     /// Locking and checkpointing.
     pub lock: f64,
-    /// Copying while hashing.
+    /// Copying while hashing (SQLite's quick_check runs alongside, until the re-read ends).
     pub copy: f64,
     /// fsync of the copy, the rename and the folder fsync.
     pub sync: f64,
@@ -71,14 +74,28 @@ impl From<&BackupReport> for BackupRef {
     }
 }
 
-/// Backs up `db`, refusing while another process uses it.
+/// Backs up `db`, refusing while another process uses it or SQLite finds it damaged.
 ///
 /// The database is checkpointed (WAL) and write-locked so the main file alone is the whole,
-/// stable database; its bytes are copied to a hidden `.partial` file while hashed, the file and
-/// folder are fsynced, the copy is renamed (never over an existing file) to
-/// `<db>.backup-YYYYMMDD-HHMMSS`, and then read back and hashed again. A copy whose hashes differ
-/// is deleted and never offered.
+/// stable database. Under the lock its bytes are copied to a hidden `.partial` file (inside the
+/// kernel where the system can) while hashed, the copy is fsynced and read back from the disk
+/// and hashed again, and SQLite's quick_check reads the same bytes on the other core. Only when
+/// the hashes agree and quick_check says `ok` is the copy renamed (never over an existing file)
+/// to `<db>.backup-YYYYMMDD-HHMMSS` and the folder fsynced; otherwise it is deleted, never
+/// offered.
 pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress)) -> Result<BackupReport> {
+    let (report, hold) = run_holding(db, options, progress)?;
+    hold.release()?;
+    Ok(report)
+}
+
+/// [`run`], keeping the database held exclusively afterwards: an execute that follows in the
+/// same run may then rely on the hold ([`Hold::untouched`]) instead of hashing the file again.
+pub fn run_holding(
+    db: &Path,
+    options: &BackupOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(BackupReport, Hold)> {
     let started = Instant::now();
     let db = &paths::resolve(db)?;
     preflight::check_file(db)?;
@@ -119,48 +136,48 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         return Err(Error::DiskSpace { dir, needed, available, backup_dir_helps: true });
     }
     // A backup the journal cannot record is never offered; find out before copying anything.
-    journal::check_writable(db)?;
+    let readied = journal::check_writable(db)?;
 
     let mut partial = paths::Scratch::Backup
         .create(db, &dir)
         .map_err(|e| Error::writing(&dir, format!("creating a file in {}", shown(&dir)), e))?;
     timings.lock = split();
-    progress(Progress::Step(format!("copying {} while hashing it", paths::file_name(db))));
-    let copied = hold
-        .read(|source| {
-            hashing::copy_hashing(source, partial.as_file_mut(), size, &mut |done, total| {
-                progress(Progress::Bytes { stage: "copying and hashing", done, total })
-            })
-        })
+    progress(Progress::Step(format!(
+        "copying {} while hashing it, SQLite checking it alongside (quick_check)",
+        paths::file_name(db)
+    )));
+    // Under the lock, SQLite's quick_check reads the same bytes on the other core while they
+    // are copied, synced and read back from the disk; the copy gets its name only when all
+    // three agree, so no file that could pass for a backup exists before then.
+    hold.mark_proven();
+    let (pass, health) = hold
+        .read_checking(|reader, source| copy_and_prove(reader, source, &mut partial, size, progress), preflight::quick_check)
         .map_err(|e| Error::io("copying the database to the backup", e))?;
-    timings.copy = split();
-    partial.as_file().sync_all().map_err(|e| Error::io("flushing the backup to disk (fsync)", e))?;
-    hold.release()?;
+    let quick_check = health.map_err(|e| {
+        readied.undo(db);
+        preflight::classify_open_error(db, e)
+    })?;
+    if quick_check != "ok" {
+        readied.undo(db);
+        return Err(Error::Corrupt { path: db.clone(), detail: quick_check });
+    }
+    let Pass { copied, reread, seconds } = pass;
+    (timings.copy, timings.sync, timings.verify) = seconds;
+    split();
     if copied.bytes != size {
         return Err(Error::io(
             "copying the database",
             io::Error::other(format!("read {} bytes but the file has {size}", copied.bytes)),
         ));
     }
-
+    let backup_sha256 = match reread? {
+        h if h.sha256 == copied.sha256 && h.bytes == copied.bytes => h.sha256,
+        h => return Err(Error::BackupMismatch { source_sha256: copied.sha256, backup_sha256: h.sha256 }),
+    };
     let created = chrono::Local::now();
     let path = persist(partial, &dir, db, &created.format("%Y%m%d-%H%M%S").to_string())?;
+    timings.sync += split();
 
-    timings.sync = split();
-
-    progress(Progress::Step("re-reading the backup from disk".into()));
-    let reread = hashing::rehash(&path, progress);
-    timings.verify = split();
-    let backup_sha256 = match reread {
-        Ok(h) if h.sha256 == copied.sha256 && h.bytes == copied.bytes => h.sha256,
-        other => {
-            remove_bad_backup(&path, &dir);
-            return match other {
-                Ok(h) => Err(Error::BackupMismatch { source_sha256: copied.sha256, backup_sha256: h.sha256 }),
-                Err(e) => Err(e),
-            };
-        }
-    };
     if let Err(e) = journal::append(
         db,
         journal::Event::Backup { path: path.clone(), sha256: backup_sha256.clone(), bytes: copied.bytes },
@@ -175,19 +192,57 @@ pub fn run(db: &Path, options: &BackupOptions, progress: &mut dyn FnMut(Progress
         }
         return Err(e);
     }
-    Ok(BackupReport {
+    let report = BackupReport {
         database: db.to_path_buf(),
         path,
         bytes: copied.bytes,
         sha256: backup_sha256,
         source_sha256: copied.sha256,
         verdict: "MATCH",
+        quick_check,
         journal_mode,
         checkpointed,
         created_at: created.to_rfc3339(),
         seconds: started.elapsed().as_secs_f64(),
         timings_s: timings,
-    })
+    };
+    Ok((report, hold))
+}
+
+/// What a copy made and read back: the source's hash as copied, the copy's as re-read from the
+/// disk, and the seconds of copying, syncing and re-reading.
+struct Pass {
+    copied: hashing::StreamHash,
+    reread: Result<hashing::StreamHash>,
+    seconds: (f64, f64, f64),
+}
+
+/// Copies the held file into `partial` (inside the kernel where it can, hashing the source
+/// from the page cache meanwhile), fsyncs it and reads it back from the disk.
+fn copy_and_prove(
+    reader: &mut dyn io::Read,
+    source: Option<&fs::File>,
+    partial: &mut tempfile::NamedTempFile,
+    size: u64,
+    progress: &mut dyn FnMut(Progress),
+) -> io::Result<Pass> {
+    let started = Instant::now();
+    let mut report = |done, total| progress(Progress::Bytes { stage: "copying and hashing", done, total });
+    let in_kernel = match source {
+        Some(file) => hashing::kernel_copy_hashing(reader, file, partial.as_file(), size, &mut report)?,
+        None => None,
+    };
+    let copied = match in_kernel {
+        Some(h) => h,
+        None => hashing::copy_hashing(reader, partial.as_file_mut(), size, &mut report)?,
+    };
+    let copy = started.elapsed().as_secs_f64();
+    partial.as_file().sync_all()?;
+    let sync = started.elapsed().as_secs_f64() - copy;
+    progress(Progress::Step("re-reading the backup from disk".into()));
+    let reread = hashing::rehash(partial.path(), progress);
+    let verify = started.elapsed().as_secs_f64() - copy - sync;
+    Ok(Pass { copied, reread, seconds: (copy, sync, verify) })
 }
 
 fn check_backup_dir(dir: &Path) -> Result<()> {

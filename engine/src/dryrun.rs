@@ -34,6 +34,10 @@ pub struct DryRunTimings {
     pub copy: f64,
     /// Reading the "before" state.
     pub snapshot: f64,
+    /// Whether it was read from the backup on another thread while the copy was made and the
+    /// plan ran (then its seconds overlap theirs).
+    #[serde(default)]
+    pub snapshot_alongside: bool,
     /// Running the plan.
     pub apply: f64,
     /// Verifying the result.
@@ -90,16 +94,63 @@ pub fn run(
         .map_err(|e| Error::writing(&dir, format!("creating the rehearsal copy in {}", shown(&dir)), e))?;
     let copy = scratch.path().to_path_buf();
 
-    progress(Progress::Step("copying the backup to a scratch file".into()));
-    copy_checked(backup, &copy, progress)?;
-    timings.copy = split();
-
-    progress(Progress::Step("reading every table before the change".into()));
-    let before = snapshot::capture(&copy, 2, &plan.dropped_columns(), progress)?;
-    timings.snapshot = split();
-
-    let outcome = rehearse(&copy, plan, cancel, progress);
-    timings.apply = split();
+    let without = plan.dropped_columns();
+    // The "before" state is read from the backup itself, on the other core, while the copy is
+    // made and the plan runs on it: the copy is those very bytes (proven on the way), and the
+    // backup is opened immutable, so nothing is locked or created beside it.
+    let alongside = open::immutable(&backup.path).ok().flatten().is_some();
+    let (before, outcome) = if alongside {
+        timings.snapshot_alongside = true;
+        progress(Progress::Step(
+            "copying the backup to a scratch file, reading every table before the change alongside".into(),
+        ));
+        std::thread::scope(|scope| {
+            let reading = scope.spawn(|| {
+                let started = Instant::now();
+                let before = snapshot::capture_immutable(&backup.path, 1, &without, &mut |_| {});
+                (before, started.elapsed().as_secs_f64())
+            });
+            let copied = copy_checked(backup, &copy, progress);
+            timings.copy = split();
+            let outcome = copied.map(|()| rehearse(&copy, plan, cancel, progress));
+            timings.apply = split();
+            let before = match reading.join() {
+                Ok((before, secs)) => {
+                    timings.snapshot = secs;
+                    before.and_then(|b| {
+                        b.ok_or_else(|| Error::NotReady(Refusal::CheckStopped("reading the backup before the change")))
+                    })
+                }
+                Err(_) => Err(Error::NotReady(Refusal::CheckStopped("reading the backup before the change"))),
+            };
+            // A copy that failed is the error, as when read one after the other.
+            match outcome {
+                Ok(outcome) => (before, outcome),
+                Err(e) => (Err(e), Err(Error::NotReady(Refusal::CheckStopped("copying the backup")))),
+            }
+        })
+    } else {
+        progress(Progress::Step("copying the backup to a scratch file".into()));
+        let before = copy_checked(backup, &copy, progress).and_then(|()| {
+            timings.copy = split();
+            progress(Progress::Step("reading every table before the change".into()));
+            snapshot::capture(&copy, 2, &without, progress)
+        });
+        timings.snapshot = split();
+        let outcome = match &before {
+            Ok(_) => rehearse(&copy, plan, cancel, progress),
+            Err(_) => Err(Error::NotReady(Refusal::CheckStopped("reading the copy before the change"))),
+        };
+        timings.apply = split();
+        (before, outcome)
+    };
+    let before = match before {
+        Ok(b) => b,
+        Err(e) => {
+            cleanup(&copy);
+            return Err(e);
+        }
+    };
     let (runs, result_sha256) = match outcome {
         Ok(v) => v,
         Err(e) => {

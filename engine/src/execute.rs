@@ -12,6 +12,7 @@ use crate::apply::{self, Cancel, StatementRun};
 use crate::backup_ref::BackupRef;
 use crate::changes::Changes;
 use crate::dryrun;
+use crate::hold::Hold;
 use crate::error::{Error, Result, is_busy};
 use crate::hashing;
 use crate::journal::{self, Event};
@@ -117,6 +118,7 @@ pub fn run(
     plan: &Plan,
     backup: &BackupRef,
     rehearsal: &Rehearsal,
+    held: Option<Hold>,
     cancel: &Cancel,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExecuteReport> {
@@ -131,27 +133,53 @@ pub fn run(
     if !backup.path.is_file() {
         return Err(Error::NotReady(Refusal::BackupGone { path: backup.path.clone() }));
     }
-    // The way back must still be there: the backup is read from the disk once more and must
-    // hash as recorded, or nothing runs.
-    progress(Progress::Step("checking the backup against its recorded hash".into()));
-    let proven = crate::hashing::rehash(&backup.path, progress)?;
-    if proven.sha256 != backup.sha256 {
-        return Err(Error::NotReady(Refusal::BackupChanged {
-            path: backup.path.clone(),
-            doing: "nothing was changed; make a new backup and dry run",
-        }));
-    }
+    // The hold the backup took stands for the proof only while nothing can have touched the file.
+    let mut held = held.filter(|h| h.untouched());
+    // The way back must still be there: the backup is read from the disk once more, while the
+    // plan runs, and must hash as recorded, or nothing is committed.
+    progress(Progress::Step("checking the backup against its recorded hash, alongside the plan".into()));
+    let backup_check = {
+        let path = backup.path.clone();
+        std::thread::spawn(move || crate::hashing::rehash(&path, &mut |_| {}))
+    };
     if let Some(why) = preflight::restore_blocker(db, None) {
         return Err(Error::CannotRestore { path: db.to_path_buf(), why });
     }
-    inuse::ensure_not_in_use(db)?;
-    crate::status::ensure_settled(db, progress)?;
+    match &held {
+        // Windows enforces the hold's locks on every SQLite reader and writer, and its scan
+        // would take the hold's own handles for another program's.
+        Some(_) if !crate::platform::SCAN_PAST_OWN_HANDLES => {}
+        // Opening the file to probe its locks would drop the hold's own: only the process scan.
+        Some(_) => {
+            let ids: Vec<_> = paths::with_side_files(db)
+                .into_iter()
+                .filter_map(|p| crate::platform::identity(&p).ok().map(|i| (i.id, p)))
+                .collect();
+            let holders = inuse::holders_of(&ids);
+            if !holders.is_empty() {
+                return Err(Error::InUse { path: db.to_path_buf(), holders });
+            }
+        }
+        None => {
+            inuse::ensure_not_in_use(db)?;
+            crate::status::ensure_settled(db, progress)?;
+        }
+    }
     let mut timings = ExecuteTimings::default();
 
     // Opened before the connection and closed after it: closing a descriptor of the database
-    // would drop SQLite's locks (see `inuse`).
-    let mut file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", shown(db)), e))?;
-    let mut conn = open::read_write(db)?;
+    // would drop SQLite's locks (see `inuse`). A hold brings both.
+    let proven_by_hold = held.is_some();
+    let mut opened: Option<(rusqlite::Connection, DbFile)> = None;
+    let (file, conn) = match held.as_mut() {
+        Some(h) => h.parts_mut()?,
+        None => {
+            let file = DbFile::open(db).map_err(|e| Error::io(format!("opening {}", shown(db)), e))?;
+            let conn = open::read_write(db)?;
+            let (conn, file) = opened.insert((conn, file));
+            (&*file, conn)
+        }
+    };
     let locked = |e: rusqlite::Error| {
         if is_busy(&e) {
             Error::Locked { path: db.to_path_buf(), pid: None }
@@ -159,8 +187,8 @@ pub fn run(
             Error::sqlite("preparing the database", e)
         }
     };
-    dryrun::prepare_for_plan(&conn)?;
-    let folded = crate::wal::fold_in(&conn).map_err(locked)?;
+    dryrun::prepare_for_plan(conn)?;
+    let folded = crate::wal::fold_in(conn).map_err(locked)?;
     if !folded.complete {
         return Err(Error::Locked { path: db.to_path_buf(), pid: None });
     }
@@ -183,27 +211,45 @@ pub fn run(
         if wal && fs::metadata(&wal_path).is_ok_and(|m| m.len() > 0) {
             return Err(Error::NotReady(Refusal::WalWrittenSinceBackup { path: db.to_path_buf() }));
         }
-        let now = hash_under_lock(&mut file, conn).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?;
-        if now.sha256 != backup.sha256 {
-            return Err(Error::NotReady(Refusal::ChangedSinceBackup { path: db.to_path_buf() }));
+        // Held since the backup copied it, untouched: the file is still those bytes.
+        if !proven_by_hold {
+            let now = hash_under_lock(file, conn).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?;
+            if now.sha256 != backup.sha256 {
+                return Err(Error::NotReady(Refusal::ChangedSinceBackup { path: db.to_path_buf() }));
+            }
         }
         check_secs = check_started.elapsed().as_secs_f64();
         Ok(())
     };
-    progress(Progress::Step("locking and proving the database still equals the backup".into()));
-    // Journalled before the COMMIT: an execute cut off without this record never committed.
+    progress(Progress::Step(if proven_by_hold {
+        "running the plan on production: held since the backup and untouched, it still equals the backup".into()
+    } else {
+        "locking and proving the database still equals the backup".into()
+    }));
+    let mut backup_check = Some(backup_check);
     let mut committing = || {
+        let proven = backup_check.take().map(|t| t.join());
+        match proven {
+            Some(Ok(Ok(h))) if h.sha256 == backup.sha256 => {}
+            Some(Ok(Err(e))) => return Err(e),
+            _ => {
+                return Err(Error::NotReady(Refusal::BackupChanged {
+                    path: backup.path.clone(),
+                    doing: "nothing was changed; make a new backup and dry run",
+                }));
+            }
+        }
         journal::append(db, Event::ExecuteCommitting { plan_sha256: plan.sha256.clone() })
             .map_err(|e| Error::NotReady(Refusal::CommitNotRecorded { cause: e.to_string() }))
     };
-    let applied =
-        apply::apply(&mut conn, plan, cancel, " on production", &mut prove_unchanged, &mut committing, progress);
+    let applied = apply::apply(conn, plan, cancel, " on production", &mut prove_unchanged, &mut committing, progress);
     timings.check = check_secs;
     let runs = match applied {
         Ok(runs) => runs,
         Err(e) => {
-            drop(conn);
-            drop(file);
+            // The connection closes before the file (see above).
+            drop(held);
+            drop(opened);
             return Err(settle_failure(db, plan, backup, rehearsal, e));
         }
     };
@@ -217,9 +263,9 @@ pub fn run(
     // commit), so nothing the shop writes afterwards can pass for the execute's result.
     let hash_started = Instant::now();
     progress(Progress::Step("hashing the result".into()));
-    let result = match dryrun::finish_after_commit(&conn) {
+    let result = match dryrun::finish_after_commit(conn) {
         Ok(()) => Some(
-            hash_under_lock(&mut file, &conn)
+            hash_under_lock(file, conn)
                 .map_err(|e| Error::io(format!("hashing {}", shown(db)), e))
                 .map_err(after("hashing the result"))?
                 .sha256,
@@ -227,8 +273,8 @@ pub fn run(
         // A WAL that cannot be folded in leaves no hash that stands for the database.
         Err(_) => None,
     };
-    drop(conn);
-    drop(file);
+    drop(held);
+    drop(opened);
     timings.hash = hash_started.elapsed().as_secs_f64();
     journal::append(db, Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.clone() })
         .map_err(after("recording the commit in the journal"))?;
@@ -275,7 +321,7 @@ pub fn run(
 }
 
 /// SHA-256 of the main file, read under the connection's locks.
-fn hash_under_lock(file: &mut DbFile, conn: &rusqlite::Connection) -> std::io::Result<hashing::StreamHash> {
+fn hash_under_lock(file: &DbFile, conn: &rusqlite::Connection) -> std::io::Result<hashing::StreamHash> {
     let total = file.size()?;
     let mut reader = file.reader(conn)?;
     hashing::hash_reader(&mut reader, total, &mut |_, _| {})

@@ -46,6 +46,43 @@ pub fn copy_hashing(
     stream(src, expected, Some(dst), progress)
 }
 
+/// Copies `size` bytes of `file` to `dst` inside the kernel while this thread hashes what
+/// `reader` (positional reads of the same file) yields, so the copy costs almost no CPU and the
+/// hash is served from the page cache. `None` when the kernel cannot copy between these files
+/// (nothing was written then). The copy is proven later, as any copy is, by reading it back
+/// from the disk and comparing with this hash.
+pub fn kernel_copy_hashing(
+    reader: &mut (impl Read + ?Sized),
+    file: &File,
+    dst: &File,
+    size: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<Option<StreamHash>> {
+    let first = size.min(WRITEBACK_EVERY);
+    if !crate::platform::kernel_copy(file, dst, 0, first)? {
+        return Ok(None);
+    }
+    crate::durable::start_writeback(dst, 0, first);
+    thread::scope(|scope| {
+        let copier = scope.spawn(move || -> io::Result<()> {
+            let mut at = first;
+            while at < size {
+                let step = (size - at).min(WRITEBACK_EVERY);
+                if !crate::platform::kernel_copy(file, dst, at, step)? {
+                    return Err(io::Error::other("the kernel stopped copying the database mid-way"));
+                }
+                crate::durable::start_writeback(dst, at, step);
+                at += step;
+            }
+            Ok(())
+        });
+        let hashed = hash_reader(reader, size, progress);
+        let copied = copier.join().map_err(|_| broken())?;
+        copied?;
+        hashed.map(Some)
+    })
+}
+
 /// Hashes everything `src` yields.
 pub fn hash_reader(
     src: &mut (impl Read + ?Sized),

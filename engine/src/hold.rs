@@ -29,6 +29,26 @@ pub struct Hold {
     file: Option<DbFile>,
     db: PathBuf,
     mode: String,
+    /// The file as it was when its bytes were last proven under this hold.
+    stamp: Option<Stamp>,
+}
+
+/// What the file system says of the held file: which file the name reaches, its size and its
+/// last-modified time. A write that bypassed SQLite's locks changes the last two; a file
+/// renamed over the name, the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    id: crate::platform::FileId,
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(db: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(db).ok()?;
+        let id = crate::platform::identity(db).ok()?.id;
+        Some(Stamp { id, size: meta.len(), modified: meta.modified().ok() })
+    }
 }
 
 impl Hold {
@@ -60,7 +80,7 @@ impl Hold {
         let mode = folded.journal_mode;
         // In exclusive locking mode the lock a write transaction takes is kept after it ends.
         conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(locked)?;
-        let hold = Hold { conn: Some(conn), file: Some(file), db: db.to_path_buf(), mode };
+        let hold = Hold { conn: Some(conn), file: Some(file), db: db.to_path_buf(), mode, stamp: None };
         if !hold.wal_is_empty() {
             return Err(Error::NotReady(Refusal::WalNotEmpty { path: db.to_path_buf() }));
         }
@@ -70,6 +90,28 @@ impl Hold {
     /// The connection holding the lock, for reads under it.
     pub fn conn(&self) -> Result<&Connection> {
         self.conn.as_ref().ok_or_else(|| Error::NotReady(Refusal::NotHeld))
+    }
+
+    /// The held file and its connection, for running a plan on it and hashing the result.
+    pub fn parts_mut(&mut self) -> Result<(&DbFile, &mut Connection)> {
+        match (self.file.as_ref(), self.conn.as_mut()) {
+            (Some(file), Some(conn)) => Ok((file, conn)),
+            _ => Err(Error::NotReady(Refusal::NotHeld)),
+        }
+    }
+
+    /// Records the file as it is now, under this hold, just before its bytes are copied and
+    /// hashed.
+    pub fn mark_proven(&mut self) {
+        self.stamp = Stamp::of(&self.db);
+    }
+
+    /// Whether the file is still the one proven by [`Hold::mark_proven`], untouched: the same
+    /// file under the name, of the same size and modification time, its WAL empty, and this
+    /// hold's lock never let go. Then no process that honours SQLite's locks can have written
+    /// to it, and the file still equals the bytes proven then without hashing it again.
+    pub fn untouched(&self) -> bool {
+        self.conn.is_some() && self.file.is_some() && self.wal_is_empty() && self.stamp.is_some() && Stamp::of(&self.db) == self.stamp
     }
 
     /// The database's journal mode (`wal`, `delete`, …).
@@ -85,11 +127,51 @@ impl Hold {
     /// Reads the main file from its start under the lock (through SQLite's own handle where
     /// the operating system's locks are mandatory).
     pub fn read<T>(&mut self, with: impl FnOnce(&mut dyn Read) -> io::Result<T>) -> io::Result<T> {
-        let (Some(file), Some(conn)) = (self.file.as_mut(), self.conn.as_ref()) else {
+        let (Some(file), Some(conn)) = (self.file.as_ref(), self.conn.as_ref()) else {
             return Err(io::Error::other("the database is no longer held"));
         };
         let mut reader = file.reader(conn)?;
         with(&mut reader)
+    }
+
+    /// Reads the main file under the lock, as [`Hold::read`], while `check` runs on the holding
+    /// connection on a second thread: SQLite checks the very bytes being read, on the other
+    /// core. `with` also gets the file itself where the kernel may copy it
+    /// ([`DbFile::copy_source`]). A read that fails interrupts the check.
+    pub fn read_checking<T, C: Send>(
+        &mut self,
+        with: impl FnOnce(&mut dyn Read, Option<&std::fs::File>) -> io::Result<T>,
+        check: impl FnOnce(&Connection) -> C + Send,
+    ) -> io::Result<(T, C)> {
+        if self.file.is_none() || self.conn.is_none() {
+            return Err(io::Error::other("the database is no longer held"));
+        }
+        let (Some(file), Some(conn)) = (self.file.as_ref(), self.conn.take()) else {
+            return Err(io::Error::other("the database is no longer held"));
+        };
+        let mut reader = match file.reader(&conn) {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn = Some(conn);
+                return Err(e);
+            }
+        };
+        let interrupt = conn.get_interrupt_handle();
+        let (read, checked) = std::thread::scope(|scope| {
+            let checker = scope.spawn(move || {
+                let outcome = check(&conn);
+                (conn, outcome)
+            });
+            let read = with(&mut reader, file.copy_source());
+            if read.is_err() {
+                interrupt.interrupt();
+            }
+            (read, checker.join())
+        });
+        // A check that panicked took the connection, and SQLite's lock, with it.
+        let (conn, outcome) = checked.map_err(|_| io::Error::other("SQLite's check stopped unexpectedly"))?;
+        self.conn = Some(conn);
+        Ok((read?, outcome))
     }
 
     /// SHA-256 of the main file, read under the lock.

@@ -60,7 +60,79 @@ pub fn inspect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Opens a file no one may change while it is read (a proven backup) with SQLite's
+/// `immutable=1`: no locks, no change detection, and nothing created beside it (no `-wal` or
+/// `-shm`, whatever the header's journal mode). `None` when the path cannot be written as the
+/// URI this takes (a Windows network path): the caller reads another way.
+pub fn immutable(path: &Path) -> Result<Option<Connection>> {
+    let Some(uri) = immutable_uri(path) else { return Ok(None) };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(uri, flags)
+        .map_err(|e| Error::sqlite(format!("opening {} to read it", shown(path)), e))?;
+    Ok(Some(conn))
+}
+
+/// `file:` URI of an absolute path with `immutable=1`, every byte but the unreserved ones and
+/// `/` percent-encoded; on Windows `file:///C:/…` (SQLite takes no host part).
+fn immutable_uri(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    #[cfg(windows)]
+    let text = {
+        let forward = text.replace('\\', "/");
+        let drive = forward.as_bytes();
+        if drive.len() < 3 || !drive[0].is_ascii_alphabetic() || drive[1] != b':' || drive[2] != b'/' {
+            return None;
+        }
+        format!("/{forward}")
+    };
+    if !text.starts_with('/') {
+        return None;
+    }
+    let mut uri = String::from("file:");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') || (cfg!(windows) && b == b':') {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    Some(uri)
+}
+
 fn is_permission(e: &rusqlite::Error) -> bool {
     use rusqlite::ffi::ErrorCode;
     matches!(e.sqlite_error_code(), Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_immutable_open_reads_a_wal_database_under_an_awkward_name_and_creates_nothing_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("shop 50% #1 é");
+        std::fs::create_dir(&folder).unwrap();
+        let db = folder.join("pos db.backup");
+        {
+            let c = Connection::open(&db).unwrap();
+            c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (v); INSERT INTO t VALUES (1), (2);").unwrap();
+        }
+        let before: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(before.len(), 1, "{before:?}");
+        let conn = immutable(&db).unwrap().expect("an absolute path has a URI");
+        let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 2);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let during: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+        drop(conn);
+        let after: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!((during, after), (before.clone(), before), "journal mode {mode}");
+    }
+
+    #[test]
+    fn a_relative_path_has_no_immutable_uri() {
+        assert_eq!(immutable_uri(Path::new("pos.db")), None);
+    }
 }

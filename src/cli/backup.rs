@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use color_eyre::Result;
-use cutover::engine::Progress;
 use cutover::engine::Session;
 use cutover::engine::human_bytes;
 use cutover::engine::{BackupOptions, BackupReport};
@@ -22,13 +21,11 @@ struct BackupOutput<'a> {
     backup: &'a BackupReport,
 }
 
-/// Checks the database (preflight, including SQLite's quick_check), makes the backup and
-/// prints both hashes. A damaged database is refused before anything is written.
+/// Makes the backup and prints both hashes; the backup runs SQLite's quick_check on the locked
+/// file while copying it, and a damaged database is refused with nothing written.
 pub fn run(db: &Path, dir: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     let session = Session::new(db);
     let mut progress = StderrProgress::new();
-    progress.show(Progress::Step(format!("checking {} (quick_check)", shown(db))));
-    progress.during(|p| session.preflight(p))?;
     let report = progress.during(|p| session.back_up(&BackupOptions { dir }, p))?;
     if json {
         print_json(&BackupOutput { ok: true, backup: &report })?;
@@ -44,12 +41,14 @@ fn render(r: &BackupReport) -> String {
          Source     sha256 {}  (read while copying)\n\
          Backup     sha256 {}  (re-read from disk)\n\
          Result     {} — the backup is a byte-for-byte copy\n\
+         Health     quick_check {} (run on the locked file while it was copied)\n\
          Time       {:.2} s: lock {:.2}, copy and hash {:.2}, fsync {:.2}, re-read and hash {:.2}\n",
         shown(&r.path),
         human_bytes(r.bytes),
         r.source_sha256,
         r.sha256,
         r.verdict,
+        r.quick_check,
         r.seconds,
         r.timings_s.lock,
         r.timings_s.copy,

@@ -34,6 +34,39 @@ fn corrupt_db(dir: &Path) -> PathBuf {
     db
 }
 
+/// A database every read works on, whose damage only SQLite's quick_check finds: the header
+/// counts free pages the file does not have.
+fn damaged_freelist_db(dir: &Path) -> PathBuf {
+    let db = make_db(
+        dir,
+        "freelist.db",
+        Journal::Wal,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b');",
+    );
+    let mut bytes = fs::read(&db).unwrap();
+    bytes[36..40].copy_from_slice(&3u32.to_be_bytes());
+    fs::write(&db, bytes).unwrap();
+    db
+}
+
+#[test]
+fn damage_only_quick_check_finds_is_refused_by_the_backups_own_check_leaving_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = damaged_freelist_db(dir.path());
+    let before = snapshot(dir.path());
+    for args in [
+        &["backup"][..],
+        &["execute", "--tenant", "acme", "--yes"],
+        &["execute", "--tenant", "acme", "--yes", "--json"],
+    ] {
+        let out = cutover().arg(args[0]).arg(&db).args(&args[1..]).assert().code(2).get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is damaged") && stderr.contains("freelist"), "{args:?}: {stderr}");
+        // No backup, no partial copy, no journal or records folder: the folder is as it was.
+        assert_eq!(snapshot(dir.path()), before, "{args:?}: files changed");
+    }
+}
+
 struct Case {
     name: &'static str,
     path: PathBuf,

@@ -112,9 +112,9 @@ fn ctrl_c_on_production_rolls_the_transaction_back_and_says_so() {
     let db = big_shop(dir.path());
     let before = sha(&db);
     let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
-    // Proving production equals the backup reads the whole file: the stop lands before the
-    // first statement, or interrupts one.
-    wait_for(&mut err, "proving the database still equals the backup");
+    // Held since the backup (or proven by reading the whole file), production is about to run
+    // the plan: the stop lands before the first statement, or interrupts one.
+    wait_for(&mut err, "still equals the backup");
     signal(&child, "-INT");
     let mut out = String::new();
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
@@ -233,4 +233,30 @@ fn a_hang_up_or_a_terminate_stops_like_ctrl_c_and_leaves_no_copy_behind() {
     let out = cutover(&["isolate"], &db);
     assert!(text(&out).contains("removed 2 incomplete temporary files"), "{}", text(&out));
     assert_eq!(scratch(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn the_database_stays_held_from_its_backup_to_the_end_of_the_execute() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    // Mid-rehearsal, on a copy: the shop's application can neither write nor read production,
+    // so it cannot change it behind the backup's back (and execute need not hash it again).
+    wait_for(&mut err, "reading every table before the change");
+    let conn = Connection::open(&db).unwrap();
+    conn.busy_timeout(std::time::Duration::ZERO).unwrap();
+    let write = conn.execute("INSERT INTO sales (sku, note, qty) VALUES ('LATE', 'sale during the rehearsal', 1)", []);
+    let read = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get::<_, i64>(0));
+    drop(conn);
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{out}\n{rest}");
+    let busy = |e: &rusqlite::Error| e.to_string().contains("locked");
+    assert!(write.as_ref().is_err_and(busy), "a write got in during the run: {write:?}");
+    assert!(read.as_ref().is_err_and(busy), "a read got in during the run: {read:?}");
+    assert!(rest.contains("held since the backup and untouched"), "{rest}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["identical"], true, "{v}");
 }

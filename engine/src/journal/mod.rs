@@ -164,9 +164,32 @@ pub fn ensure_records_dir(db: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// What [`check_writable`] made, so a phase refused before recording anything can take it away.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct Readied {
+    folder: bool,
+    file: bool,
+}
+
+impl Readied {
+    /// Removes the journal file and records folder this check created, while they are still
+    /// empty: a refusal leaves the database's folder as it found it.
+    pub fn undo(self, db: &Path) {
+        if self.file && fs::metadata(path(db)).is_ok_and(|m| m.len() == 0) {
+            let _ = fs::remove_file(path(db));
+        }
+        // remove_dir only removes an empty folder.
+        if self.folder && fs::remove_dir(records_dir(db)).is_ok() {
+            let _ = durable::fsync_dir(&paths::parent_dir(db));
+        }
+    }
+}
+
 /// Makes sure the journal can be written (its folder created, the file opened for appending)
 /// before a phase writes anything it would have to record.
-pub fn check_writable(db: &Path) -> Result<()> {
+pub fn check_writable(db: &Path) -> Result<Readied> {
+    let folder = !records_dir(db).is_dir();
     ensure_records_dir(db)?;
     let path = path(db);
     let created = !path.exists();
@@ -179,7 +202,7 @@ pub fn check_writable(db: &Path) -> Result<()> {
     if created {
         durable::fsync_dir(&records_dir(db)).map_err(|e| Error::io("flushing the records folder", e))?;
     }
-    Ok(())
+    Ok(Readied { folder, file: created })
 }
 
 /// Appends one event and fsyncs it before returning. A torn last line left by a crash is

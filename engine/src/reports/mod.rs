@@ -207,8 +207,13 @@ pub fn dry_run_markdown(db: &Path, plan: &Plan, r: &DryRunReport) -> String {
     let t = &r.timings_s;
     let _ = writeln!(
         s,
-        "Time: {:.2} s (copy {:.2}, read before {:.2}, plan {:.2}, verify {:.2}).",
-        r.seconds, t.copy, t.snapshot, t.apply, t.verify
+        "Time: {:.2} s (copy {:.2}, read before {:.2}{}, plan {:.2}, verify {:.2}).",
+        r.seconds,
+        t.copy,
+        t.snapshot,
+        if t.snapshot_alongside { " from the backup, alongside the copy and plan" } else { "" },
+        t.apply,
+        t.verify
     );
     s
 }

@@ -39,6 +39,10 @@ use crate::{inuse, paths, reports, space, status};
 #[derive(Debug, Clone)]
 pub struct Session {
     db: PathBuf,
+    /// The journal mode (WAL or not) while this session holds the database for a run: reading
+    /// the file's header then would open and close a descriptor of it, which on Unix drops
+    /// every lock this process holds on it, the hold's included.
+    held_wal: std::cell::Cell<Option<bool>>,
 }
 
 /// A rehearsal and what it left on disk.
@@ -99,7 +103,7 @@ pub enum ResumeState {
 impl Session {
     /// A session on `db`, the real file (the faces resolve what was typed once, first).
     pub fn new(db: impl Into<PathBuf>) -> Session {
-        Session { db: db.into() }
+        Session { db: db.into(), held_wal: std::cell::Cell::new(None) }
     }
 
     /// The database.
@@ -189,7 +193,7 @@ impl Session {
     /// What a plan adds to the database while it runs (see [`space::growth`]).
     fn growth(&self, planned: Option<&Planned>, bytes: u64) -> u64 {
         let index = planned.map_or_else(|| space::unplanned_index_bytes(bytes), |p| p.index_bytes(bytes));
-        space::growth(index, space::wal_mode(&self.db))
+        space::growth(index, self.held_wal.get().unwrap_or_else(|| space::wal_mode(&self.db)))
     }
 
     /// Makes and proves a backup (`cutover backup`: room for the copy is all it needs).
@@ -207,6 +211,19 @@ impl Session {
     ) -> Result<BackupReport> {
         self.ready_to_change(planned)?;
         self.back_up(&BackupOptions::default(), progress)
+    }
+
+    /// [`Session::back_up_for_run`], keeping the database held exclusively for the execute
+    /// that follows in the same run (the shop's application cannot read or write it meanwhile).
+    pub(crate) fn back_up_holding(
+        &self,
+        planned: Option<&Planned>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(BackupReport, crate::hold::Hold)> {
+        self.ready_to_change(planned)?;
+        let (report, hold) = backup::run_holding(&self.db, &BackupOptions::default(), progress)?;
+        self.held_wal.set(Some(hold.journal_mode().eq_ignore_ascii_case("wal")));
+        Ok((report, hold))
     }
 
     /// The newest recorded backup, when the database is still byte for byte that backup: a
@@ -254,10 +271,22 @@ impl Session {
         cancel: &Cancel,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Executed> {
+        self.execute_holding(planned, rehearsed, None, cancel, progress)
+    }
+
+    /// [`Session::execute`] with the hold the run's backup kept, when it kept one.
+    pub(crate) fn execute_holding(
+        &self,
+        planned: &Planned,
+        rehearsed: &Rehearsed,
+        held: Option<crate::hold::Hold>,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Executed> {
         let bytes = space::database_bytes(&self.db);
         space::ensure(&paths::parent_dir(&self.db), space::for_execute(bytes, self.growth(Some(planned), bytes)), false)?;
         let rehearsal = Rehearsal::from(&rehearsed.dry);
-        let report = execute::run(&self.db, &planned.plan, &rehearsed.backup, &rehearsal, cancel, progress)?;
+        let report = execute::run(&self.db, &planned.plan, &rehearsed.backup, &rehearsal, held, cancel, progress)?;
         let reports = reports::write_execution(&self.db, &planned.plan, &rehearsed.dry, &report)?;
         Ok(Executed { report, reports })
     }

@@ -46,7 +46,10 @@ impl Session {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(PreflightReport, Planned)> {
         status::ensure_settled(self.db(), progress)?;
-        self.check_and_plan(request, progress)
+        // The run's own backup runs quick_check, before anything else is written.
+        let pre = crate::preflight::run_before_backup(self.db(), progress)?;
+        let planned = self.plan(request, progress)?;
+        Ok((pre, planned))
     }
 
     /// A dry run: the plan rehearsed on a copy of the newest backup when the database is still
@@ -76,10 +79,19 @@ impl Session {
     /// rollback possible and the disk roomy enough; then a new backup, the rehearsal on a copy
     /// of it and — only when that passed — the execute on production.
     pub fn run(&self, planned: &Planned, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) -> Result<Run> {
+        let outcome = self.run_holding(planned, cancel, progress);
+        // The hold went with the run, on every path.
+        self.held_wal.set(None);
+        outcome
+    }
+
+    fn run_holding(&self, planned: &Planned, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) -> Result<Run> {
         if planned.is_empty() {
             return Ok(Run::NothingToDo);
         }
-        let made = self.back_up_for_run(Some(planned), progress)?;
+        // The database stays held from its backup to the end of the execute: nothing can write
+        // to it meanwhile, so it still equals the backup without being hashed again.
+        let (made, held) = self.back_up_holding(Some(planned), progress)?;
         let backup = BackupRef::from(&made);
         if cancel.is_set() {
             return Err(Error::Cancelled(format!(
@@ -99,7 +111,7 @@ impl Session {
                 shown(self.db())
             )));
         }
-        let executed = self.execute(planned, &rehearsed, cancel, progress)?;
+        let executed = self.execute_holding(planned, &rehearsed, Some(held), cancel, progress)?;
         Ok(Run::Executed(Box::new(rehearsed), Box::new(executed)))
     }
 }

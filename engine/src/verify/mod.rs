@@ -78,22 +78,41 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         .filter(|o| o.kind == "table")
         .map(|o| (o.name.clone(), o.sql.to_ascii_uppercase().starts_with("CREATE VIRTUAL")))
         .collect();
-    let (integrity, after_tables) = std::thread::scope(|scope| {
+    // integrity_check is the longest read: every other check runs on this connection, after
+    // the digests, while it goes on.
+    let (integrity, rest) = std::thread::scope(|scope| {
         let integrity = scope.spawn(|| -> Result<Check> {
             let c = open::inspect(req.db)?;
             Ok(guard("integrity_check", checks::integrity_check(&c)))
         });
-        let tables = snapshot::digest_all(req.db, &jobs, Some(&columns), 1, &mut |_| {});
+        let rest = snapshot::digest_all(req.db, &jobs, Some(&columns), 1, &mut |_| {})
+            .map(|after_tables| after_checks(req, &conn, &after_tables, &after_schema, progress));
         let integrity = integrity
             .join()
             .unwrap_or_else(|_| Err(Error::NotReady(crate::refusal::Refusal::CheckStopped("integrity check"))));
-        (integrity, tables)
+        (integrity, rest)
     });
-    let after_tables = after_tables?;
+    let (before_integrity, after_integrity) = rest?;
+    checks.extend(before_integrity);
+    checks.push(integrity?);
+    checks.extend(after_integrity);
+    Ok(finish(scope, checks, started))
+}
 
+/// The checks of a full verification besides integrity_check, in the order they are shown:
+/// those shown before it and those shown after it.
+fn after_checks(
+    req: &VerifyRequest<'_>,
+    conn: &rusqlite::Connection,
+    after_tables: &[snapshot::TableState],
+    after_schema: &[snapshot::SchemaObject],
+    progress: &mut dyn FnMut(Progress),
+) -> (Vec<Check>, Vec<Check>) {
+    let before = req.before;
+    let mut checks = Vec::new();
     if let Some(spec) = req.plan.tenant() {
-        checks.push(guard("column_definition", tenant::column_definition(&conn, spec)));
-        match tenant::distribution(&conn, spec) {
+        checks.push(guard("column_definition", tenant::column_definition(conn, spec)));
+        match tenant::distribution(conn, spec) {
             Ok((no_nulls, distribution)) => checks.extend([no_nulls, distribution]),
             Err(e) => {
                 let detail = format!("the check could not run: {e}");
@@ -101,7 +120,7 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
                 checks.push(Check::single("tenant_distribution", Status::Fail, detail));
             }
         }
-        checks.push(guard("index_used", tenant::index_used(&conn, spec)));
+        checks.push(guard("index_used", tenant::index_used(conn, spec)));
     }
     // Query-planner statistics (ANALYZE) of an index an undo drops go with it; a rebuild
     // gathers them again.
@@ -109,23 +128,23 @@ pub fn run(req: &VerifyRequest<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         req.plan.keeps_every_value()
             && !((req.plan.undo().is_some() || req.plan.rebuild().is_some()) && table.starts_with("sqlite_stat"))
     };
-    checks.push(checks::row_counts(before, &after_tables, &strict, req.changed));
-    checks.push(checks::content_digest(before, &after_tables, &strict, req.changed));
-    checks.push(guard("foreign_keys", checks::foreign_keys(&conn, before)));
-    checks.push(integrity?);
+    checks.push(checks::row_counts(before, after_tables, &strict, req.changed));
+    checks.push(checks::content_digest(before, after_tables, &strict, req.changed));
+    checks.push(guard("foreign_keys", checks::foreign_keys(conn, before)));
+    let mut after = Vec::new();
     match (req.plan.undo(), req.plan.rebuild()) {
-        (Some(spec), _) => checks.push(undo::schema_restored(before, &after_schema, spec)),
+        (Some(spec), _) => after.push(undo::schema_restored(before, after_schema, spec)),
         (None, Some(spec)) => {
-            checks.push(guard("constraints_rebuilt", rebuild::constraints_rebuilt(&conn, before, &after_schema, spec)));
+            after.push(guard("constraints_rebuilt", rebuild::constraints_rebuilt(conn, before, after_schema, spec)));
             progress(Progress::Check { name: "second_tenant".into() });
-            checks.push(rebuild::second_tenant(req.db, &conn, spec, &after_schema));
-            checks.extend(rebuild::older_sqlite(spec));
+            after.push(rebuild::second_tenant(req.db, conn, spec, after_schema));
+            after.extend(rebuild::older_sqlite(spec));
         }
-        (None, None) => checks.push(guard("schema_diff", checks::schema_diff(&conn, before, &after_schema, req.plan))),
+        (None, None) => after.push(guard("schema_diff", checks::schema_diff(conn, before, after_schema, req.plan))),
     }
-    checks.push(checks::views_compile(&conn, &after_schema));
-    checks.push(triggers::check(&conn, &after_schema, before));
-    Ok(finish(scope, checks, started))
+    after.push(checks::views_compile(conn, after_schema));
+    after.push(triggers::check(conn, after_schema, before));
+    (checks, after)
 }
 
 /// A check that could not even run fails, with SQLite's message as its detail.

@@ -89,7 +89,50 @@ pub fn capture(
     without: &[(String, String)],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Snapshot> {
-    let conn = open::inspect(db)?;
+    capture_from(db, Source::Live, workers, without, progress)
+}
+
+/// [`capture`] of a file no one may change while it is read (a proven backup), opened with
+/// [`open::immutable`]: no lock is taken and nothing is created beside it. `None` when the
+/// path cannot be opened that way.
+pub fn capture_immutable(
+    db: &Path,
+    workers: usize,
+    without: &[(String, String)],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<Snapshot>> {
+    if open::immutable(db)?.is_none() {
+        return Ok(None);
+    }
+    capture_from(db, Source::Immutable, workers, without, progress).map(Some)
+}
+
+/// How a snapshot's connections open the file.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// A database in use: [`open::inspect`].
+    Live,
+    /// A file that cannot change: [`open::immutable`].
+    Immutable,
+}
+
+fn connect(db: &Path, source: Source) -> Result<Connection> {
+    match source {
+        Source::Live => open::inspect(db),
+        Source::Immutable => open::immutable(db)?.ok_or_else(|| {
+            Error::io(format!("opening {}", crate::shown::shown(db)), std::io::Error::other("the path is not a URI"))
+        }),
+    }
+}
+
+fn capture_from(
+    db: &Path,
+    source: Source,
+    workers: usize,
+    without: &[(String, String)],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Snapshot> {
+    let conn = connect(db, source)?;
     let schema = schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))?;
     let fk_violations = fk_violations(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
     let broken_triggers = broken_triggers(&conn, &schema);
@@ -113,7 +156,7 @@ pub fn capture(
     }
     drop(conn);
     let columns = |name: &str| kept.iter().find(|(t, _)| t == name).map(|(_, c)| (c.clone(), Vec::new()));
-    let tables = digest_all(db, &jobs, Some(&columns), workers, progress)?;
+    let tables = digest_from(db, source, &jobs, Some(&columns), workers, progress)?;
     Ok(Snapshot { tables, schema, fk_violations, broken_triggers })
 }
 
@@ -130,6 +173,17 @@ pub fn digest_all(
     workers: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<TableState>> {
+    digest_from(db, Source::Live, jobs, columns, workers, progress)
+}
+
+fn digest_from(
+    db: &Path,
+    source: Source,
+    jobs: &[(String, bool)],
+    columns: Option<ColumnsOf<'_>>,
+    workers: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<TableState>> {
     let fixed: Vec<Option<(Vec<String>, Vec<String>)>> = jobs.iter().map(|(n, _)| columns.and_then(|f| f(n))).collect();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Result<TableState>)>();
@@ -139,7 +193,7 @@ pub fn digest_all(
             let tx = tx.clone();
             let (next, fixed) = (&next, &fixed);
             scope.spawn(move || {
-                let conn = match open::inspect(db) {
+                let conn = match connect(db, source) {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = tx.send((usize::MAX, Err(e)));

@@ -53,6 +53,7 @@ fn backup() -> BackupReport {
         sha256: "b".repeat(64),
         source_sha256: "b".repeat(64),
         verdict: "MATCH",
+        quick_check: "ok".into(),
         journal_mode: "wal".into(),
         checkpointed: true,
         created_at: "now".into(),

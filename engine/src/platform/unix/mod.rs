@@ -21,6 +21,10 @@ pub use processes::{held_lock, process_name, scan_processes};
 /// Whether the terminal's default font may lack symbols such as ✓ (no: Unix terminals have them).
 pub const LIMITED_CONSOLE_FONT: bool = false;
 
+/// A scan for the processes holding a file sees past this process's own descriptors (it lists
+/// processes by pid), so it can run while this process holds the database.
+pub const SCAN_PAST_OWN_HANDLES: bool = true;
+
 /// Files can be renamed over while this process holds them open (POSIX semantics).
 pub const RENAME_WHILE_OPEN: bool = true;
 
@@ -133,6 +137,22 @@ pub fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
 /// descriptor of the file drops every POSIX lock this process holds on it, SQLite's included.
 pub struct DbFile(File);
 
+/// Reads the held database from its start; each read names its offset, so the descriptor may
+/// serve a copy made inside the kernel at the same time.
+pub struct DbReader<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for DbReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
 impl DbFile {
     /// Opens the database for reading; call it before opening the SQLite connection.
     pub fn open(path: &Path) -> io::Result<DbFile> {
@@ -140,15 +160,60 @@ impl DbFile {
     }
 
     /// A reader of the file that works under the connection's locks, from the start.
-    pub fn reader(&mut self, _conn: &rusqlite::Connection) -> io::Result<&mut File> {
-        use std::io::{Seek, SeekFrom};
-        self.0.seek(SeekFrom::Start(0))?;
-        Ok(&mut self.0)
+    pub fn reader(&self, _conn: &rusqlite::Connection) -> io::Result<DbReader<'_>> {
+        Ok(DbReader { file: &self.0, at: 0 })
+    }
+
+    /// The file, for a copy the kernel makes ([`kernel_copy`]): Unix locks do not bar reads.
+    pub fn copy_source(&self) -> Option<&File> {
+        Some(&self.0)
     }
 
     /// The file's size.
     pub fn size(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
+    }
+}
+
+/// Copies `len` bytes from `offset` of `src` to the same offset of `dst` inside the kernel
+/// (`copy_file_range`: no pass through this process's memory). `Ok(false)` when the kernel
+/// cannot copy between these files and nothing was copied: the caller copies by reading.
+pub fn kernel_copy(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let start = i64::try_from(offset).map_err(io::Error::other)?;
+        let (mut off_in, mut off_out) = (start, start);
+        let mut left = len;
+        while left > 0 {
+            let step = usize::try_from(left).unwrap_or(usize::MAX).min(1 << 30);
+            // SAFETY: both descriptors are valid for the life of the borrowed files; the two
+            // offsets are plain integers the call reads and advances.
+            let n = unsafe {
+                nix::libc::copy_file_range(src.as_raw_fd(), &mut off_in, dst.as_raw_fd(), &mut off_out, step, 0)
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                let unsupported = matches!(
+                    e.raw_os_error(),
+                    Some(nix::libc::ENOSYS | nix::libc::EXDEV | nix::libc::EINVAL | nix::libc::EOPNOTSUPP)
+                );
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return if unsupported && left == len { Ok(false) } else { Err(e) };
+            }
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the database ended before its size"));
+            }
+            left -= n as u64;
+        }
+        Ok(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (src, dst, offset, len);
+        Ok(false)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::mem::ManuallyDrop;
 use std::os::raw::{c_int, c_void};
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
@@ -37,6 +37,11 @@ pub use uncached::open_uncached;
 /// Whether the terminal's default font may lack symbols such as ✓: the classic console's
 /// raster and Consolas fonts do.
 pub const LIMITED_CONSOLE_FONT: bool = true;
+
+/// A scan for the processes holding a file cannot see past this process's own handles (its
+/// share-mode probe fails on them, and the Restart Manager names no one else), so it is not
+/// run while this process holds the database.
+pub const SCAN_PAST_OWN_HANDLES: bool = false;
 
 /// A file another process holds open cannot be renamed over (nor moved) on Windows: SQLite's
 /// own handle must be closed before a swap.
@@ -116,12 +121,19 @@ pub fn no_hard_links(e: &io::Error) -> bool {
 /// SQLite's own handle, which its locks do not bar.
 pub struct DbFile(File);
 
-/// SQLite's own handle, borrowed: it is never closed here.
-pub struct SqliteHandle(ManuallyDrop<File>);
+/// SQLite's own handle, borrowed: it is never closed here. Reads name their offset, so SQLite
+/// may read through the same handle at the same time (a check on another thread).
+pub struct SqliteHandle {
+    file: ManuallyDrop<File>,
+    at: u64,
+}
 
 impl Read for SqliteHandle {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        use std::os::windows::fs::FileExt;
+        let n = self.file.seek_read(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
@@ -132,7 +144,7 @@ impl DbFile {
     }
 
     /// A reader of the file through the connection's own handle, from the start.
-    pub fn reader(&mut self, conn: &rusqlite::Connection) -> io::Result<SqliteHandle> {
+    pub fn reader(&self, conn: &rusqlite::Connection) -> io::Result<SqliteHandle> {
         let mut handle: HANDLE = std::ptr::null_mut();
         // SAFETY: the connection is open; WIN32_GET_HANDLE writes one HANDLE through the
         // pointer, which outlives the call.
@@ -149,15 +161,25 @@ impl DbFile {
         }
         // SAFETY: the handle stays valid while the connection is open; ManuallyDrop keeps us
         // from ever closing it.
-        let mut file = ManuallyDrop::new(unsafe { File::from_raw_handle(handle as _) });
-        file.seek(SeekFrom::Start(0))?;
-        Ok(SqliteHandle(file))
+        let file = ManuallyDrop::new(unsafe { File::from_raw_handle(handle as _) });
+        Ok(SqliteHandle { file, at: 0 })
+    }
+
+    /// None: a copy must read through SQLite's handle (a kernel copy would open the file again
+    /// and meet SQLite's mandatory locks).
+    pub fn copy_source(&self) -> Option<&File> {
+        None
     }
 
     /// The file's size.
     pub fn size(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
+}
+
+/// Never used on Windows ([`DbFile::copy_source`] is None): nothing is copied.
+pub fn kernel_copy(_src: &File, _dst: &File, _offset: u64, _len: u64) -> io::Result<bool> {
+    Ok(false)
 }
 
 fn open_for_attributes(path: &Path) -> io::Result<File> {
