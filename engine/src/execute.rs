@@ -169,7 +169,7 @@ pub fn run(
 
     // Opened before the connection and closed after it: closing a descriptor of the database
     // would drop SQLite's locks (see `inuse`). A hold brings both.
-    let proven_by_hold = held.is_some();
+    let proven_by_hold = held.as_ref().and_then(Hold::evidence);
     let mut opened: Option<(rusqlite::Connection, DbFile)> = None;
     let (file, conn) = match held.as_mut() {
         Some(h) => h.parts_mut()?,
@@ -211,8 +211,13 @@ pub fn run(
         if wal && fs::metadata(&wal_path).is_ok_and(|m| m.len() > 0) {
             return Err(Error::NotReady(Refusal::WalWrittenSinceBackup { path: db.to_path_buf() }));
         }
-        // Held since the backup copied it, untouched: the file is still those bytes.
-        if !proven_by_hold {
+        // Held since the backup copied it and untouched, asked again now that the transaction
+        // holds the lock: the file is still those bytes. Touched after all: refused.
+        if let Some(evidence) = &proven_by_hold {
+            if !evidence.holds() {
+                return Err(Error::NotReady(Refusal::ChangedSinceBackup { path: db.to_path_buf() }));
+            }
+        } else {
             let now = hash_under_lock(file, conn).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?;
             if now.sha256 != backup.sha256 {
                 return Err(Error::NotReady(Refusal::ChangedSinceBackup { path: db.to_path_buf() }));
@@ -221,8 +226,9 @@ pub fn run(
         check_secs = check_started.elapsed().as_secs_f64();
         Ok(())
     };
-    progress(Progress::Step(if proven_by_hold {
-        "running the plan on production: held since the backup and untouched, it still equals the backup".into()
+    progress(Progress::Step(if proven_by_hold.is_some() {
+        "held since the backup: proving it untouched (so it still equals the backup) and running the plan on production"
+            .into()
     } else {
         "locking and proving the database still equals the backup".into()
     }));

@@ -33,21 +33,42 @@ pub struct Hold {
     stamp: Option<Stamp>,
 }
 
-/// What the file system says of the held file: which file the name reaches, its size and its
-/// last-modified time. A write that bypassed SQLite's locks changes the last two; a file
-/// renamed over the name, the first.
+/// What the file system says of the held file: which file the name reaches, its size, its
+/// last-modified time and (Unix) its status-change time. A write that bypassed SQLite's locks
+/// changes the times (a program may set the modified time back, never the status-change time);
+/// a file renamed over the name, the identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stamp {
     id: crate::platform::FileId,
     size: u64,
     modified: Option<std::time::SystemTime>,
+    changed: Option<(i64, i64)>,
 }
 
 impl Stamp {
     fn of(db: &Path) -> Option<Stamp> {
         let meta = std::fs::metadata(db).ok()?;
         let id = crate::platform::identity(db).ok()?.id;
-        Some(Stamp { id, size: meta.len(), modified: meta.modified().ok() })
+        let changed = crate::platform::status_changed(&meta);
+        Some(Stamp { id, size: meta.len(), modified: meta.modified().ok(), changed })
+    }
+}
+
+/// The hold's evidence that the file is untouched, apart from the hold, so it can be asked
+/// again inside the plan's transaction, right before its first statement.
+#[derive(Debug, Clone)]
+pub struct Untouched {
+    db: PathBuf,
+    wal: bool,
+    stamp: Stamp,
+}
+
+impl Untouched {
+    /// Whether the file is still as stamped and its WAL empty (see [`Hold::untouched`]).
+    pub fn holds(&self) -> bool {
+        let wal_empty =
+            !self.wal || std::fs::metadata(paths::side_file(&self.db, "-wal")).map_or(true, |m| m.len() == 0);
+        wal_empty && Stamp::of(&self.db).as_ref() == Some(&self.stamp)
     }
 }
 
@@ -111,7 +132,13 @@ impl Hold {
     /// hold's lock never let go. Then no process that honours SQLite's locks can have written
     /// to it, and the file still equals the bytes proven then without hashing it again.
     pub fn untouched(&self) -> bool {
-        self.conn.is_some() && self.file.is_some() && self.wal_is_empty() && self.stamp.is_some() && Stamp::of(&self.db) == self.stamp
+        self.conn.is_some() && self.file.is_some() && self.evidence().is_some_and(|u| u.holds())
+    }
+
+    /// The evidence [`Hold::untouched`] judges, to be judged again later.
+    pub fn evidence(&self) -> Option<Untouched> {
+        let stamp = self.stamp.clone()?;
+        Some(Untouched { db: self.db.clone(), wal: self.mode.eq_ignore_ascii_case("wal"), stamp })
     }
 
     /// The database's journal mode (`wal`, `delete`, …).

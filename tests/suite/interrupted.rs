@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use rusqlite::Connection;
+use sha2::Digest;
 
 use crate::common::shop::{cutover, text};
 use crate::common::state::{integrity, sha};
@@ -256,7 +257,37 @@ fn the_database_stays_held_from_its_backup_to_the_end_of_the_execute() {
     let busy = |e: &rusqlite::Error| e.to_string().contains("locked");
     assert!(write.as_ref().is_err_and(busy), "a write got in during the run: {write:?}");
     assert!(read.as_ref().is_err_and(busy), "a read got in during the run: {read:?}");
-    assert!(rest.contains("held since the backup and untouched"), "{rest}");
+    assert!(rest.contains("held since the backup: proving it untouched"), "{rest}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["identical"], true, "{v}");
+}
+
+#[test]
+fn a_write_past_sqlites_locks_with_its_mtime_set_back_is_not_taken_for_an_untouched_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = big_shop(dir.path());
+    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    wait_for(&mut err, "reading every table before the change");
+    // A program that ignores SQLite's locks rewrites one value in place and puts the file's
+    // modified time back, so only its status-change time tells.
+    let modified = fs::metadata(&db).unwrap().modified().unwrap();
+    let mut bytes = fs::read(&db).unwrap();
+    let at = bytes.windows(21).position(|w| w == b"a note about the sale").unwrap();
+    bytes[at..at + 21].copy_from_slice(b"A NOTE ABOUT THE SALE");
+    let file = fs::OpenOptions::new().write(true).open(&db).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &bytes[at..at + 21], at as u64).unwrap();
+    file.sync_all().unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{out}\n{rest}");
+    assert!(!rest.contains("proving it untouched"), "{rest}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["error"].as_str().unwrap().contains("changed since the backup"), "{v}");
+    let poked: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(sha(&db), poked, "refused with nothing changed: the file is the poked one, unmigrated");
 }

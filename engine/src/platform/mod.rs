@@ -18,7 +18,7 @@ pub use os::{
     DbFile, LIMITED_CONSOLE_FONT, RENAME_WHILE_OPEN, SCAN_PAST_OWN_HANDLES, WriteGuard, canonicalize, free_space, fsync_dir,
     held_lock, identity, is_held_error, is_mount_point, keep_attributes, kernel_copy, mounted_elsewhere, name_as_opened,
     no_hard_links, open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing,
-    scan_processes, shell_quote, simplify, start_writeback,
+    scan_processes, shell_quote, simplify, start_writeback, status_changed,
 };
 
 /// What identifies a file whatever name it is reached by: device (volume) and file number.

@@ -175,6 +175,11 @@ impl DbFile {
     }
 }
 
+/// The file's status-change time (seconds, nanoseconds), which no program can set back.
+pub fn status_changed(meta: &Metadata) -> Option<(i64, i64)> {
+    Some((meta.ctime(), meta.ctime_nsec()))
+}
+
 /// Copies `len` bytes from `offset` of `src` to the same offset of `dst` inside the kernel
 /// (`copy_file_range`: no pass through this process's memory). `Ok(false)` when the kernel
 /// cannot copy between these files and nothing was copied: the caller copies by reading.

@@ -177,6 +177,12 @@ impl DbFile {
     }
 }
 
+/// None: the standard library reads no change time on Windows; the last-write time and the
+/// file's identity stand for it.
+pub fn status_changed(_meta: &std::fs::Metadata) -> Option<(i64, i64)> {
+    None
+}
+
 /// Never used on Windows ([`DbFile::copy_source`] is None): nothing is copied.
 pub fn kernel_copy(_src: &File, _dst: &File, _offset: u64, _len: u64) -> io::Result<bool> {
     Ok(false)
