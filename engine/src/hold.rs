@@ -66,9 +66,7 @@ pub struct Untouched {
 impl Untouched {
     /// Whether the file is still as stamped and its WAL empty (see [`Hold::untouched`]).
     pub fn holds(&self) -> bool {
-        let wal_empty =
-            !self.wal || std::fs::metadata(paths::side_file(&self.db, "-wal")).map_or(true, |m| m.len() == 0);
-        wal_empty && Stamp::of(&self.db).as_ref() == Some(&self.stamp)
+        wal_empty(&self.db, self.wal) && Stamp::of(&self.db).as_ref() == Some(&self.stamp)
     }
 }
 
@@ -219,8 +217,7 @@ impl Hold {
 
     /// Whether the WAL holds nothing (or there is none).
     pub fn wal_is_empty(&self) -> bool {
-        !self.mode.eq_ignore_ascii_case("wal")
-            || std::fs::metadata(paths::side_file(&self.db, "-wal")).map_or(true, |m| m.len() == 0)
+        wal_empty(&self.db, self.mode.eq_ignore_ascii_case("wal"))
     }
 
     /// Lets go of the database: the connection closes (its lock goes), then the file handle.
@@ -240,6 +237,11 @@ impl Drop for Hold {
         self.conn.take();
         self.file.take();
     }
+}
+
+/// Whether the WAL of `db` holds nothing (or the database is not in WAL mode, or has none).
+fn wal_empty(db: &Path, wal: bool) -> bool {
+    !wal || std::fs::metadata(paths::side_file(db, "-wal")).map_or(true, |m| m.len() == 0)
 }
 
 /// SQLITE_FCNTL_PERSIST_WAL: closing the last connection leaves the WAL and its index in place

@@ -71,6 +71,18 @@ fn wait_for(err: &mut BufReader<std::process::ChildStderr>, marker: &str) -> Str
     }
 }
 
+/// Waits for the run to end: its exit status, its stdout, and the rest of its stderr.
+fn finish(
+    mut child: Child,
+    mut err: BufReader<std::process::ChildStderr>,
+) -> (std::process::ExitStatus, String, String) {
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    (child.wait().unwrap(), out, rest)
+}
+
 fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
     assert!(ok, "kill {sig} failed");
@@ -112,16 +124,12 @@ fn ctrl_c_on_production_rolls_the_transaction_back_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let db = big_shop(dir.path());
     let before = sha(&db);
-    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    let (child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
     // Held since the backup (or proven by reading the whole file), production is about to run
     // the plan: the stop lands before the first statement, or interrupts one.
     wait_for(&mut err, "still equals the backup");
     signal(&child, "-INT");
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let mut rest = String::new();
-    err.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
+    let (status, out, rest) = finish(child, err);
     assert_eq!(status.code(), Some(1), "{out}\n{rest}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v["refusal"], "cancelled", "{v}");
@@ -240,7 +248,7 @@ fn a_hang_up_or_a_terminate_stops_like_ctrl_c_and_leaves_no_copy_behind() {
 fn the_database_stays_held_from_its_backup_to_the_end_of_the_execute() {
     let dir = tempfile::tempdir().unwrap();
     let db = big_shop(dir.path());
-    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    let (child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
     // Mid-rehearsal, on a copy: the shop's application can neither write nor read production,
     // so it cannot change it behind the backup's back (and execute need not hash it again).
     wait_for(&mut err, "reading every table before the change");
@@ -249,11 +257,8 @@ fn the_database_stays_held_from_its_backup_to_the_end_of_the_execute() {
     let write = conn.execute("INSERT INTO sales (sku, note, qty) VALUES ('LATE', 'sale during the rehearsal', 1)", []);
     let read = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get::<_, i64>(0));
     drop(conn);
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let mut rest = String::new();
-    err.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success(), "{out}\n{rest}");
+    let (status, out, rest) = finish(child, err);
+    assert!(status.success(), "{out}\n{rest}");
     let busy = |e: &rusqlite::Error| e.to_string().contains("locked");
     assert!(write.as_ref().is_err_and(busy), "a write got in during the run: {write:?}");
     assert!(read.as_ref().is_err_and(busy), "a read got in during the run: {read:?}");
@@ -266,7 +271,7 @@ fn the_database_stays_held_from_its_backup_to_the_end_of_the_execute() {
 fn a_write_past_sqlites_locks_with_its_mtime_set_back_is_not_taken_for_an_untouched_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = big_shop(dir.path());
-    let (mut child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    let (child, mut err) = start(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
     wait_for(&mut err, "reading every table before the change");
     // A program that ignores SQLite's locks rewrites one value in place and puts the file's
     // modified time back, so only its status-change time tells.
@@ -279,11 +284,7 @@ fn a_write_past_sqlites_locks_with_its_mtime_set_back_is_not_taken_for_an_untouc
     file.sync_all().unwrap();
     file.set_modified(modified).unwrap();
     drop(file);
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let mut rest = String::new();
-    err.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
+    let (status, out, rest) = finish(child, err);
     assert_eq!(status.code(), Some(1), "{out}\n{rest}");
     assert!(!rest.contains("proving it untouched"), "{rest}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
