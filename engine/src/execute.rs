@@ -101,6 +101,11 @@ pub struct ExecuteReport {
     /// What was written to the database after the commit, when its checks saw such writes.
     #[serde(default)]
     pub changed_since: Option<Changes>,
+    /// Whether production was held exclusively from its backup to the commit and proven
+    /// untouched, so it equalled the backup without being hashed again; otherwise it was hashed
+    /// under the lock.
+    #[serde(default)]
+    pub held_since_backup: bool,
     /// Where the time went.
     pub timings_s: ExecuteTimings,
     /// Seconds in all.
@@ -321,6 +326,7 @@ pub fn run(
         identical: matched,
         verification,
         changed_since,
+        held_since_backup: proven_by_hold.is_some(),
         timings_s: timings,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -59,7 +59,8 @@ pub use reverify::Reverification;
 pub use rollback::RollbackReport;
 pub use rollback::request::Asked as RollbackAsked;
 pub use session::{
-    Executed, FixRequest, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session, TenantChoice, Verified,
+    Executed, FixRequest, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session, TenantChoice,
+    Verified,
 };
 pub use shown::shown;
 pub use verify::snapshot::Snapshot;

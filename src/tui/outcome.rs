@@ -73,6 +73,8 @@ impl App {
             Outcome::DryRun(rehearsed) => {
                 self.results.reports = rehearsed.reports.clone();
                 if !rehearsed.dry.ok {
+                    // Execute stays locked: the shop need not wait while the plan or data is fixed.
+                    self.let_go("the dry run failed");
                     let failed = rehearsed.dry.verification.names(Status::Fail).join(", ");
                     self.view.modal = Some(Modal::Error {
                         title: "Dry run FAILED".into(),
@@ -161,6 +163,9 @@ impl App {
 
     fn fail(&mut self, kind: JobKind, e: &Error, stopping: bool) {
         tracing::warn!(?kind, error = %e, "shown to the technician");
+        if kind == JobKind::DryRun {
+            self.let_go("the dry run failed");
+        }
         if e.committed() {
             // The checks that ran before the failing step still stand: show them, and only an
             // unverified change makes q ask.

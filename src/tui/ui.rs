@@ -34,8 +34,8 @@ pub fn render(app: &App, frame: &mut Frame) {
         Step::Execute => screens::execute::render(app, frame, body),
         Step::Verify => screens::verify::render(app, frame, body),
     }
-    if let Some(text) = &app.view.notice {
-        frame.render_widget(Paragraph::new(Line::styled(clip(text, notice.width as usize), app.theme.warn())), notice);
+    if let Some(text) = app.view.notice.clone().or_else(|| app.hold_line()) {
+        frame.render_widget(Paragraph::new(Line::styled(clip(&text, notice.width as usize), app.theme.warn())), notice);
     }
     chrome::key_bar(app, frame, bar);
     if let Some(modal) = &app.view.modal {

@@ -14,7 +14,7 @@ use crate::engine::PreflightReport;
 use crate::engine::RollbackAsked;
 use crate::engine::RollbackReport;
 use crate::engine::{AuditOptions, AuditReport, DEFAULT_COLUMN, IsolationReport};
-use crate::engine::{Changes, Executed, PlanRequest, Planned, Rehearsed, Resume, Run, Session, Verified};
+use crate::engine::{Changes, Executed, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, Run, Session, Verified};
 use crate::engine::{Error, Progress, confirm_stopped};
 
 /// A piece of work for the worker.
@@ -24,19 +24,26 @@ pub enum Job {
     /// that the application is stopped, for processes cutover cannot look into.
     Preflight { db: PathBuf, confirmed_stopped: bool },
     /// Make and prove the backup a run starts with (refused first when the run could not
-    /// finish: the database in use, no restore possible, too little disk).
-    Backup { db: PathBuf },
-    /// Audit every table.
-    Audit { db: PathBuf },
+    /// finish: the database in use, no restore possible, too little disk), keeping the
+    /// database held in `hold` for the steps up to the execute.
+    Backup { db: PathBuf, hold: HoldSlot },
+    /// Audit every table (through the hold, while the run keeps one).
+    Audit { db: PathBuf, hold: HoldSlot },
     /// What still ignores the tenant column, and what a second tenant meets on a copy.
     Isolate { db: PathBuf },
-    /// Build the plan the technician asked for.
-    Plan { db: PathBuf, request: PlanRequest },
-    /// Rehearse on a copy.
-    DryRun { db: PathBuf, backup: BackupRef, planned: Box<Planned> },
-    /// Run on production; after an isolation fix, `isolation` is the audit of before, for
-    /// the report of before and after.
-    Execute { db: PathBuf, planned: Box<Planned>, rehearsed: Box<Rehearsed>, isolation: Option<Box<IsolationReport>> },
+    /// Build the plan the technician asked for (through the hold, while the run keeps one).
+    Plan { db: PathBuf, request: PlanRequest, hold: HoldSlot },
+    /// Rehearse on a copy (of the backup: production stays held).
+    DryRun { db: PathBuf, backup: BackupRef, planned: Box<Planned>, hold: HoldSlot },
+    /// Run on production, with the hold when it was kept; after an isolation fix, `isolation`
+    /// is the audit of before, for the report of before and after.
+    Execute {
+        db: PathBuf,
+        planned: Box<Planned>,
+        rehearsed: Box<Rehearsed>,
+        isolation: Option<Box<IsolationReport>>,
+        hold: HoldSlot,
+    },
     /// Verify again from the journal (resume).
     Verify { db: PathBuf },
     /// Ask the engine which backup a rollback would restore, to show before the y/N.
@@ -97,6 +104,15 @@ impl JobKind {
 }
 
 impl Job {
+    /// Whether the job can run while the database is held for the run: the others open the
+    /// file by its name, so the hold is let go before they start.
+    pub fn keeps_hold(&self) -> bool {
+        matches!(
+            self,
+            Job::Backup { .. } | Job::Audit { .. } | Job::Plan { .. } | Job::DryRun { .. } | Job::Execute { .. }
+        )
+    }
+
     /// The job's kind.
     pub fn kind(&self) -> JobKind {
         match self {
@@ -205,20 +221,27 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             let in_place = session.tenant_column_in_place(DEFAULT_COLUMN);
             Ok(Outcome::Preflight(Box::new(report), resume.map(Box::new), in_place))
         }
-        Job::Backup { db } => Ok(Outcome::Backup(Box::new(Session::new(db).back_up_for_run(None, progress)?))),
-        Job::Audit { db } => Ok(Outcome::Audit(Box::new(Session::new(db).audit(&AuditOptions::default(), progress)?))),
+        Job::Backup { db, hold } => {
+            Ok(Outcome::Backup(Box::new(Session::new(db).with_hold(hold).back_up_for_run(None, progress)?)))
+        }
+        Job::Audit { db, hold } => {
+            let session = Session::new(db).with_hold(hold);
+            Ok(Outcome::Audit(Box::new(session.audit(&AuditOptions::default(), progress)?)))
+        }
         Job::Isolate { db } => {
             let (report, written) = Session::new(db).isolate(DEFAULT_COLUMN, progress)?;
             Ok(Outcome::Isolation(Box::new(report), written))
         }
-        Job::Plan { db, request } => Ok(Outcome::Plan(Box::new(Session::new(db).plan(&request, progress)?))),
-        Job::DryRun { db, backup, planned } => {
-            let rehearsed =
-                Session::new(db).rehearse(&planned, &backup, &DryRunOptions::default(), cancel, progress)?;
+        Job::Plan { db, request, hold } => {
+            Ok(Outcome::Plan(Box::new(Session::new(db).with_hold(hold).plan(&request, progress)?)))
+        }
+        Job::DryRun { db, backup, planned, hold } => {
+            let session = Session::new(db).with_hold(hold);
+            let rehearsed = session.rehearse(&planned, &backup, &DryRunOptions::default(), cancel, progress)?;
             Ok(Outcome::DryRun(Box::new(rehearsed)))
         }
-        Job::Execute { db, planned, rehearsed, isolation } => {
-            let session = Session::new(db);
+        Job::Execute { db, planned, rehearsed, isolation, hold } => {
+            let session = Session::new(db).with_hold(hold);
             let mut executed = session.execute(&planned, &rehearsed, cancel, progress)?;
             // Committed: the report of after is a read; when it cannot be made, the log says why.
             if let Some(before) = isolation {

@@ -30,6 +30,7 @@ mod props;
 mod scripts;
 mod structure;
 mod tui_app;
+mod tui_hold;
 mod tui_isolation;
 mod tui_pty;
 mod tui_snapshots;

@@ -74,6 +74,13 @@ fn walk_the_demo_wizard_execute_and_roll_back() {
     w.wait_for("Press Enter to make the backup");
     w.keys("\r");
     w.wait_for("MATCH — the backup is identical");
+    // From here to the execute, the shop's application (another process) cannot write.
+    let shop_writes = || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.busy_timeout(Duration::ZERO).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+    };
+    assert!(shop_writes().is_err_and(|e| e.to_string().contains("locked")), "a write got in after the backup");
     w.keys("\r");
     w.wait_for("to migrate");
     w.keys("?");
@@ -84,11 +91,16 @@ fn walk_the_demo_wizard_execute_and_roll_back() {
     w.wait_for("statements · one transaction");
     w.keys("\r");
     w.wait_for("Dry run PASSED");
+    w.wait_for("HELD: the shop's app cannot use the database until Execute");
+    assert!(shop_writes().is_err_and(|e| e.to_string().contains("locked")), "a write got in before the execute");
     w.keys("\r");
     w.wait_for("Type  harbor-auto");
     w.keys("harbor-auto\r");
     w.wait_for("MIGRATED AND VERIFIED");
     assert_ne!(sha256_hex(&std::fs::read(&db).unwrap()), original, "the database was migrated");
+    let report = std::fs::read_to_string(site.join("pos.db.cutover/reports/report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["execute"]["held_since_backup"], true, "held, so not hashed again: {report}");
     w.keys("r");
     w.wait_for("Roll back now?");
     w.keys("y");

@@ -149,11 +149,22 @@ pub struct AuditReport {
 /// Audits the database at `db` on a connection that cannot write.
 pub fn run(db: &Path, options: &AuditOptions, progress: &mut dyn FnMut(Progress)) -> Result<AuditReport> {
     preflight::check_file(db)?;
+    let conn = open::inspect(db)?;
+    run_on(&conn, db, options, progress)
+}
+
+/// Audits the database at `db` through `conn`, a connection already open on it (the one that
+/// holds it, between a run's steps).
+pub fn run_on(
+    conn: &Connection,
+    db: &Path,
+    options: &AuditOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<AuditReport> {
     if options.column.trim().is_empty() {
         return Err(Error::InvalidArgument(crate::refusal::BadArgument::ColumnEmpty));
     }
-    let conn = open::inspect(db)?;
-    audit_connection(&conn, db, options, progress)
+    audit_connection(conn, db, options, progress)
 }
 
 /// Audits an open connection; `db` is only used for naming in the report and errors.

@@ -227,9 +227,14 @@ pub fn execution_markdown(db: &Path, plan: &Plan, r: &ExecuteReport) -> String {
     let _ = writeln!(s, "Made {}.\n", now());
     let _ = writeln!(
         s,
-        "- Backup to roll back to: `{}`\n- Backup SHA-256: `{}`\n- Database SHA-256 after the change: `{}`\n- Same result as the rehearsal: **{}**\n",
+        "- Backup to roll back to: `{}`\n- Backup SHA-256: `{}`\n- Database equal to the backup before the change: {}\n- Database SHA-256 after the change: `{}`\n- Same result as the rehearsal: **{}**\n",
         shown(&r.backup.path),
         r.backup.sha256,
+        if r.held_since_backup {
+            "held exclusively since the backup and proven untouched (not hashed again)"
+        } else {
+            "hashed under the lock, and the hash matched"
+        },
         r.result_sha256,
         if r.identical { "MATCH" } else { "no" }
     );

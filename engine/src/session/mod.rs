@@ -9,6 +9,7 @@
 //! worker thread and shows the result. Neither face decides anything of its own.
 
 mod fix;
+mod held;
 mod open;
 mod request;
 mod run;
@@ -17,6 +18,7 @@ mod undo;
 use std::path::{Path, PathBuf};
 
 pub use fix::FixRequest;
+pub use held::HoldSlot;
 pub use request::{PlanRequest, Planned, TenantChoice};
 pub use run::Run;
 
@@ -43,6 +45,8 @@ pub struct Session {
     /// the file's header then would open and close a descriptor of it, which on Unix drops
     /// every lock this process holds on it, the hold's included.
     held_wal: std::cell::Cell<Option<bool>>,
+    /// Where a face that takes a run's steps one at a time keeps the hold between them.
+    slot: Option<HoldSlot>,
 }
 
 /// A rehearsal and what it left on disk.
@@ -103,7 +107,7 @@ pub enum ResumeState {
 impl Session {
     /// A session on `db`, the real file (the faces resolve what was typed once, first).
     pub fn new(db: impl Into<PathBuf>) -> Session {
-        Session { db: db.into(), held_wal: std::cell::Cell::new(None) }
+        Session { db: db.into(), held_wal: std::cell::Cell::new(None), slot: None }
     }
 
     /// The database.
@@ -168,12 +172,15 @@ impl Session {
 
     /// Lists every table and what the tenant migration would do with it.
     pub fn audit(&self, options: &AuditOptions, progress: &mut dyn FnMut(Progress)) -> Result<AuditReport> {
+        if let Some(report) = self.read_held(|conn| audit::run_on(conn, &self.db, options, progress)) {
+            return report;
+        }
         audit::run(&self.db, options, progress)
     }
 
     /// Builds the plan `request` asks for.
     pub fn plan(&self, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
-        request::build(&self.db, request, progress)
+        request::build(self, request, progress)
     }
 
     /// What must hold before a run that ends in changing production writes anything: nobody
@@ -193,7 +200,8 @@ impl Session {
     /// What a plan adds to the database while it runs (see [`space::growth`]).
     fn growth(&self, planned: Option<&Planned>, bytes: u64) -> u64 {
         let index = planned.map_or_else(|| space::unplanned_index_bytes(bytes), |p| p.index_bytes(bytes));
-        space::growth(index, self.held_wal.get().unwrap_or_else(|| space::wal_mode(&self.db)))
+        let held = self.held_wal.get().or_else(|| self.slot_wal());
+        space::growth(index, held.unwrap_or_else(|| space::wal_mode(&self.db)))
     }
 
     /// Makes and proves a backup (`cutover backup`: room for the copy is all it needs).
@@ -209,6 +217,14 @@ impl Session {
         planned: Option<&Planned>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<BackupReport> {
+        if self.slot.is_some() {
+            // A new backup starts a new hold; the old one would stand in its way.
+            self.let_go();
+            let (report, hold) = self.back_up_holding(planned, progress)?;
+            self.held_wal.set(None);
+            self.keep(hold)?;
+            return Ok(report);
+        }
         self.ready_to_change(planned)?;
         self.back_up(&BackupOptions::default(), progress)
     }
@@ -271,7 +287,14 @@ impl Session {
         cancel: &Cancel,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Executed> {
-        self.execute_holding(planned, rehearsed, None, cancel, progress)
+        let hold = self.take_hold();
+        if let Some(h) = &hold {
+            // Taken from the slot: the space check must not read the held file's header.
+            self.held_wal.set(Some(h.journal_mode().eq_ignore_ascii_case("wal")));
+        }
+        let executed = self.execute_holding(planned, rehearsed, hold, cancel, progress);
+        self.held_wal.set(None);
+        executed
     }
 
     /// [`Session::execute`] with the hold the run's backup kept, when it kept one.

@@ -74,28 +74,51 @@ impl Planned {
     }
 }
 
-/// Builds the plan `request` asks for on `db`.
-pub(super) fn build(db: &Path, request: &PlanRequest, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
+/// Builds the plan `request` asks for on `db`; a tenant plan reads the file through the hold
+/// when the run keeps one (see [`super::Session::with_hold`]).
+pub(super) fn build(
+    session: &super::Session,
+    request: &PlanRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Planned> {
+    let db = session.db();
     let choice = match request {
         PlanRequest::Script(path) => return Ok(Planned { plan: Plan::from_script(path)?, audit: None }),
-        PlanRequest::Isolate(fix) => return Ok(super::Session::new(db).plan_fix(fix, progress)?.1),
+        PlanRequest::Isolate(fix) => {
+            // The fix probes a copy made from the file by its name: the hold goes first.
+            session.let_go();
+            return Ok(super::Session::new(db).plan_fix(fix, progress)?.1);
+        }
         PlanRequest::Tenant(choice) => choice,
     };
+    if let Some(planned) = session.read_held(|conn| tenant_plan(conn, db, choice, progress)) {
+        return planned;
+    }
+    crate::preflight::check_file(db)?;
+    tenant_plan(&open::inspect(db)?, db, choice, progress)
+}
+
+/// The tenant plan `choice` asks for, read through `conn`.
+fn tenant_plan(
+    conn: &rusqlite::Connection,
+    db: &Path,
+    choice: &TenantChoice,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Planned> {
     let options = AuditOptions {
         column: choice.column.clone(),
         tenant: Some(choice.tenant.clone()),
         exclude: choice.exclude.clone(),
     };
-    let mut report = audit::run(db, &options, progress)?;
+    let mut report = audit::run_on(conn, db, &options, progress)?;
     for t in report.tables.iter_mut().filter(|t| choice.include.contains(&t.name)) {
         if t.decision == Decision::Excluded {
             t.decision = Decision::Migrate;
             t.reason = "included by you".into();
         }
     }
-    let conn = open::inspect(db)?;
     let request =
         TenantRequest { tenant: choice.tenant.clone(), column_type: choice.column_type.clone(), index: choice.index };
-    let plan = tenant::generate(&conn, &report, &request)?;
+    let plan = tenant::generate(conn, &report, &request)?;
     Ok(Planned { plan, audit: Some(report) })
 }

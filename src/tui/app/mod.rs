@@ -9,12 +9,13 @@ mod queries;
 mod state;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use next::Next;
 pub use state::{Choices, Prepared, Results, Running, Step, View};
 
 use crate::engine::Cancel;
+use crate::engine::HoldSlot;
 use crate::engine::Progress;
 use crate::tui::event::Event;
 use crate::tui::keys;
@@ -54,7 +55,17 @@ pub struct App {
     pub results: Results,
     /// Leave at the next turn of the loop.
     pub quit: bool,
+    /// The database, held from the backup to the execute while the technician goes on.
+    pub hold: HoldSlot,
+    /// How long the hold lasts with no key pressed and no job running.
+    pub hold_limit: Duration,
+    /// When a key was last pressed or a job last ended.
+    pub last_activity: Instant,
 }
+
+/// How long the wizard keeps the database held while nothing happens: the shop's application
+/// cannot use it meanwhile.
+pub const HOLD_IDLE_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 impl App {
     /// A wizard for `db`, about to run its preflight.
@@ -69,6 +80,9 @@ impl App {
             prepared: Prepared::default(),
             results: Results::default(),
             quit: false,
+            hold: HoldSlot::new(),
+            hold_limit: HOLD_IDLE_LIMIT,
+            last_activity: Instant::now(),
         }
     }
 
@@ -104,6 +118,15 @@ impl App {
 
     /// Reacts to one event.
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        if matches!(event, Event::Key(_) | Event::Job(JobMessage::Done(..))) {
+            self.last_activity = Instant::now();
+        }
+        let effects = self.react(event);
+        self.release_if_idle();
+        effects
+    }
+
+    fn react(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::Key(key) => match keys::dispatch(&self.mode(), key) {
                 Some(action) => self.update(action),
@@ -166,12 +189,18 @@ impl App {
     }
 
     pub(crate) fn move_to(&mut self, step: Step) {
+        if step == Step::Preflight {
+            self.let_go("back at the preflight");
+        }
         self.view.step = step;
         self.view.cursor = 0;
         self.view.drill = false;
     }
 
     pub(crate) fn begin(&mut self, job: Job) -> Vec<Effect> {
+        if !job.keeps_hold() {
+            self.let_go("this step opens the file itself");
+        }
         let cancel = Cancel::new();
         self.job = Some(Running {
             kind: job.kind(),

@@ -104,14 +104,19 @@ impl App {
         match next {
             Next::Recheck => return self.recheck(),
             Next::ToBackup => self.move_to(Step::Backup),
-            Next::MakeBackup => return self.begin(Job::Backup { db: self.db.clone() }),
+            Next::MakeBackup => {
+                // The isolation audit probes a copy made from the file by its name: that run
+                // does not keep the database held (its own slot goes with the job).
+                let hold = if self.choices.isolation { Default::default() } else { self.hold.clone() };
+                return self.begin(Job::Backup { db: self.db.clone(), hold });
+            }
             Next::ToAudit => {
                 self.move_to(Step::Audit);
                 if self.choices.isolation && self.prepared.isolation.is_none() {
                     return self.begin(Job::Isolate { db: self.db.clone() });
                 }
                 if !self.choices.isolation && self.prepared.audit.is_none() {
-                    return self.begin(Job::Audit { db: self.db.clone() });
+                    return self.begin(Job::Audit { db: self.db.clone(), hold: self.hold.clone() });
                 }
             }
             Next::ToPlan => {

@@ -38,7 +38,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         Span::styled("MISMATCH — the backup was deleted", t.bad())
     };
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![Span::styled("Backup     ", t.dim()), Span::raw(shown(&b.path))]),
         Line::from(vec![Span::styled("Size       ", t.dim()), Span::raw(human_bytes(b.bytes))]),
         Line::raw(""),
@@ -49,11 +49,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Line::raw(""),
         Line::from(verdict),
         Line::raw(""),
-        Line::raw(format!(
-            "Took {:.2} s. Press Enter to {}.",
-            b.seconds,
-            if app.choices.isolation { "audit isolation" } else { "audit the tables" }
-        )),
     ];
+    if app.hold.is_held() {
+        lines.push(Line::styled(
+            format!(
+                "The database stays locked for this run: the shop's application cannot read or write it until the execute ends, you quit or go back to Preflight, or {} pass with no key. Execute then needs no second hash.",
+                app.hold_limit_text()
+            ),
+            t.warn(),
+        ));
+        lines.push(Line::raw(""));
+    }
+    lines.extend([Line::raw(format!(
+        "Took {:.2} s. Press Enter to {}.",
+        b.seconds,
+        if app.choices.isolation { "audit isolation" } else { "audit the tables" }
+    ))]);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

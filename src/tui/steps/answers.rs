@@ -19,6 +19,7 @@ impl App {
             });
             return Vec::new();
         }
+        self.let_go("leaving the wizard");
         self.quit = true;
         vec![Effect::Quit]
     }

@@ -40,6 +40,7 @@ impl App {
             planned: Box::new(planned.clone()),
             rehearsed: Box::new(rehearsed.clone()),
             isolation: self.prepared.isolation.clone().map(Box::new),
+            hold: self.hold.clone(),
         };
         self.begin(job)
     }

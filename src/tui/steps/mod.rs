@@ -3,6 +3,7 @@
 
 mod answers;
 mod execute;
+mod hold;
 mod isolation;
 mod navigation;
 mod preflight;

@@ -61,7 +61,7 @@ impl App {
                 PlanRequest::Tenant(choice)
             }
         };
-        self.begin(Job::Plan { db: self.db.clone(), request })
+        self.begin(Job::Plan { db: self.db.clone(), request, hold: self.hold.clone() })
     }
 
     pub(crate) fn start_dry_run(&mut self) -> Vec<Effect> {
@@ -69,7 +69,8 @@ impl App {
             self.view.notice = Some("a backup and a plan are needed first".into());
             return Vec::new();
         };
-        let job = Job::DryRun { db: self.db.clone(), backup, planned: Box::new(planned.clone()) };
+        let job =
+            Job::DryRun { db: self.db.clone(), backup, planned: Box::new(planned.clone()), hold: self.hold.clone() };
         self.begin(job)
     }
 }
