@@ -59,10 +59,11 @@ pub use reverify::Reverification;
 pub use rollback::RollbackReport;
 pub use rollback::request::Asked as RollbackAsked;
 pub use session::{
-    Executed, FixRequest, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session, TenantChoice,
-    Verified,
+    AlreadyDone, Executed, FixRequest, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session,
+    TenantChoice, Verified,
 };
 pub use shown::shown;
+pub use status::report::{BackupStatus, State as StandingState, StatusReport};
 pub use verify::snapshot::Snapshot;
 pub use verify::{Check, Finding, Identical, Scope, Status, Verification};
 

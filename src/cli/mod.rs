@@ -11,6 +11,7 @@ mod planning;
 mod progress;
 mod rollback;
 mod run;
+mod status;
 mod table;
 mod verify;
 
@@ -117,6 +118,13 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Where a database stands, from its journal and the file: untouched, backed up,
+    /// rehearsed, migrated and verified, changed since the execute, rolled back, or needing
+    /// attention. Read-only; exit 0.
+    Status {
+        /// The database.
+        db: PathBuf,
+    },
     /// Verify a migrated database against what its journal recorded.
     Verify {
         /// The database.
@@ -217,7 +225,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         .into());
     }
     if json && matches!(cli.command, None | Some(Command::Demo { .. })) {
-        return Err(UsageError("--json is for the headless commands (audit, backup, plan, dry-run, execute, verify, isolate, rollback), not the wizard".into()).into());
+        return Err(UsageError("--json is for the headless commands (audit, backup, plan, dry-run, execute, status, verify, isolate, rollback), not the wizard".into()).into());
     }
     match cli.command {
         None => match cli.db {
@@ -244,6 +252,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             plan.db = resolve(&plan.db)?;
             run::execute(&plan, yes, json)
         }
+        Some(Command::Status { db }) => status::run(&resolve(&db)?, json),
         Some(Command::Verify { db }) => verify::run(&resolve(&db)?, json),
         Some(Command::Rollback { db, backup, undo, discard_changes, force, yes }) => {
             let asked = rollback::Asked { backup, undo, discard_changes, force, yes };

@@ -75,6 +75,9 @@ pub struct Outcome {
     /// The plan had nothing to do.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub nothing_to_do: bool,
+    /// The database already carries this very plan's verified result (a re-run).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub already_done: bool,
     /// What went wrong, when something did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

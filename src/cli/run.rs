@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use color_eyre::Result;
 use cutover::engine::DryRunOptions;
-use cutover::engine::{Executed, Planned, Rehearsed, Run, Session};
+use cutover::engine::{AlreadyDone, Executed, Planned, Rehearsed, Run, Session};
 use cutover::engine::{Plan, PlanSource};
 
 use crate::cli::outcome::{Outcome, PhaseTimings};
@@ -60,6 +60,11 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     let cancel = interrupt::cancel();
     let session = Session::new(&args.db);
     let mut progress = StderrProgress::new();
+    // A re-run (a fleet rollout run again) changes nothing where this plan is already in
+    // force, and needs nothing stopped to say so.
+    if let Some(done) = session.already_done(&args.request())? {
+        return emit(already_done(&args.db, &done), json);
+    }
     let (_, planned) = progress.during(|p| session.plan_to_execute(&args.request(), p))?;
     warn(&planned.plan, json);
     let (rehearsed, executed) = match progress.during(|p| session.run(&planned, &cancel, p))? {
@@ -198,6 +203,30 @@ pub(crate) fn warn(plan: &Plan, json: bool) {
         for w in planning::warnings(plan) {
             note(w);
         }
+    }
+}
+
+fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
+    let since = match done.changed_since_execute {
+        Some(true) => "; the shop's application has written to it since",
+        Some(false) => "; the file is still exactly that result",
+        None => "",
+    };
+    Outcome {
+        ok: true,
+        phase: "execute",
+        database: db.to_path_buf(),
+        plan_sha256: Some(done.plan_sha256.clone()),
+        backup: Some(done.backup.clone()),
+        result_sha256: done.result_sha256.clone(),
+        nothing_to_do: true,
+        already_done: true,
+        summary: format!(
+            "Already done: {} carries this plan's result (plan {}, executed and verified){since}; nothing was changed",
+            shown(db),
+            &done.plan_sha256[..12.min(done.plan_sha256.len())]
+        ),
+        ..Outcome::default()
     }
 }
 

@@ -28,6 +28,7 @@ mod isolate_probe;
 mod pipeline;
 mod props;
 mod scripts;
+mod status;
 mod structure;
 mod tui_app;
 mod tui_hold;

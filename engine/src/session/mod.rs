@@ -8,6 +8,7 @@
 //! arguments onto these calls and prints what they return; the wizard runs each call on its
 //! worker thread and shows the result. Neither face decides anything of its own.
 
+mod done;
 mod fix;
 mod held;
 mod open;
@@ -17,6 +18,7 @@ mod undo;
 
 use std::path::{Path, PathBuf};
 
+pub use done::AlreadyDone;
 pub use fix::FixRequest;
 pub use held::HoldSlot;
 pub use request::{PlanRequest, Planned, TenantChoice};

@@ -99,7 +99,7 @@ pub(super) fn build(
 }
 
 /// The tenant plan `choice` asks for, read through `conn`.
-fn tenant_plan(
+pub(super) fn tenant_plan(
     conn: &rusqlite::Connection,
     db: &Path,
     choice: &TenantChoice,
