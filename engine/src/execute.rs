@@ -284,11 +284,12 @@ pub fn run(
         // A WAL that cannot be folded in leaves no hash that stands for the database.
         Err(_) => None,
     };
+    let schema_sha256 = crate::verify::snapshot::schema(conn).ok().map(|o| crate::verify::snapshot::schema_digest(&o));
     drop(held);
     drop(opened);
     timings.hash = hash_started.elapsed().as_secs_f64();
-    journal::append(db, Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.clone() })
-        .map_err(after("recording the commit in the journal"))?;
+    let committed = Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: result.clone(), schema_sha256 };
+    journal::append(db, committed).map_err(after("recording the commit in the journal"))?;
 
     let verify_started = Instant::now();
     let actual = result.clone().unwrap_or_else(|| "(the WAL could not be folded in)".into());
@@ -356,7 +357,12 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
             error
         }
         Ok(sha) if sha == rehearsal.result_sha256 => {
-            let _ = record(Event::ExecuteCommitted { plan_sha256: plan.sha256.clone(), result_sha256: Some(sha) });
+            let schema_sha256 = crate::status::schema_of(db);
+            let _ = record(Event::ExecuteCommitted {
+                plan_sha256: plan.sha256.clone(),
+                result_sha256: Some(sha),
+                schema_sha256,
+            });
             Error::NotReady(Refusal::CommittedDespiteError { path: db.to_path_buf(), reported: error.to_string() })
         }
         _ => Error::NotReady(Refusal::NeitherBackupNorResult { path: db.to_path_buf(), reported: error.to_string() }),

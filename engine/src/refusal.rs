@@ -197,6 +197,16 @@ pub enum Refusal {
         /// What was therefore not done: "nothing was changed", "nothing was verified".
         then: &'static str,
     },
+    /// A script run again where the journal says it is in force, on a file that moved on.
+    #[error(
+        "the journal of {} records this very script executed and verified there, not rolled back, and the database has changed since in a way that does not tell whether the script's change is still in it: running it again could apply it twice — nothing was changed. `cutover status` shows where it stands; `cutover rollback` puts the backup back first if it is to run again",
+        shown(.path)
+    )]
+    ScriptMayBeInForce {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        path: PathBuf,
+    },
     /// The database was written to in the moment a rollback let go of it.
     #[error(
         "{} was written to in the moment the rollback let go of it — nothing was restored; stop the application and run the rollback again",

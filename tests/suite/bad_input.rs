@@ -150,6 +150,43 @@ fn writing_commands_refuse_a_database_in_use_with_exit_3() {
     }
 }
 
+/// A program that mapped the database and closed its descriptor can still write its pages,
+/// past SQLite's locks and, on a page already dirty, without the modified time changing: it
+/// holds the file as surely as one with it open.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_program_with_the_file_mapped_and_its_descriptor_closed_holds_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = hostile_db(dir.path(), Journal::Wal);
+    let script = "import ctypes, os, sys, time\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        libc.mmap.restype = ctypes.c_void_p\n\
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n\
+        fd = os.open(sys.argv[1], os.O_RDWR)\n\
+        at = libc.mmap(None, 4096, 3, 1, fd, 0)\n\
+        assert at not in (None, ctypes.c_void_p(-1).value)\n\
+        os.close(fd)\n\
+        print('mapped', flush=True)\n\
+        time.sleep(60)\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "mapped");
+    let before = snapshot(dir.path());
+    let out = cutover().args(["execute", "--tenant", "acme", "--yes"]).arg(&db).assert().code(3).get_output().clone();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("pid {}", child.id())), "{stderr}");
+    assert_eq!(snapshot(dir.path()), before, "refused with nothing changed");
+}
+
 #[test]
 fn usage_mistakes_exit_2() {
     cutover().arg("audit").assert().code(2);

@@ -196,3 +196,77 @@ fn a_script_run_again_is_already_done_only_while_its_result_stands() {
     assert!(other.get("already_done").is_none(), "{other}");
     assert!(other["result_sha256"].is_string(), "{other}");
 }
+
+#[test]
+fn a_file_put_back_by_other_means_is_never_called_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let x = execute(&db, "acme");
+    let backup = x["backup"]["path"].as_str().unwrap().to_string();
+    fs::copy(&backup, &db).unwrap();
+    let v = status(&db);
+    assert_eq!(v["state"], "needs_attention", "byte for byte the backup: {v}");
+    assert!(v["attention"].as_str().unwrap().contains("put back by other means"), "{v}");
+    // Put back, then traded on: no hash tells, the schema does.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("UPDATE customers SET name = 'Ann B' WHERE id = 1", []).unwrap();
+    drop(conn);
+    let v = status(&db);
+    assert_eq!(v["state"], "needs_attention", "the schema of before: {v}");
+    assert_eq!(v["schema_as_executed"], false, "{v}");
+}
+
+#[test]
+fn a_script_put_back_by_hand_and_traded_on_runs_again_rather_than_being_called_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let script = dir.path().join("note.sql");
+    fs::write(&script, "ALTER TABLE customers ADD COLUMN note TEXT;\n").unwrap();
+    let args = ["execute", db.to_str().unwrap(), "--script", script.to_str().unwrap(), "--yes"];
+    let first = json(&args, 0);
+    fs::copy(first["backup"]["path"].as_str().unwrap(), &db).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("UPDATE customers SET name = 'Ann B' WHERE id = 1", []).unwrap();
+    drop(conn);
+    let again = json(&args, 0);
+    assert!(again.get("already_done").is_none(), "{again}");
+    let conn = Connection::open(&db).unwrap();
+    let note: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_table_info('customers') WHERE name = 'note'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(note, 1, "the script's change is in the file again");
+}
+
+#[test]
+fn a_data_only_script_whose_result_moved_on_is_refused_rather_than_run_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let script = dir.path().join("rename.sql");
+    fs::write(&script, "UPDATE items SET name = name || ' (old stock)';\n").unwrap();
+    let args = ["execute", db.to_str().unwrap(), "--script", script.to_str().unwrap(), "--yes"];
+    json(&args, 0);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute("INSERT INTO items (sku, name) VALUES ('D4', 'spring')", []).unwrap();
+    drop(conn);
+    let before = tree(dir.path());
+    let v = json(&args, 1);
+    assert!(v["error"].as_str().unwrap().contains("could apply it twice"), "{v}");
+    assert_eq!(tree(dir.path()), before, "refused with nothing changed");
+}
+
+#[test]
+fn a_tenant_column_added_by_hand_with_another_value_is_not_this_plan_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let x = execute(&db, "acme");
+    fs::copy(x["backup"]["path"].as_str().unwrap(), &db).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    for t in ["items", "customers", "kv"] {
+        conn.execute_batch(&format!("ALTER TABLE {t} ADD COLUMN tenant_id VARCHAR(255) NOT NULL DEFAULT 'evil-corp'"))
+            .unwrap();
+    }
+    drop(conn);
+    let again = execute(&db, "acme");
+    assert!(again.get("already_done").is_none(), "{again}");
+    assert!(again["summary"].as_str().unwrap().contains("not right"), "{again}");
+}

@@ -140,3 +140,28 @@ fn a_failed_dry_run_lets_go() {
     assert!(!app.hold.is_held(), "execute stays locked, so the shop need not wait");
     assert!(sell(&db).is_ok());
 }
+
+#[test]
+fn a_file_replaced_while_held_is_let_go_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let mut app = backed_up(&db);
+    assert!(app.hold.is_held());
+    // Another file renamed over the name: the hold keeps the old one, which shuts out no one.
+    let other = dir.path().join("other.db");
+    std::fs::copy(&app.prepared.backup.as_ref().unwrap().path, &other).unwrap();
+    let renamed = std::fs::rename(&other, &db);
+    if cfg!(windows) {
+        // Windows refuses to replace a file open without delete sharing: the hold stands.
+        assert!(renamed.is_err(), "a held file was replaced");
+        app.handle(Event::Tick);
+        assert!(app.hold.is_held());
+        return;
+    }
+    renamed.unwrap();
+    app.handle(Event::Tick);
+    assert!(!app.hold.is_held(), "a hold on a file no longer at the path is let go");
+    assert!(app.hold_line().is_none(), "and HELD is not shown");
+    let notice = app.view.notice.clone().unwrap_or_default();
+    assert!(notice.contains("changed or was replaced since the backup"), "{notice}");
+}

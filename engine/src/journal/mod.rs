@@ -80,6 +80,11 @@ pub enum Event {
         /// could not be (another reader held it), so later comparisons look at the rows.
         #[serde(default)]
         result_sha256: Option<String>,
+        /// The digest of production's schema after the commit ([`crate::verify::snapshot::schema_digest`]):
+        /// what says later whether the plan's change is still in the file, whatever the shop
+        /// wrote since. Older journals lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema_sha256: Option<String>,
     },
     /// Production's transaction was rolled back: nothing changed.
     ExecuteRolledBack {

@@ -91,6 +91,8 @@ pub struct ExecuteRecord {
     pub committed: bool,
     /// The database's SHA-256 right after the commit, when it could be taken.
     pub result_sha256: Option<String>,
+    /// The digest of its schema right after the commit, when recorded.
+    pub schema_sha256: Option<String>,
     /// Rolled back (nothing changed).
     pub rolled_back: bool,
     /// The execute journals its COMMIT before making it (see [`Event::ExecuteCommitting`]).
@@ -149,6 +151,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     backup: BackupRef::new(backup_path.clone(), backup_sha256.clone()),
                     committed: false,
                     result_sha256: None,
+                    schema_sha256: None,
                     rolled_back: false,
                     marks_commit: *marks_commit,
                     committing: false,
@@ -163,10 +166,11 @@ pub fn standing(entries: &[Entry]) -> Standing {
                     x.committing = true;
                 }
             }
-            Event::ExecuteCommitted { result_sha256, .. } => {
+            Event::ExecuteCommitted { result_sha256, schema_sha256, .. } => {
                 if let Some(x) = s.execute.as_mut() {
                     x.committed = true;
                     x.result_sha256 = result_sha256.clone();
+                    x.schema_sha256 = schema_sha256.clone();
                 }
                 prior = None;
             }
@@ -236,7 +240,7 @@ mod tests {
         };
         let entries = vec![
             e(started("one")),
-            e(Event::ExecuteCommitted { plan_sha256: "one".into(), result_sha256: Some("r1".into()) }),
+            e(Event::ExecuteCommitted { plan_sha256: "one".into(), result_sha256: Some("r1".into()), schema_sha256: None }),
             e(Event::Verified { plan_sha256: "one".into(), ok: true, failed: vec![] }),
             e(started("two")),
             e(Event::ExecuteRolledBack { plan_sha256: "two".into(), error: "changed since the backup".into() }),

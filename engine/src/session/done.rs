@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::request::{PlanRequest, tenant_plan};
 use super::Session;
 use crate::backup_ref::BackupRef;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::refusal::Refusal;
+use crate::verify::snapshot::schema_digest;
 use crate::plan::Plan;
 use crate::status::report::{self, State, StatusReport};
 use crate::{hashing, open};
@@ -33,8 +35,11 @@ impl Session {
 
     /// The execute of the plan `request` builds, when the database already carries it: the
     /// journal's execute in force committed and was verified, the request builds that very plan
-    /// from the backup it started from, and the file is not that backup put back by other
-    /// means. A tenant plan must also find nothing left to do on the file as it is now.
+    /// from the backup it started from, the file is not that backup put back by other means,
+    /// and its schema is still the one that execute left (a tenant plan must also find nothing
+    /// left to do on the file as it is now; a script that changes no schema, the result's very
+    /// bytes). A script whose change cannot be told in or out of the file is refused rather
+    /// than run twice.
     pub fn already_done(&self, request: &PlanRequest) -> Result<Option<AlreadyDone>> {
         let status = self.status()?;
         let in_force = matches!(status.state, State::MigratedAndVerified | State::ChangedSinceExecute)
@@ -54,8 +59,31 @@ impl Session {
         if now.as_deref() == Some(backup.sha256.as_str()) {
             return Ok(None);
         }
-        if matches!(request, PlanRequest::Tenant(_)) && !self.plan(request, &mut |_| {})?.is_empty() {
+        // The schema says whether the change is still in the file, whatever the shop wrote.
+        let script = matches!(request, PlanRequest::Script(_));
+        let result_schema = x.schema_sha256.clone();
+        let before_schema = standing.rehearsal_for(x).map(|d| schema_digest(&d.before.schema));
+        let now_schema = crate::status::schema_of(self.db());
+        let changes_schema = match (&before_schema, &result_schema) {
+            (Some(b), Some(r)) => Some(b != r),
+            _ => None,
+        };
+        let may_be_in_force = || Error::NotReady(Refusal::ScriptMayBeInForce { path: self.db().to_path_buf() });
+        if result_schema.is_none() || now_schema != result_schema {
+            // Not in the file; a script may only run again where the file is provably back
+            // to the schema of before (a restore by other means, traded on since).
+            if script && !(changes_schema == Some(true) && now_schema == before_schema) {
+                return Err(may_be_in_force());
+            }
             return Ok(None);
+        }
+        match request {
+            PlanRequest::Tenant(_) if !self.plan(request, &mut |_| {})?.is_empty() => return Ok(None),
+            // A script that changes no schema is only told done by the result's very bytes.
+            _ if script && changes_schema != Some(true) && status.changed_since_execute != Some(false) => {
+                return Err(may_be_in_force());
+            }
+            _ => {}
         }
         Ok(Some(AlreadyDone {
             plan_sha256: x.plan_sha256.clone(),

@@ -52,6 +52,17 @@ impl HoldSlot {
         true
     }
 
+    /// Lets go of a hold that no longer stands for the file at the path (the file was replaced,
+    /// or written past SQLite's locks): it would keep the shop out of nothing. Whether it did.
+    /// A step reading through the hold right now is left to it.
+    pub fn let_go_if_stale(&self) -> bool {
+        let stale = match self.0.try_lock() {
+            Ok(slot) => slot.as_ref().is_some_and(|h| !h.untouched()),
+            Err(_) => false,
+        };
+        stale && self.release()
+    }
+
     fn put(&self, hold: Hold) {
         if let Some(old) = self.lock().replace(hold) {
             drop(old);
@@ -70,7 +81,13 @@ impl HoldSlot {
     /// Runs `read` on the holding connection, made read-only while it runs; `None` when the
     /// database is not held.
     fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
-        let slot = self.lock();
+        let mut slot = self.lock();
+        if slot.as_ref().is_some_and(|h| !h.untouched()) {
+            // The file at the path is no longer the one held: read it by its name instead.
+            if let Some(stale) = slot.take() {
+                let _ = stale.release();
+            }
+        }
         let hold = slot.as_ref()?;
         Some(hold.conn().and_then(|conn| {
             let flag = |on: bool| {

@@ -124,7 +124,11 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
             Some((Settled::Migrated, result)) => {
                 journal::append(
                     db,
-                    Event::ExecuteCommitted { plan_sha256: exec.plan_sha256.clone(), result_sha256: result },
+                    Event::ExecuteCommitted {
+                        plan_sha256: exec.plan_sha256.clone(),
+                        result_sha256: result,
+                        schema_sha256: schema_of(db),
+                    },
                 )?;
                 Settled::Migrated
             }
@@ -165,4 +169,13 @@ pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
         }
     }
     Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256))
+}
+
+/// The digest of the database's schema as SQLite reads it now (see
+/// [`crate::verify::snapshot::schema_digest`]), read on a connection that cannot write; `None`
+/// when it cannot be read.
+pub fn schema_of(db: &Path) -> Option<String> {
+    let conn = open::inspect(db).ok()?;
+    let objects = crate::verify::snapshot::schema(&conn).ok()?;
+    Some(crate::verify::snapshot::schema_digest(&objects))
 }

@@ -10,6 +10,7 @@ use crate::backup_ref::BackupRef;
 use crate::error::Result;
 use crate::journal::{self, Entry, Event, Standing};
 use crate::shown::shown;
+use crate::verify::snapshot::schema_digest;
 use crate::{hashing, paths, recovery};
 
 /// Where a database stands.
@@ -90,6 +91,9 @@ pub struct StatusReport {
     /// Whether the database was written to since the execute; `None` when there is no
     /// execute in force or it cannot be told without changing the file.
     pub changed_since_execute: Option<bool>,
+    /// Whether the database's schema is still the one the execute left (told when the file
+    /// was written to since and could be read without changing it; `None` otherwise).
+    pub schema_as_executed: Option<bool>,
     /// The newest verification of the execute in force passed (`None`: none recorded, or no
     /// execute in force).
     pub verified: Option<bool>,
@@ -119,6 +123,7 @@ pub fn report(db: &Path) -> Result<StatusReport> {
         result_sha256: None,
         current_sha256: None,
         changed_since_execute: None,
+        schema_as_executed: None,
         verified: None,
         attention: None,
         last_recorded: entries.last().map(|e| e.at.clone()),
@@ -157,6 +162,29 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusRepor
         r.result_sha256 = x.result_sha256.clone();
         r.verified = standing.verified;
         r.changed_since_execute = changed_since(db, x.result_sha256.as_deref(), r);
+        if r.current_sha256.is_some() && r.current_sha256.as_deref() == Some(x.backup.sha256.as_str()) {
+            r.attention = Some(put_back(db));
+            return State::NeedsAttention;
+        }
+        // Whatever the shop wrote since, the schema tells whether the change is still in it.
+        if r.changed_since_execute == Some(true) && r.current_sha256.is_some() {
+            let now = schema_read_only(db);
+            let before = standing.rehearsal_for(x).map(|d| schema_digest(&d.before.schema));
+            r.schema_as_executed = match (&now, &x.schema_sha256) {
+                (Some(now), Some(result)) => Some(now == result),
+                _ => None,
+            };
+            if r.schema_as_executed == Some(false) && now.is_some() && now == before {
+                r.attention = Some(put_back(db));
+                return State::NeedsAttention;
+            }
+            if r.schema_as_executed == Some(false) {
+                r.attention = Some(format!(
+                    "its schema is neither the one the execute left nor the one before it: `cutover verify {}` says what changed",
+                    shown(db)
+                ));
+            }
+        }
         return match (r.changed_since_execute, standing.verified) {
             (Some(true), _) => State::ChangedSinceExecute,
             (_, Some(true)) => State::MigratedAndVerified,
@@ -182,6 +210,22 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusRepor
     }
 }
 
+fn put_back(db: &Path) -> String {
+    format!(
+        "{} is the execute's backup again, put back by other means than `cutover rollback`: the journal's execute is not in it",
+        shown(db)
+    )
+}
+
+/// The schema's digest, read where the main file alone is the database (no WAL frames, no hot
+/// journal: [`changed_since`] said so by hashing it) from the file opened immutable, so no
+/// lock is taken and nothing is created beside it; `None` when it cannot be read that way.
+fn schema_read_only(db: &Path) -> Option<String> {
+    let conn = crate::open::immutable(db).ok()??;
+    let objects = crate::verify::snapshot::schema(&conn).ok()?;
+    Some(schema_digest(&objects))
+}
+
 /// Whether the file was written to since its recorded result, told without changing it.
 fn changed_since(db: &Path, result: Option<&str>, r: &mut StatusReport) -> Option<bool> {
     if fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0) {
@@ -205,9 +249,16 @@ fn summary(r: &StatusReport) -> String {
     let db = shown(&r.database);
     match r.state {
         State::Untouched => format!("{db}: untouched — cutover has recorded nothing about it"),
-        State::ChangedSinceExecute => format!(
-            "{db}: migrated{}, and written to since the execute (the shop's application has used it)",
+        State::ChangedSinceExecute if r.schema_as_executed == Some(true) => format!(
+            "{db}: migrated{}, and written to since the execute (the shop's application has used it; its schema is still the execute's)",
             if r.verified == Some(true) { " and verified" } else { "" }
+        ),
+        State::ChangedSinceExecute if r.schema_as_executed == Some(false) => {
+            format!("{db}: written to since the execute, and its schema is no longer the one it left (see `attention`)")
+        }
+        State::ChangedSinceExecute => format!(
+            "{db}: written to since the execute the journal records{}; whether its change is still in the file cannot be told without changing it (the WAL holds the shop's writes): `cutover verify` tells",
+            if r.verified == Some(true) { " (verified then)" } else { "" }
         ),
         State::MigratedAndVerified if r.changed_since_execute.is_none() => {
             format!("{db}: migrated and verified (whether it was written to since could not be told)")

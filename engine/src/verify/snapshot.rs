@@ -330,6 +330,18 @@ pub fn schema(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
     rows.collect()
 }
 
+/// One SHA-256 for a schema, whatever the order of its rows: the plan's visible change, which
+/// the shop's trading does not alter. SQLite's statistics tables (`ANALYZE`) are left out.
+pub fn schema_digest(objects: &[SchemaObject]) -> String {
+    let mut rows: Vec<String> = objects
+        .iter()
+        .filter(|o| !o.name.starts_with("sqlite_stat"))
+        .map(|o| format!("{}\u{0}{}\u{0}{}\u{0}{}", o.kind, o.name, o.table, o.sql))
+        .collect();
+    rows.sort();
+    crate::hashing::sha256_hex(rows.join("\n").as_bytes())
+}
+
 /// Every foreign-key violation, sorted.
 pub fn fk_violations(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
     let mut stmt = conn.prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")?;

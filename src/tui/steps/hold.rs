@@ -13,8 +13,15 @@ impl App {
         }
     }
 
-    /// Lets go once nothing has happened for the hold's limit.
+    /// Lets go once nothing has happened for the hold's limit, or at once when the file at the
+    /// path is no longer the one held (replaced, or written past SQLite's locks).
     pub(crate) fn release_if_idle(&mut self) {
+        if self.hold.let_go_if_stale() {
+            self.view.notice = Some(
+                "released the database: the file changed or was replaced since the backup; Execute will hash it".into(),
+            );
+            return;
+        }
         if self.job.is_none() && self.last_activity.elapsed() >= self.hold_limit && self.hold.is_held() {
             let why = format!("nothing pressed for {}", self.hold_limit_text());
             self.let_go(&why);

@@ -1,4 +1,5 @@
-//! Which processes hold a file: a scan of `/proc/*/fd` by device and inode, the processes that
+//! Which processes hold a file: a scan of `/proc/*/fd` (and, for a file mapped with its
+//! descriptor closed, `/proc/*/maps`) by device and inode, the processes that
 //! could not be looked into (other users', hidden ones, those outside this namespace), and the
 //! POSIX lock query.
 
@@ -183,6 +184,12 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
                     && !is_own_fork(pid, me, &held)
                 {
                     scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
+                } else if held.is_empty()
+                    && let Some(file) = mapped(&entry.path(), &targets)
+                {
+                    // Mapped and its descriptor closed: it can still write the file's pages,
+                    // past every lock and without its modified time changing.
+                    scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
                 }
             }
             Err(e) if unseen && e.kind() == io::ErrorKind::PermissionDenied => {
@@ -201,6 +208,24 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
     // The shop's application usually runs as a service user of its own: list those first.
     scan.unseen.sort_by_key(|u| (u.user == "root", u.pid));
     scan
+}
+
+/// Which of `targets` the process at `dir` (`/proc/PID`) has mapped into its memory, by the
+/// device and inode `maps` gives (`major:minor` in hex, then the inode).
+fn mapped(dir: &std::path::Path, targets: &[FileId]) -> Option<usize> {
+    let maps = fs::read_to_string(dir.join("maps")).ok()?;
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace().skip(3);
+        let (major, minor) = fields.next()?.split_once(':')?;
+        let (major, minor) = (u32::from_str_radix(major, 16).ok()?, u32::from_str_radix(minor, 16).ok()?);
+        let inode: u64 = fields.next()?.parse().ok()?;
+        if inode == 0 {
+            return None;
+        }
+        targets.iter().position(|t| {
+            t.inode == inode && nix::libc::major(t.device) == major && nix::libc::minor(t.device) == minor
+        })
+    })
 }
 
 /// Asks the kernel whether another process holds a POSIX lock anywhere on the file (the
