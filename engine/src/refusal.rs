@@ -199,13 +199,15 @@ pub enum Refusal {
     },
     /// A script run again where the journal says it is in force, on a file that moved on.
     #[error(
-        "the journal of {} records this very script executed and verified there, not rolled back, and the database has changed since in a way that does not tell whether the script's change is still in it: running it again could apply it twice — nothing was changed. `cutover status` shows where it stands; `cutover rollback` puts the backup back first if it is to run again",
+        "the journal of {} records this very script committed there and not rolled back, and {why}: running it again could apply it twice — nothing was changed. `cutover verify` checks the execute in force; `cutover rollback` puts the backup back first if the script is to run again",
         shown(.path)
     )]
     ScriptMayBeInForce {
         /// The database.
         #[serde(with = "crate::ospath")]
         path: PathBuf,
+        /// Why it cannot be told done.
+        why: &'static str,
     },
     /// The database was written to in the moment a rollback let go of it.
     #[error(

@@ -62,7 +62,7 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
     let mut progress = StderrProgress::new();
     // A re-run (a fleet rollout run again) changes nothing where this plan is already in
     // force, and needs nothing stopped to say so.
-    if let Some(done) = session.already_done(&args.request())? {
+    if let Some(done) = progress.during(|p| session.already_done(&args.request(), p))? {
         return emit(already_done(&args.db, &done), json);
     }
     let (_, planned) = progress.during(|p| session.plan_to_execute(&args.request(), p))?;

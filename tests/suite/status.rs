@@ -217,24 +217,78 @@ fn a_file_put_back_by_other_means_is_never_called_migrated() {
 }
 
 #[test]
-fn a_script_put_back_by_hand_and_traded_on_runs_again_rather_than_being_called_done() {
+fn a_script_put_back_by_hand_runs_again_only_from_the_backups_very_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let db = small_shop(dir.path(), Journal::Rollback);
     let script = dir.path().join("note.sql");
-    fs::write(&script, "ALTER TABLE customers ADD COLUMN note TEXT;\n").unwrap();
+    fs::write(&script, "ALTER TABLE customers ADD COLUMN note TEXT;\nUPDATE items SET name = name || '!';\n").unwrap();
     let args = ["execute", db.to_str().unwrap(), "--script", script.to_str().unwrap(), "--yes"];
     let first = json(&args, 0);
     fs::copy(first["backup"]["path"].as_str().unwrap(), &db).unwrap();
+    // Traded on after the hand restore: neither the backup nor the result, so not guessed at.
     let conn = Connection::open(&db).unwrap();
     conn.execute("UPDATE customers SET name = 'Ann B' WHERE id = 1", []).unwrap();
     drop(conn);
+    let before = tree(dir.path());
+    let v = json(&args, 1);
+    assert!(v["error"].as_str().unwrap().contains("could apply it twice"), "{v}");
+    assert_eq!(tree(dir.path()), before, "refused with nothing changed");
+    // The backup's very bytes: the script is provably not in the file, and runs again.
+    fs::copy(first["backup"]["path"].as_str().unwrap(), &db).unwrap();
     let again = json(&args, 0);
     assert!(again.get("already_done").is_none(), "{again}");
-    let conn = Connection::open(&db).unwrap();
-    let note: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_table_info('customers') WHERE name = 'note'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(note, 1, "the script's change is in the file again");
+    let names: Vec<String> = Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT name FROM items ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names, ["bolt!", "nut!", "washer!"], "applied once");
+}
+
+#[test]
+fn a_script_cut_off_after_its_commit_is_never_run_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    let script = dir.path().join("bump.sql");
+    fs::write(&script, "UPDATE items SET name = name || '+';\n").unwrap();
+    let args = ["execute", db.to_str().unwrap(), "--script", script.to_str().unwrap(), "--yes"];
+    json(&args, 0);
+    // Killed after its COMMIT, before the journal said so: the last line is `execute_committing`.
+    let journal = dir.path().join("pos.db.cutover/journal.jsonl");
+    let text = fs::read_to_string(&journal).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().rposition(|l| l.contains("\"execute_committing\"")).unwrap();
+    fs::write(&journal, lines[..=at].join("\n") + "\n").unwrap();
+    let v = json(&args, 1);
+    assert!(v["error"].as_str().unwrap().contains("never verified"), "{v}");
+    let name: String =
+        Connection::open(&db).unwrap().query_row("SELECT name FROM items WHERE id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(name, "bolt+", "applied once, not twice");
+}
+
+// Python plays the shop's application that dies mid-write (the Linux suites' way).
+#[cfg(unix)]
+#[test]
+fn status_with_a_hot_journal_says_it_needs_attention_never_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_shop(dir.path(), Journal::Rollback);
+    execute(&db, "acme");
+    // The shop's application dies in the middle of a write that spilled to the file.
+    let crash = "import sqlite3, sys, os\n\
+        c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+        c.execute('PRAGMA cache_size = 1')\n\
+        c.execute('BEGIN')\n\
+        c.execute(\"INSERT INTO customers (name) SELECT hex(randomblob(400)) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) SELECT i FROM n)\")\n\
+        os.kill(os.getpid(), 9)\n";
+    let out = std::process::Command::new("python3").args(["-c", crash]).arg(&db).output().unwrap();
+    assert_eq!(out.status.code(), None, "{out:?}");
+    assert!(dir.path().join("pos.db-journal").exists(), "a hot journal is left");
+    let v = status(&db);
+    assert_eq!(v["state"], "needs_attention", "{v}");
+    assert!(v["attention"].as_str().unwrap().contains("hot journal"), "{v}");
 }
 
 #[test]

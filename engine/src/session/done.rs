@@ -11,7 +11,7 @@ use crate::refusal::Refusal;
 use crate::verify::snapshot::schema_digest;
 use crate::plan::Plan;
 use crate::status::report::{self, State, StatusReport};
-use crate::{hashing, open};
+use crate::open;
 
 /// An execute of this very plan the database carries: committed, verified, not rolled back.
 #[derive(Debug, Clone, Serialize)]
@@ -33,64 +33,65 @@ impl Session {
         report::report(self.db())
     }
 
-    /// The execute of the plan `request` builds, when the database already carries it: the
-    /// journal's execute in force committed and was verified, the request builds that very plan
-    /// from the backup it started from, the file is not that backup put back by other means,
-    /// and its schema is still the one that execute left (a tenant plan must also find nothing
-    /// left to do on the file as it is now; a script that changes no schema, the result's very
-    /// bytes). A script whose change cannot be told in or out of the file is refused rather
-    /// than run twice.
-    pub fn already_done(&self, request: &PlanRequest) -> Result<Option<AlreadyDone>> {
+    /// The execute of the plan `request` builds, when the database already carries it. An
+    /// execute the journal saw start but not end is settled from the file first. Then the
+    /// journal's execute in force must have committed, the request must build that very plan
+    /// from the backup it started from, and:
+    /// - a tenant plan: that execute was verified, the file's schema is still the one it left
+    ///   (read without changing anything) and nothing is left to do on the file;
+    /// - a script, whose effect on rows cannot be told once the file moved on: verified, and
+    ///   the file is still the result's very bytes. A file that is the backup's bytes runs it
+    ///   again; any other is refused rather than risk applying the script twice.
+    pub fn already_done(
+        &self,
+        request: &PlanRequest,
+        progress: &mut dyn FnMut(crate::progress::Progress),
+    ) -> Result<Option<AlreadyDone>> {
+        crate::status::ensure_settled(self.db(), progress)?;
         let status = self.status()?;
-        let in_force = matches!(status.state, State::MigratedAndVerified | State::ChangedSinceExecute)
-            && status.verified == Some(true);
         let standing = self.standing()?;
-        let Some(x) = standing.live_execute().filter(|x| x.committed && in_force) else { return Ok(None) };
+        let Some(x) = standing.live_execute().filter(|x| x.committed) else { return Ok(None) };
         let backup = x.backup.located(self.db());
         let Some(plan) = plan_from(self, request, &backup)? else { return Ok(None) };
         if plan.sha256 != x.plan_sha256 {
             return Ok(None);
         }
-        let now = match &status.current_sha256 {
-            Some(sha) => Some(sha.clone()),
-            None if status.changed_since_execute == Some(true) => None,
-            None => hashing::hash_file(self.db()).ok().map(|h| h.sha256),
-        };
-        if now.as_deref() == Some(backup.sha256.as_str()) {
-            return Ok(None);
-        }
-        // The schema says whether the change is still in the file, whatever the shop wrote.
-        let script = matches!(request, PlanRequest::Script(_));
-        let result_schema = x.schema_sha256.clone();
-        let before_schema = standing.rehearsal_for(x).map(|d| schema_digest(&d.before.schema));
-        let now_schema = crate::status::schema_of(self.db());
-        let changes_schema = match (&before_schema, &result_schema) {
-            (Some(b), Some(r)) => Some(b != r),
-            _ => None,
-        };
-        let may_be_in_force = || Error::NotReady(Refusal::ScriptMayBeInForce { path: self.db().to_path_buf() });
-        if result_schema.is_none() || now_schema != result_schema {
-            // Not in the file; a script may only run again where the file is provably back
-            // to the schema of before (a restore by other means, traded on since).
-            if script && !(changes_schema == Some(true) && now_schema == before_schema) {
-                return Err(may_be_in_force());
-            }
-            return Ok(None);
-        }
-        match request {
-            PlanRequest::Tenant(_) if !self.plan(request, &mut |_| {})?.is_empty() => return Ok(None),
-            // A script that changes no schema is only told done by the result's very bytes.
-            _ if script && changes_schema != Some(true) && status.changed_since_execute != Some(false) => {
-                return Err(may_be_in_force());
-            }
-            _ => {}
-        }
-        Ok(Some(AlreadyDone {
+        let verified = standing.verified == Some(true);
+        let done = AlreadyDone {
             plan_sha256: x.plan_sha256.clone(),
-            backup,
+            backup: backup.clone(),
             result_sha256: x.result_sha256.clone(),
             changed_since_execute: status.changed_since_execute,
-        }))
+        };
+        if matches!(request, PlanRequest::Script(_)) {
+            if verified && status.changed_since_execute == Some(false) {
+                return Ok(Some(done));
+            }
+            if status.current_sha256.as_deref() == Some(backup.sha256.as_str()) {
+                return Ok(None);
+            }
+            let why = if !verified {
+                "it was never verified"
+            } else {
+                "the database has changed since, so whether the script's change is still in it cannot be told"
+            };
+            return Err(Error::NotReady(Refusal::ScriptMayBeInForce { path: self.db().to_path_buf(), why }));
+        }
+        // A tenant plan is its own test: what is not done is planned again from the file.
+        let in_force = matches!(status.state, State::MigratedAndVerified | State::ChangedSinceExecute);
+        if !verified || !in_force || x.schema_sha256.is_none() {
+            return Ok(None);
+        }
+        let Some(view) = crate::status::read_view(self.db()) else { return Ok(None) };
+        let schema = crate::verify::snapshot::schema(&view).ok().map(|o| schema_digest(&o));
+        if schema != x.schema_sha256 {
+            return Ok(None);
+        }
+        let PlanRequest::Tenant(choice) = request else { return Ok(None) };
+        if !tenant_plan(&view, self.db(), choice, &mut |_| {})?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(done))
     }
 }
 

@@ -171,11 +171,32 @@ pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
     Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256))
 }
 
+/// A connection that reads the database as SQLite sees it now and changes nothing beside it:
+/// the file opened immutable when its WAL holds no frames and no hot journal lies beside it;
+/// read-only through the application's `-shm` when the WAL has frames. `None` when only a
+/// recovery could read it (a hot journal, or a WAL without its `-shm`).
+pub fn read_view(db: &Path) -> Option<rusqlite::Connection> {
+    let frames = fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0);
+    if !frames {
+        if recovery::pending(db).is_some() {
+            return None;
+        }
+        return open::immutable(db).ok().flatten();
+    }
+    if !paths::side_file(db, "-shm").exists() {
+        return None;
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = rusqlite::Connection::open_with_flags(db, flags).ok()?;
+    conn.busy_timeout(std::time::Duration::from_secs(2)).ok()?;
+    Some(conn)
+}
+
 /// The digest of the database's schema as SQLite reads it now (see
-/// [`crate::verify::snapshot::schema_digest`]), read on a connection that cannot write; `None`
-/// when it cannot be read.
+/// [`crate::verify::snapshot::schema_digest`]), read through [`read_view`]; `None` when it
+/// cannot be read without changing anything.
 pub fn schema_of(db: &Path) -> Option<String> {
-    let conn = open::inspect(db).ok()?;
+    let conn = read_view(db)?;
     let objects = crate::verify::snapshot::schema(&conn).ok()?;
     Some(crate::verify::snapshot::schema_digest(&objects))
 }

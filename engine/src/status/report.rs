@@ -162,23 +162,41 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusRepor
         r.result_sha256 = x.result_sha256.clone();
         r.verified = standing.verified;
         r.changed_since_execute = changed_since(db, x.result_sha256.as_deref(), r);
+        if r.attention.is_some() {
+            // A hot journal: what the file holds is not told until SQLite recovers it.
+            return State::NeedsAttention;
+        }
         if r.current_sha256.is_some() && r.current_sha256.as_deref() == Some(x.backup.sha256.as_str()) {
-            r.attention = Some(put_back(db));
+            r.attention = Some(format!(
+                "{} is byte for byte the execute's backup again, put back by other means than `cutover rollback`: the execute's change is not in it",
+                shown(db)
+            ));
             return State::NeedsAttention;
         }
         // Whatever the shop wrote since, the schema tells whether the change is still in it.
-        if r.changed_since_execute == Some(true) && r.current_sha256.is_some() {
-            let now = schema_read_only(db);
+        if r.changed_since_execute == Some(true) {
+            // Read only where the main file alone is the database (it was hashed: an empty
+            // WAL), opened immutable: even a reader's marks in the application's `-shm` would
+            // be a change.
+            let now = r.current_sha256.as_ref().and_then(|_| crate::status::schema_of(db));
             let before = standing.rehearsal_for(x).map(|d| schema_digest(&d.before.schema));
             r.schema_as_executed = match (&now, &x.schema_sha256) {
                 (Some(now), Some(result)) => Some(now == result),
                 _ => None,
             };
             if r.schema_as_executed == Some(false) && now.is_some() && now == before {
-                r.attention = Some(put_back(db));
+                r.attention = Some(format!(
+                    "the execute's schema change is not in {}: its schema is the one from before the execute (the file was put back, or changed, by other means than cutover)",
+                    shown(db)
+                ));
                 return State::NeedsAttention;
             }
-            if r.schema_as_executed == Some(false) {
+            if now.is_none() {
+                r.attention = Some(format!(
+                    "written to since the execute, and whether its change is still in the file cannot be read without changing it: `cutover verify {}` tells",
+                    shown(db)
+                ));
+            } else if r.schema_as_executed == Some(false) {
                 r.attention = Some(format!(
                     "its schema is neither the one the execute left nor the one before it: `cutover verify {}` says what changed",
                     shown(db)
@@ -208,22 +226,6 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusRepor
         (None, Some(_)) => State::BackedUp,
         (None, None) => State::Untouched,
     }
-}
-
-fn put_back(db: &Path) -> String {
-    format!(
-        "{} is the execute's backup again, put back by other means than `cutover rollback`: the journal's execute is not in it",
-        shown(db)
-    )
-}
-
-/// The schema's digest, read where the main file alone is the database (no WAL frames, no hot
-/// journal: [`changed_since`] said so by hashing it) from the file opened immutable, so no
-/// lock is taken and nothing is created beside it; `None` when it cannot be read that way.
-fn schema_read_only(db: &Path) -> Option<String> {
-    let conn = crate::open::immutable(db).ok()??;
-    let objects = crate::verify::snapshot::schema(&conn).ok()?;
-    Some(schema_digest(&objects))
 }
 
 /// Whether the file was written to since its recorded result, told without changing it.
@@ -257,7 +259,7 @@ fn summary(r: &StatusReport) -> String {
             format!("{db}: written to since the execute, and its schema is no longer the one it left (see `attention`)")
         }
         State::ChangedSinceExecute => format!(
-            "{db}: written to since the execute the journal records{}; whether its change is still in the file cannot be told without changing it (the WAL holds the shop's writes): `cutover verify` tells",
+            "{db}: written to since the execute the journal records{}; whether its change is still in the file cannot be read without changing it: `cutover verify` tells",
             if r.verified == Some(true) { " (verified then)" } else { "" }
         ),
         State::MigratedAndVerified if r.changed_since_execute.is_none() => {

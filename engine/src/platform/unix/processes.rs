@@ -187,8 +187,9 @@ pub fn scan_processes(files: &Targets, unseen: bool) -> ProcessScan {
                 } else if held.is_empty()
                     && let Some(file) = mapped(&entry.path(), &targets)
                 {
-                    // Mapped and its descriptor closed: it can still write the file's pages,
-                    // past every lock and without its modified time changing.
+                    // Mapped and its descriptor closed: it still uses the file, and a shared
+                    // writable mapping writes its pages past every lock, where a page already
+                    // dirty does not even change the modified time.
                     scan.holders.push(Holding { pid, name: process_name(pid), service: None, file });
                 }
             }
