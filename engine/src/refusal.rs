@@ -199,7 +199,7 @@ pub enum Refusal {
     },
     /// A script run again where the journal says it is in force, on a file that moved on.
     #[error(
-        "the journal of {} records this very script committed there and not rolled back, and {why}: running it again could apply it twice — nothing was changed. `cutover verify` checks the execute in force; `cutover rollback` puts the backup back first if the script is to run again",
+        "the journal of {} records this very script committed there and not rolled back, and {why}: running it again could apply it twice, so it was not run again. `cutover verify` checks the execute in force; `cutover rollback` puts the backup back first if the script is to run again",
         shown(.path)
     )]
     ScriptMayBeInForce {

@@ -115,7 +115,7 @@ def main():
             assert status(binary, dbs[name])["state"] == "untouched"
         summary = (root / "fleet-out" / "summary.md").read_text()
         print(summary)
-        assert "| site3 | old-mill | FAILED (exit 1)" in summary, summary
+        assert "| site3 | old-mill | FAILED (exit 1) | — (unchanged)" in summary, summary
         assert "| site4 | river-road | not reached" in summary, summary
         assert "| site1 | north-quay | migrated and verified" in summary, summary
 

@@ -222,9 +222,14 @@ fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
         nothing_to_do: true,
         already_done: true,
         summary: format!(
-            "Already done: {} carries this plan's result (plan {}, executed and verified){since}; nothing was changed",
+            "Already done: {} carries this plan's result (plan {}, executed and verified){since}; {}",
             shown(db),
-            &done.plan_sha256[..12.min(done.plan_sha256.len())]
+            &done.plan_sha256[..12.min(done.plan_sha256.len())],
+            if done.settled {
+                "the execute cut off earlier was settled from the file first and recorded in its journal; the plan was not run again"
+            } else {
+                "nothing was changed"
+            }
         ),
         ..Outcome::default()
     }

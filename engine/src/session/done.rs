@@ -24,6 +24,8 @@ pub struct AlreadyDone {
     pub result_sha256: Option<String>,
     /// Whether the database was written to since (`None`: cannot be told without changing it).
     pub changed_since_execute: Option<bool>,
+    /// An execute cut off earlier was settled from the file first (and recorded).
+    pub settled: bool,
 }
 
 impl Session {
@@ -47,23 +49,41 @@ impl Session {
         request: &PlanRequest,
         progress: &mut dyn FnMut(crate::progress::Progress),
     ) -> Result<Option<AlreadyDone>> {
-        crate::status::ensure_settled(self.db(), progress)?;
-        let status = self.status()?;
-        let standing = self.standing()?;
+        // Only a run cut off mid-way is settled (which may recover the file and records the
+        // outcome); anything else is looked at as it is.
+        let first = self.standing()?;
+        let open = first.rollback_started.is_some()
+            || first.execute.as_ref().is_some_and(|x| !x.committed && !x.rolled_back && !first.rolled_back);
+        if open {
+            crate::status::ensure_settled(self.db(), progress)?;
+        }
+        let standing = if open { self.standing()? } else { first };
         let Some(x) = standing.live_execute().filter(|x| x.committed) else { return Ok(None) };
         let backup = x.backup.located(self.db());
         let Some(plan) = plan_from(self, request, &backup)? else { return Ok(None) };
         if plan.sha256 != x.plan_sha256 {
             return Ok(None);
         }
+        let script = matches!(request, PlanRequest::Script(_));
+        let hot = !open && crate::status::hot_journal(self.db());
+        if hot && script {
+            let why = "a write the shop's application did not finish lies beside it (a hot journal), so what the file holds is not told before SQLite recovers it";
+            return Err(Error::NotReady(Refusal::ScriptMayBeInForce { path: self.db().to_path_buf(), why }));
+        }
+        if hot {
+            // The normal path recovers it, keeping a copy as found, and says so.
+            return Ok(None);
+        }
+        let status = self.status()?;
         let verified = standing.verified == Some(true);
         let done = AlreadyDone {
             plan_sha256: x.plan_sha256.clone(),
             backup: backup.clone(),
             result_sha256: x.result_sha256.clone(),
             changed_since_execute: status.changed_since_execute,
+            settled: open,
         };
-        if matches!(request, PlanRequest::Script(_)) {
+        if script {
             if verified && status.changed_since_execute == Some(false) {
                 return Ok(Some(done));
             }

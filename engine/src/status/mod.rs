@@ -171,6 +171,13 @@ pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
     Ok(Some(hashing::hash_file(db).map_err(|e| Error::io(format!("hashing {}", shown(db)), e))?.sha256))
 }
 
+/// Whether a hot journal lies beside the database: a write cut off that SQLite rolls back when
+/// the file is next opened for reading (a WAL database has none).
+pub fn hot_journal(db: &Path) -> bool {
+    let frames = fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0);
+    !frames && fs::metadata(paths::side_file(db, "-journal")).is_ok_and(|m| m.len() > 0) && recovery::pending(db).is_some()
+}
+
 /// A connection that reads the database as SQLite sees it now and changes nothing beside it:
 /// the file opened immutable when its WAL holds no frames and no hot journal lies beside it;
 /// read-only through the application's `-shm` when the WAL has frames. `None` when only a

@@ -127,3 +127,11 @@ pub fn executed(dir: &Path, journal: super::Journal) -> (PathBuf, Vec<u8>) {
 pub fn kept_files(dir: &Path, marker: &str) -> Vec<String> {
     super::snapshot(dir).into_keys().filter(|n| n.contains(marker)).collect()
 }
+
+/// Whether a hot journal (a rollback journal with its header) lies beside `db`.
+pub fn has_hot_journal(db: &Path) -> bool {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-journal");
+    let journal = PathBuf::from(name);
+    fs::read(&journal).is_ok_and(|b| b.len() >= 8 && b[..8] == [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7])
+}
