@@ -167,7 +167,6 @@ fn a_copy_about_to_start_a_program() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_database_held_by_a_thread_of_another_process_is_in_use() {
-    use std::io::BufRead;
     let holders = [
         // A thread with a descriptor table of its own.
         "import ctypes, sqlite3, sys, threading, time\n\
@@ -188,14 +187,7 @@ fn a_database_held_by_a_thread_of_another_process_is_in_use() {
     for script in holders {
         let dir = tempfile::tempdir().unwrap();
         let db = hostile_db(dir.path(), Journal::Wal);
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", script])
-            .arg(&db)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(lines.any(|l| l.is_ok_and(|l| l.contains("holding"))), "the thread holds the database");
+        let mut child = crate::common::python_until(script, &db, "holding");
         std::thread::sleep(std::time::Duration::from_millis(700));
         let found = cutover::engine::inuse::scan(&db).unwrap();
         let err = backup::run(&db, &BackupOptions::default(), &mut |_| {}).unwrap_err();

@@ -156,7 +156,6 @@ fn writing_commands_refuse_a_database_in_use_with_exit_3() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_program_with_the_file_mapped_and_its_descriptor_closed_holds_it() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let db = hostile_db(dir.path(), Journal::Wal);
     let script = "import ctypes, os, sys, time\n\
@@ -169,15 +168,7 @@ fn a_program_with_the_file_mapped_and_its_descriptor_closed_holds_it() {
         os.close(fd)\n\
         print('mapped', flush=True)\n\
         time.sleep(60)\n";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&db)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "mapped");
+    let mut child = crate::common::python_until(script, &db, "mapped");
     let before = snapshot(dir.path());
     let out = cutover().args(["execute", "--tenant", "acme", "--yes"]).arg(&db).assert().code(3).get_output().clone();
     let _ = child.kill();

@@ -64,9 +64,8 @@ impl HoldSlot {
     }
 
     fn put(&self, hold: Hold) {
-        if let Some(old) = self.lock().replace(hold) {
-            drop(old);
-        }
+        // An older hold, if any, lets go here.
+        drop(self.lock().replace(hold));
     }
 
     fn take(&self) -> Option<Hold> {

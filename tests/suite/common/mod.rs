@@ -161,3 +161,17 @@ impl Drop for Holder {
         let _ = self.child.wait();
     }
 }
+
+/// Starts `python3 -c script db` and waits until it prints a line containing `ready`: a shop
+/// program that has done what it holds the database with.
+pub fn python_until(script: &str, db: &Path, ready: &str) -> Child {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for the tests that hold a database open");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains(ready))), "the program never printed {ready:?}");
+    child
+}
