@@ -178,9 +178,16 @@ pub fn run_holding(
     let path = persist(partial, &dir, db, &created.format("%Y%m%d-%H%M%S").to_string())?;
     timings.sync += split();
 
+    // Read through the holding connection: what tells later which recorded state a file that
+    // has moved on was written on.
+    let schema_sha256 = hold
+        .conn()
+        .ok()
+        .and_then(|c| crate::verify::snapshot::schema(c).ok())
+        .map(|o| crate::verify::snapshot::schema_digest(&o));
     if let Err(e) = journal::append(
         db,
-        journal::Event::Backup { path: path.clone(), sha256: backup_sha256.clone(), bytes: copied.bytes },
+        journal::Event::Backup { path: path.clone(), sha256: backup_sha256.clone(), bytes: copied.bytes, schema_sha256 },
     ) {
         // Unrecorded, it would only be a stray copy of the shop's data that nothing can use; but
         // a record that reached the file (only its fsync failed) must keep pointing at it.

@@ -70,6 +70,16 @@ impl From<journal::PassedDryRun> for Rehearsal {
     }
 }
 
+/// How an execute reaches production.
+#[derive(Default)]
+pub struct Production {
+    /// The hold the run's backup kept, when it kept one: the file is then still the backup's
+    /// bytes while the hold is untouched.
+    pub held: Option<Hold>,
+    /// The technician asked for statements applied before to be applied once more (journalled).
+    pub again: bool,
+}
+
 /// Seconds per step of an execute.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExecuteTimings {
@@ -123,10 +133,11 @@ pub fn run(
     plan: &Plan,
     backup: &BackupRef,
     rehearsal: &Rehearsal,
-    held: Option<Hold>,
+    how: Production,
     cancel: &Cancel,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExecuteReport> {
+    let Production { held, again } = how;
     let started = Instant::now();
     let db = &paths::resolve(db)?;
     if rehearsal.plan_sha256 != plan.sha256 {
@@ -205,6 +216,8 @@ pub fn run(
             backup_path: backup.path.clone(),
             backup_sha256: backup.sha256.clone(),
             marks_commit: true,
+            fingerprint: Some(crate::plan::fingerprint::of(&plan.statements)),
+            again,
         },
     )?;
     let mut check_secs = 0.0;

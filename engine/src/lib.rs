@@ -63,7 +63,8 @@ pub use session::{
     TenantChoice, Verified,
 };
 pub use shown::shown;
-pub use status::report::{BackupStatus, State as StandingState, StatusReport};
+pub use status::present::Covers;
+pub use status::report::{BackupStatus, InFile, State as StandingState, StatusReport};
 pub use verify::snapshot::Snapshot;
 pub use verify::{Check, Finding, Identical, Scope, Status, Verification};
 

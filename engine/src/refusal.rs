@@ -209,6 +209,39 @@ pub enum Refusal {
         /// Why it cannot be told done.
         why: &'static str,
     },
+    /// A script whose statements already ran on this database, with or without another text.
+    #[error(
+        "these statements were already applied to {} by {execute}, and {how}: running them again would apply them twice, so nothing was changed. To apply them a second time on purpose: `cutover execute {} --script {} --again --yes`",
+        shown(.path),
+        shell_quote(.path),
+        shell_quote(.script)
+    )]
+    ScriptAlreadyApplied {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        path: PathBuf,
+        /// The script asked for.
+        #[serde(with = "crate::ospath")]
+        script: PathBuf,
+        /// The execute that applied them: "the execute of 2026-12-08 13:47 (plan 1a2b3c4d5e6f)".
+        execute: String,
+        /// What the file says about that change now.
+        how: String,
+    },
+    /// The journal's last execute is not in the file: its bytes are a recorded state without it.
+    #[error(
+        "{} is byte for byte {state}, which does not hold the execute of plan {plan} the journal names last (the file was put back by other means than cutover): there is nothing of it to verify — `cutover status` says what the file holds",
+        shown(.path)
+    )]
+    ExecuteNotInFile {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        path: PathBuf,
+        /// The first 12 digits of the execute's plan hash.
+        plan: String,
+        /// The recorded state the file is, in words.
+        state: String,
+    },
     /// The database was written to in the moment a rollback let go of it.
     #[error(
         "{} was written to in the moment the rollback let go of it — nothing was restored; stop the application and run the rollback again",

@@ -148,6 +148,21 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     };
     let backup = exec.backup.located(db);
     let actual = status::settled_sha256(db)?;
+    if let Some(state) = actual.as_ref().and_then(|sha| standing.lineage.by_sha(sha)) {
+        // The file's bytes are a recorded state: whether it holds this execute is told by them.
+        let lineage = &standing.lineage;
+        let carried = lineage.states[state].carries.iter().any(|&x| {
+            let e = &lineage.executes[x];
+            e.record.plan_sha256 == exec.plan_sha256 && e.record.backup.sha256 == exec.backup.sha256
+        });
+        if !carried {
+            return Err(Error::NotReady(Refusal::ExecuteNotInFile {
+                path: db.clone(),
+                plan: exec.plan_sha256.chars().take(12).collect(),
+                state: crate::status::report::describe(lineage, state),
+            }));
+        }
+    }
     let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
     let expects = dry.plan.statements.iter().any(|s| s.expect.is_some());
     let (changes, changes_unknown, runs) = if as_left && !expects {

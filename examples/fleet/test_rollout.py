@@ -133,6 +133,7 @@ def main():
         for name in ("site1", "site2"):
             r = result(root, name)
             assert r["cutover"]["already_done"] is True, r
+            assert r["stopped_application"] is False, ("an already-done shop is not stopped", r)
             now = (sha(dbs[name]), (dbs[name].parent / "pos.db.cutover" / "journal.jsonl").read_bytes())
             assert now == done_before[name], f"{name} was touched although already done"
         for name in ("site3", "site4", "site5"):
@@ -143,6 +144,20 @@ def main():
         print(summary)
         assert "| site1 | north-quay | already done" in summary, summary
         assert "| site5 | bay-street | migrated and verified" in summary, summary
+
+        # site1's migration is undone in place; the rollout run again must see that the file no
+        # longer holds it (status reads the file, not the journal), stop the shop's application
+        # and migrate it again.
+        undone = cutover(binary, "rollback", str(dbs["site1"]), "--undo", "--yes", "--json")
+        assert undone.returncode == 0, undone.stderr
+        assert status(binary, dbs["site1"])["state"] == "undone"
+        rc = playbook(a.ansible, inv, "rollout.yml", "-l", "site1")
+        assert rc == 0, "the rollout after the undo failed"
+        r = result(root, "site1")
+        assert r["state_before"] == "undone", r
+        assert r["stopped_application"] is True, ("the shop's application must be stopped before the execute", r)
+        assert r["cutover"].get("already_done") is not True, r
+        assert status(binary, dbs["site1"])["state"] == "migrated_and_verified"
 
         # The second playbook rolls one shop back to its bytes from before.
         rc = playbook(a.ansible, inv, "rollback.yml", "-l", "site2")

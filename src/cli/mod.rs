@@ -117,6 +117,10 @@ pub enum Command {
         /// Confirm that the database is to be changed.
         #[arg(long)]
         yes: bool,
+        /// Apply a script's statements although they already ran on this database (a second
+        /// time, on purpose). Without it such a script is refused.
+        #[arg(long, requires = "script")]
+        again: bool,
     },
     /// Where a database stands, from its journal and the file: untouched, backed up,
     /// rehearsed, migrated and verified, changed since the execute, rolled back, or needing
@@ -248,9 +252,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             plan.db = resolve(&plan.db)?;
             run::dry_run(&plan, keep_copy, json)
         }
-        Some(Command::Execute { mut plan, yes }) => {
+        Some(Command::Execute { mut plan, yes, again }) => {
             plan.db = resolve(&plan.db)?;
-            run::execute(&plan, yes, json)
+            run::execute(&plan, yes, again, json)
         }
         Some(Command::Status { db }) => status::run(&resolve(&db)?, json),
         Some(Command::Verify { db }) => verify::run(&resolve(&db)?, json),

@@ -49,7 +49,7 @@ pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode>
 }
 
 /// Backup, dry run, execute and verify in one go; needs `--yes`.
-pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
+pub fn execute(args: &PlanArgs, yes: bool, again: bool, json: bool) -> Result<ExitCode> {
     if !yes {
         return Err(UsageError(
             "execute changes the database: add --yes to confirm (run `cutover dry-run` first to see what it does)"
@@ -58,12 +58,16 @@ pub fn execute(args: &PlanArgs, yes: bool, json: bool) -> Result<ExitCode> {
         .into());
     }
     let cancel = interrupt::cancel();
-    let session = Session::new(&args.db);
+    let session = Session::new(&args.db).applying_again(again);
     let mut progress = StderrProgress::new();
     // A re-run (a fleet rollout run again) changes nothing where this plan is already in
-    // force, and needs nothing stopped to say so.
+    // force, and needs nothing stopped to say so; a script whose statements ran here before
+    // is refused unless --again.
     if let Some(done) = progress.during(|p| session.already_done(&args.request(), p))? {
         return emit(already_done(&args.db, &done), json);
+    }
+    if again && !json {
+        note("--again: these statements are applied even where they already ran on this database");
     }
     let (_, planned) = progress.during(|p| session.plan_to_execute(&args.request(), p))?;
     warn(&planned.plan, json);
@@ -212,8 +216,24 @@ fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
         Some(false) => "; the file is still exactly that result",
         None => "",
     };
-    Outcome {
-        ok: true,
+    let when = format!(
+        "{} {}",
+        done.executed_at.get(..10).unwrap_or(&done.executed_at),
+        done.executed_at.get(11..16).unwrap_or("")
+    );
+    let text = if done.same_statements_other_text {
+        " (the same statements; this text differs only in whitespace and comments)"
+    } else {
+        ""
+    };
+    let then = if done.settled {
+        "the execute cut off earlier was settled from the file first and recorded in its journal; the plan was not run again"
+    } else {
+        "the plan was not run again"
+    };
+    let plan = &done.plan_sha256[..12.min(done.plan_sha256.len())];
+    let mut outcome = Outcome {
+        ok: done.ok(),
         phase: "execute",
         database: db.to_path_buf(),
         plan_sha256: Some(done.plan_sha256.clone()),
@@ -221,18 +241,31 @@ fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
         result_sha256: done.result_sha256.clone(),
         nothing_to_do: true,
         already_done: true,
-        summary: format!(
-            "Already done: {} carries this plan's result (plan {}, executed and verified){since}; {}",
-            shown(db),
-            &done.plan_sha256[..12.min(done.plan_sha256.len())],
-            if done.settled {
-                "the execute cut off earlier was settled from the file first and recorded in its journal; the plan was not run again"
-            } else {
-                "nothing was changed"
-            }
-        ),
+        summary: String::new(),
         ..Outcome::default()
+    };
+    outcome.summary = match done.verified_now.as_ref().map(|v| &v.report) {
+        None => format!(
+            "Already done: {} carries this plan's result (plan {plan}, executed at {when} and verified){text}{since}; {then}",
+            shown(db)
+        ),
+        Some(v) if v.verification.ok => format!(
+            "Already done: {} carries this plan's result (plan {plan}, executed at {when}){text}{since}; it had never been verified, and was verified now: {}; {then}",
+            shown(db),
+            v.verification.summary()
+        ),
+        Some(v) => format!(
+            "{} carries the result of the execute of {when} (plan {plan}){text}, which had never been verified: verified now, it FAILED ({}) — the plan was not run again; `cutover rollback {} --yes` restores its backup",
+            shown(db),
+            v.verification.summary(),
+            cutover::engine::shell_quote(db)
+        ),
+    };
+    if let Some(v) = &done.verified_now {
+        outcome = outcome.with_checks(&v.report.verification);
+        outcome.reports.extend(v.reports.iter().cloned());
     }
+    outcome
 }
 
 pub(crate) fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {

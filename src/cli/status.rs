@@ -48,6 +48,27 @@ fn render(r: &StatusReport) -> String {
         };
         s.push_str(&format!("Result     sha256 {x}{now}\n"));
     }
+    let covers = match r.current_sha256_covers {
+        cutover::engine::Covers::File => "",
+        cutover::engine::Covers::FileWithWal => "  (with its WAL's committed frames, as SQLite reads it)",
+        cutover::engine::Covers::FileBesideHotJournal => "  (the main file, beside a hot journal)",
+    };
+    s.push_str(&format!("Now        sha256 {}{covers}\n", r.current_sha256));
+    for (n, x) in r.in_file.iter().enumerate() {
+        let verified = match x.verified {
+            Some(true) => ", verified",
+            Some(false) => ", verification FAILED",
+            None => ", not verified",
+        };
+        let presumed = if x.presumed { ", told by its schema" } else { "" };
+        s.push_str(&format!(
+            "{}plan {} ({}, executed {}{verified}{presumed})\n",
+            if n == 0 { "In file    " } else { "           " },
+            x.plan_sha256.get(..12).unwrap_or(&x.plan_sha256),
+            x.kind,
+            x.executed_at.get(..16).unwrap_or(&x.executed_at).replace('T', " ")
+        ));
+    }
     if let Some(v) = r.verified {
         s.push_str(&format!("Verified   {}\n", if v { "yes" } else { "FAILED" }));
     }

@@ -290,7 +290,14 @@ fn an_execute_cut_off_before_its_commit_is_told_as_unchanged_even_after_a_sale()
     let plan = standing.dry_runs.last().unwrap().plan.sha256.clone();
     journal::append(
         &db,
-        Event::ExecuteStarted { plan_sha256: plan, backup_path: backup, backup_sha256: sha, marks_commit: true },
+        Event::ExecuteStarted {
+            plan_sha256: plan,
+            backup_path: backup,
+            backup_sha256: sha,
+            marks_commit: true,
+            fingerprint: None,
+            again: false,
+        },
     )
     .unwrap();
     crate::common::shop::app_writes(&db, "INSERT INTO items (sku, name) VALUES ('K1', 'sold after the crash')");
@@ -330,6 +337,8 @@ fn cut_off(dir: &Path, sql: &str, committing: bool, committed: bool) -> std::pat
             backup_path: backup,
             backup_sha256: sha,
             marks_commit: true,
+            fingerprint: None,
+            again: false,
         },
     )
     .unwrap();

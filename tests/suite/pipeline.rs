@@ -438,7 +438,8 @@ fn execute_needs_a_dry_run_of_the_same_plan() {
         warned: Vec::new(),
     };
     let before = fs::read(&db).unwrap();
-    let err = execute::run(&db, &plan, &backup, &rehearsal, None, &Cancel::new(), &mut |_| {}).unwrap_err();
+    let err =
+        execute::run(&db, &plan, &backup, &rehearsal, Default::default(), &Cancel::new(), &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("no passed dry run"), "{err}");
     assert_eq!(fs::read(&db).unwrap(), before);
 }

@@ -211,6 +211,8 @@ fn an_undo_cut_off_before_its_commit_leaves_the_cutover_in_force_and_verify_says
             backup_path: backup.path,
             backup_sha256: backup.sha256,
             marks_commit: true,
+            fingerprint: None,
+            again: false,
         },
     )
     .unwrap();

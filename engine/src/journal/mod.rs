@@ -15,6 +15,8 @@ use crate::plan::Plan;
 use crate::refusal::Refusal;
 use crate::verify::snapshot::Snapshot;
 
+pub mod lineage;
+mod records;
 mod standing;
 
 pub use standing::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, recorded_backup, standing};
@@ -32,6 +34,11 @@ pub enum Event {
         sha256: String,
         /// Its size.
         bytes: u64,
+        /// The digest of its schema ([`crate::verify::snapshot::schema_digest`]): what tells
+        /// later, when the file has moved on, which recorded state it was written on. Older
+        /// journals lack it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema_sha256: Option<String>,
     },
     /// A dry run finished (passed or not).
     DryRun {
@@ -65,6 +72,15 @@ pub enum Event {
         /// without that record proves the commit was never attempted (older journals lack it).
         #[serde(default)]
         marks_commit: bool,
+        /// The identity of its statements as SQLite runs them ([`crate::plan::fingerprint`]):
+        /// a script run again with other whitespace or comments is the same change. Older
+        /// journals lack it (it is then taken from the rehearsal's plan).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+        /// The technician asked for these statements to be applied although they were before
+        /// (`--again`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        again: bool,
     },
     /// Production's statements all ran; its COMMIT is next. Written (and flushed) before the
     /// COMMIT, so an execute cut off without this record cannot have committed.
@@ -315,7 +331,7 @@ mod tests {
     fn events_round_trip_and_a_torn_last_line_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("pos.db");
-        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3 }).unwrap();
+        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3, schema_sha256: None }).unwrap();
         append(&db, Event::ExecuteRolledBack { plan_sha256: "p".into(), error: "x".into() }).unwrap();
         let mut text = fs::read_to_string(path(&db)).unwrap();
         text.push_str("{\"at\":\"2026");
@@ -340,7 +356,7 @@ mod tests {
     fn a_line_cut_inside_a_character_is_torn_not_damaged() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("pos.db");
-        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3 }).unwrap();
+        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3, schema_sha256: None }).unwrap();
         let mut bytes = fs::read(path(&db)).unwrap();
         bytes.extend_from_slice(b"{\"x\":\"caf\xc3");
         fs::write(path(&db), bytes).unwrap();
@@ -351,11 +367,11 @@ mod tests {
     fn a_damaged_line_in_the_middle_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("pos.db");
-        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3 }).unwrap();
+        append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3, schema_sha256: None }).unwrap();
         let mut bytes = fs::read(path(&db)).unwrap();
         bytes.extend_from_slice(b"not json\n");
         fs::write(path(&db), bytes).unwrap();
-        append(&db, Event::Backup { path: "c".into(), sha256: "cd".into(), bytes: 3 }).unwrap();
+        append(&db, Event::Backup { path: "c".into(), sha256: "cd".into(), bytes: 3, schema_sha256: None }).unwrap();
         assert!(matches!(read(&db), Err(Error::NotReady(_))));
     }
 }

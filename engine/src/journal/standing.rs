@@ -3,13 +3,13 @@
 //! its verification, and a rollback started or finished; and where recorded paths are now.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::lineage::Lineage;
+pub use super::records::{ExecuteRecord, PassedDryRun, RollbackRecord};
 use super::{Entry, Event};
 use crate::backup_ref::BackupRef;
 use crate::paths;
-use crate::plan::Plan;
-use crate::verify::snapshot::Snapshot;
 
 /// Where a database stands, from its journal.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +29,8 @@ pub struct Standing {
     /// The newest execute or rollback is a finished rollback (an execute before it may be in
     /// the database again; a second rollback asked right after only says it is done).
     pub just_rolled_back: bool,
+    /// Every state the journal saw the file in, and the executes each carries.
+    pub lineage: Lineage,
 }
 
 impl Standing {
@@ -56,69 +58,15 @@ impl Standing {
     }
 }
 
-/// A rollback that started, as the journal holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RollbackRecord {
-    /// The backup being restored, as recorded.
-    pub backup: BackupRef,
-    /// The second name the database being replaced was given.
-    pub migrated_path: PathBuf,
-}
-
-/// A dry run that passed, as the journal holds it.
-#[derive(Debug, Clone)]
-pub struct PassedDryRun {
-    /// The plan.
-    pub plan: Plan,
-    /// The bytes it started from.
-    pub source_sha256: String,
-    /// The copy's result.
-    pub result_sha256: String,
-    /// The state before.
-    pub before: Snapshot,
-    /// The checks that warned on the copy.
-    pub warned: Vec<crate::verify::Check>,
-}
-
-/// An execute, as the journal holds it.
-#[derive(Debug, Clone)]
-pub struct ExecuteRecord {
-    /// The plan's hash.
-    pub plan_sha256: String,
-    /// The backup it can be rolled back to, as recorded.
-    pub backup: BackupRef,
-    /// The transaction committed.
-    pub committed: bool,
-    /// The database's SHA-256 right after the commit, when it could be taken.
-    pub result_sha256: Option<String>,
-    /// The digest of its schema right after the commit, when recorded.
-    pub schema_sha256: Option<String>,
-    /// Rolled back (nothing changed).
-    pub rolled_back: bool,
-    /// The execute journals its COMMIT before making it (see [`Event::ExecuteCommitting`]).
-    pub marks_commit: bool,
-    /// It reached its COMMIT (which may or may not have finished).
-    pub committing: bool,
-}
-
-/// The committed execute in a file, with its verification, or none.
-type InForce = Option<(ExecuteRecord, Option<bool>)>;
-
 /// Folds the journal into where things stand. An execute that changed nothing (rolled back,
 /// or refused before its first statement) does not hide the committed one before it.
 pub fn standing(entries: &[Entry]) -> Standing {
     let mut s = Standing::default();
     // The committed execute (with its verification) that a newer attempt may fall back to.
     let mut prior: Option<(ExecuteRecord, Option<bool>)> = None;
-    // Every backup with the committed execute that was in the database when it was made:
-    // putting that backup back puts that execute back in force (an undo's backup holds the
-    // migration it undid; a script's, the migration before it), or none.
-    let mut made_over: Vec<(String, InForce)> = Vec::new();
     for e in entries {
         match &e.event {
             Event::Backup { path, sha256, .. } => {
-                let live = s.live_execute().filter(|x| x.committed).map(|x| (x.clone(), s.verified));
-                made_over.push((sha256.clone(), live));
                 s.backup = Some(BackupRef::new(path.clone(), sha256.clone()));
             }
             Event::DryRun {
@@ -139,7 +87,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 });
             }
             Event::DryRun { .. } | Event::Recovered { .. } => {}
-            Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256, marks_commit } => {
+            Event::ExecuteStarted { plan_sha256, backup_path, backup_sha256, marks_commit, .. } => {
                 prior = s
                     .execute
                     .take()
@@ -195,8 +143,12 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 s.rollback_started = None;
                 s.just_rolled_back = true;
                 prior = None;
-                let over = made_over.iter().rev().find(|(b, _)| b == sha256).and_then(|(_, live)| live.clone());
-                match over {
+                // Putting a backup back puts in force what its bytes carry (an undo's backup
+                // holds the migration it undid; a script's, the migration before it): told by
+                // the backup's hash against every state recorded, never by what the journal
+                // said when the backup was made.
+                let over = s.lineage.by_sha(sha256).and_then(|i| s.lineage.in_force(i)).filter(|x| x.record.committed);
+                match over.map(|x| (x.record.clone(), x.verified)) {
                     Some((x, verified)) => {
                         s.execute = Some(x);
                         s.verified = verified;
@@ -206,6 +158,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 }
             }
         }
+        s.lineage.take(e, &s.dry_runs);
     }
     s
 }
@@ -237,6 +190,8 @@ mod tests {
             backup_path: "b".into(),
             backup_sha256: "s".into(),
             marks_commit: true,
+            fingerprint: None,
+            again: false,
         };
         let entries = vec![
             e(started("one")),

@@ -196,12 +196,12 @@ pub fn spans(sql: &str) -> Vec<Span> {
 }
 
 /// Whether a bare word (a keyword or an unquoted name) starts with this byte.
-fn starts_word(c: u8) -> bool {
+pub(super) fn starts_word(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
 }
 
 /// The end of the bare word starting at `i`.
-fn skip_word(bytes: &[u8], mut i: usize) -> usize {
+pub(super) fn skip_word(bytes: &[u8], mut i: usize) -> usize {
     while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
     {
         i += 1;
@@ -209,16 +209,16 @@ fn skip_word(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn skip_line(bytes: &[u8], i: usize) -> usize {
+pub(super) fn skip_line(bytes: &[u8], i: usize) -> usize {
     bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p + 1)
 }
 
-fn skip_block(bytes: &[u8], i: usize) -> usize {
+pub(super) fn skip_block(bytes: &[u8], i: usize) -> usize {
     bytes[i + 2..].windows(2).position(|w| w == b"*/").map_or(bytes.len(), |p| i + 2 + p + 2)
 }
 
 /// Skips a quoted run; a doubled closing quote inside it stands for the quote itself.
-fn skip_quoted(bytes: &[u8], i: usize, close: u8) -> usize {
+pub(super) fn skip_quoted(bytes: &[u8], i: usize, close: u8) -> usize {
     let mut j = i + 1;
     while j < bytes.len() {
         if bytes[j] == close {

@@ -1,6 +1,7 @@
 //! Plan: the exact SQL a migration runs, generated for the tenant column or loaded from a
 //! script, identified by the SHA-256 of its LF-normalised text.
 
+pub mod fingerprint;
 pub mod lexer;
 pub mod rebuild;
 pub mod script;

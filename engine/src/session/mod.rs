@@ -49,6 +49,8 @@ pub struct Session {
     held_wal: std::cell::Cell<Option<bool>>,
     /// Where a face that takes a run's steps one at a time keeps the hold between them.
     slot: Option<HoldSlot>,
+    /// The technician asked for a script's statements to run although they ran here before.
+    again: bool,
 }
 
 /// A rehearsal and what it left on disk.
@@ -109,7 +111,14 @@ pub enum ResumeState {
 impl Session {
     /// A session on `db`, the real file (the faces resolve what was typed once, first).
     pub fn new(db: impl Into<PathBuf>) -> Session {
-        Session { db: db.into(), held_wal: std::cell::Cell::new(None), slot: None }
+        Session { db: db.into(), held_wal: std::cell::Cell::new(None), slot: None, again: false }
+    }
+
+    /// The same session, applying a script's statements even where they ran before (`--again`):
+    /// the technician means to apply them a second time.
+    pub fn applying_again(mut self, again: bool) -> Session {
+        self.again = again;
+        self
     }
 
     /// The database.
@@ -148,9 +157,12 @@ impl Session {
         Ok(journal::standing(&journal::read(&self.db)?))
     }
 
-    /// Whether the journal says a committed execute is in the database (not rolled back).
+    /// Whether the file holds the change of an execute cutover recorded, read from the file
+    /// (its bytes against every recorded state, or its schema where it was written to since).
     pub fn carries_execute(&self) -> bool {
-        self.standing().is_ok_and(|s| s.live_execute().is_some_and(|x| x.committed))
+        let Ok(standing) = self.standing() else { return false };
+        status::present::Present::read(&self.db, &standing.lineage)
+            .is_ok_and(|p| p.in_force(&standing.lineage).is_some_and(|x| x.record.committed))
     }
 
     /// What still ignores the tenant column once it is in place (unique keys, foreign keys,
@@ -310,8 +322,12 @@ impl Session {
     ) -> Result<Executed> {
         let bytes = space::database_bytes(&self.db);
         space::ensure(&paths::parent_dir(&self.db), space::for_execute(bytes, self.growth(Some(planned), bytes)), false)?;
+        // The file equals the backup (held since, or proven under the lock next): what its
+        // bytes carry says whether a script's statements already ran here.
+        self.refuse_repeat(&planned.plan, Some(&rehearsed.backup.sha256))?;
         let rehearsal = Rehearsal::from(&rehearsed.dry);
-        let report = execute::run(&self.db, &planned.plan, &rehearsed.backup, &rehearsal, held, cancel, progress)?;
+        let how = execute::Production { held, again: self.again };
+        let report = execute::run(&self.db, &planned.plan, &rehearsed.backup, &rehearsal, how, cancel, progress)?;
         let reports = reports::write_execution(&self.db, &planned.plan, &rehearsed.dry, &report)?;
         Ok(Executed { report, reports })
     }

@@ -83,7 +83,14 @@ pub(super) fn build(
 ) -> Result<Planned> {
     let db = session.db();
     let choice = match request {
-        PlanRequest::Script(path) => return Ok(Planned { plan: Plan::from_script(path)?, audit: None }),
+        PlanRequest::Script(path) => {
+            let mut plan = Plan::from_script(path)?;
+            // Said before anything runs, in both faces: the execute refuses it (unless --again).
+            if let Some(notice) = session.repeat_notice(&plan) {
+                plan.notices.insert(0, notice);
+            }
+            return Ok(Planned { plan, audit: None });
+        }
         PlanRequest::Isolate(fix) => {
             // The fix probes a copy made from the file by its name: the hold goes first.
             session.let_go();

@@ -5,6 +5,8 @@
 //! exactly the rehearsal's bytes, so the file's SHA-256 says which happened. A rollback cut off
 //! after its swap is recognised the same way, by the backup's hash.
 
+mod image;
+pub mod present;
 pub mod report;
 
 use crate::shown::shown;

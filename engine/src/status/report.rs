@@ -1,17 +1,17 @@
 //! Where a database stands, for a person or a fleet dashboard: read from its journal and the
 //! file itself, changing nothing (no recovery, no journal record, no lock kept).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::backup_ref::BackupRef;
 use crate::error::Result;
+use crate::journal::lineage::{Kind, Lineage, Origin};
 use crate::journal::{self, Entry, Event, Standing};
+use crate::paths;
 use crate::shown::shown;
-use crate::verify::snapshot::schema_digest;
-use crate::{hashing, paths, recovery};
+use crate::status::present::{Covers, Found, Present};
 
 /// Where a database stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,7 +35,10 @@ pub enum State {
     ChangedSinceExecute,
     /// A rollback restored the backup.
     RolledBack,
-    /// A crash left a run mid-way: see `attention`.
+    /// The last execute in the file was taken back in place (`rollback --undo`): no change
+    /// cutover made is in it.
+    Undone,
+    /// A crash left a run mid-way, or the file is not what cutover left: see `attention`.
     NeedsAttention,
 }
 
@@ -52,6 +55,7 @@ impl State {
             State::VerificationFailed => "migrated, verification FAILED",
             State::ChangedSinceExecute => "migrated, changed since the execute",
             State::RolledBack => "rolled back",
+            State::Undone => "undone in place",
             State::NeedsAttention => "needs attention",
         }
     }
@@ -67,6 +71,21 @@ pub struct BackupStatus {
     pub sha256: String,
     /// The file is still there.
     pub present: bool,
+}
+
+/// An execute whose change the file holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct InFile {
+    /// Its plan.
+    pub plan_sha256: String,
+    /// `tenant`, `script`, `isolation_fix` (`unknown` when the journal holds no rehearsal).
+    pub kind: &'static str,
+    /// When it ran (RFC 3339, local time).
+    pub executed_at: String,
+    /// Its newest verification passed (`None`: none recorded).
+    pub verified: Option<bool>,
+    /// Told from the file's schema (it was written to since), not proven by its bytes.
+    pub presumed: bool,
 }
 
 /// What `cutover status` reports.
@@ -85,9 +104,11 @@ pub struct StatusReport {
     pub plan_sha256: Option<String>,
     /// The database's SHA-256 right after the execute's commit, as recorded.
     pub result_sha256: Option<String>,
-    /// The database's SHA-256 now, when it was taken (only against a recorded result, and
-    /// only when the main file alone is the database: an empty WAL, no hot journal).
-    pub current_sha256: Option<String>,
+    /// The database's SHA-256 now, as SQLite reads it (its WAL's committed frames counted in,
+    /// read without folding them); beside a hot journal, the main file's as it is on disk.
+    pub current_sha256: String,
+    /// What `current_sha256` covers: `file`, `file_with_wal` or `file_beside_hot_journal`.
+    pub current_sha256_covers: Covers,
     /// Whether the database was written to since the execute; `None` when there is no
     /// execute in force or it cannot be told without changing the file.
     pub changed_since_execute: Option<bool>,
@@ -97,8 +118,13 @@ pub struct StatusReport {
     /// The newest verification of the execute in force passed (`None`: none recorded, or no
     /// execute in force).
     pub verified: Option<bool>,
+    /// The executes whose change the file holds now, oldest first: by its bytes against every
+    /// state the journal recorded, or (`presumed`) by its schema where the shop wrote since.
+    pub in_file: Vec<InFile>,
     /// What needs a person, when something does.
     pub attention: Option<String>,
+    /// Worth knowing, needing no one (the file was put back by other means, …).
+    pub note: Option<String>,
     /// When the journal last recorded something (RFC 3339, local time).
     pub last_recorded: Option<String>,
     /// The journal, when there is one.
@@ -121,15 +147,21 @@ pub fn report(db: &Path) -> Result<StatusReport> {
         backup: None,
         plan_sha256: None,
         result_sha256: None,
-        current_sha256: None,
+        current_sha256: String::new(),
+        current_sha256_covers: Covers::File,
         changed_since_execute: None,
         schema_as_executed: None,
         verified: None,
+        in_file: Vec::new(),
         attention: None,
+        note: None,
         last_recorded: entries.last().map(|e| e.at.clone()),
         journal: journal_path.is_file().then_some(journal_path),
     };
-    r.state = decide(db, &entries, &standing, &mut r);
+    let present = Present::read(db, &standing.lineage)?;
+    r.current_sha256 = present.sha256.clone();
+    r.current_sha256_covers = present.covers;
+    r.state = decide(db, &entries, &standing, &present, &mut r);
     r.summary = summary(&r);
     Ok(r)
 }
@@ -139,7 +171,8 @@ fn located(db: &Path, b: &BackupRef) -> BackupStatus {
     BackupStatus { present: b.path.is_file(), path: b.path, sha256: b.sha256 }
 }
 
-fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusReport) -> State {
+fn decide(db: &Path, entries: &[Entry], standing: &Standing, present: &Present, r: &mut StatusReport) -> State {
+    let lineage = &standing.lineage;
     r.backup = standing.backup.as_ref().map(|b| located(db, b));
     if let Some(rb) = &standing.rollback_started {
         r.backup = Some(located(db, &rb.backup));
@@ -149,70 +182,153 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusRepor
         ));
         return State::NeedsAttention;
     }
-    if let Some(x) = standing.execute.as_ref().filter(|x| !x.rolled_back && !standing.rolled_back) {
+    if let Some(x) = standing.execute.as_ref().filter(|x| !x.committed && !x.rolled_back && !standing.rolled_back) {
         r.backup = Some(located(db, &x.backup));
         r.plan_sha256 = Some(x.plan_sha256.clone());
-        if !x.committed {
+        r.attention = Some(format!(
+            "an execute started and its end is not recorded: it is running now, or it was cut off (then `cutover verify {}` settles it from the file)",
+            shown(db)
+        ));
+        return State::NeedsAttention;
+    }
+    if !lineage.any_committed() {
+        // Nothing cutover changed can be in the file: where its runs got to is the state.
+        return activity(entries, r);
+    }
+    let (i, moved_last) = match &present.found {
+        Found::Unreadable(why) => {
+            r.attention = Some(why.clone());
+            return State::NeedsAttention;
+        }
+        Found::Unrecorded => {
             r.attention = Some(format!(
-                "an execute started and its end is not recorded: it is running now, or it was cut off (then `cutover verify {}` settles it from the file)",
+                "neither its bytes nor its schema are any state cutover recorded of {}: it was changed by other means than cutover (`cutover verify` and `cutover rollback` list what differs)",
                 shown(db)
             ));
             return State::NeedsAttention;
         }
-        r.result_sha256 = x.result_sha256.clone();
-        r.verified = standing.verified;
-        r.changed_since_execute = changed_since(db, x.result_sha256.as_deref(), r);
-        if r.attention.is_some() {
-            // A hot journal: what the file holds is not told until SQLite recovers it.
-            return State::NeedsAttention;
-        }
-        if r.current_sha256.is_some() && r.current_sha256.as_deref() == Some(x.backup.sha256.as_str()) {
-            r.attention = Some(format!(
-                "{} is byte for byte the execute's backup again, put back by other means than `cutover rollback`: the execute's change is not in it",
-                shown(db)
-            ));
-            return State::NeedsAttention;
-        }
-        // Whatever the shop wrote since, the schema tells whether the change is still in it.
-        if r.changed_since_execute == Some(true) {
-            // Read only where the main file alone is the database (it was hashed: an empty
-            // WAL), opened immutable: even a reader's marks in the application's `-shm` would
-            // be a change.
-            let now = r.current_sha256.as_ref().and_then(|_| crate::status::schema_of(db));
-            let before = standing.rehearsal_for(x).map(|d| schema_digest(&d.before.schema));
-            r.schema_as_executed = match (&now, &x.schema_sha256) {
-                (Some(now), Some(result)) => Some(now == result),
+        Found::Exact(i) => (*i, None),
+        Found::Moved(like) => (like.from, Some(like.last)),
+    };
+    let state = &lineage.states[i];
+    let carries = present.carries(lineage);
+    r.in_file = carries.iter().map(|&x| carried(lineage, x, state.certain && moved_last.is_none())).collect();
+    let newest = carries.last().copied();
+    if let Some(x) = newest {
+        let executed = &lineage.executes[x];
+        r.backup = Some(located(db, &executed.record.backup));
+        r.plan_sha256 = Some(executed.record.plan_sha256.clone());
+        r.result_sha256 = executed.record.result_sha256.clone();
+        r.verified = executed.verified;
+        let at_result = present.is_result_of(lineage, x);
+        r.changed_since_execute = Some(!at_result);
+        if !at_result {
+            r.schema_as_executed = match (&state.schema, &executed.record.schema_sha256) {
+                (Some(now), Some(left)) => Some(now == left),
                 _ => None,
             };
-            if r.schema_as_executed == Some(false) && now.is_some() && now == before {
-                r.attention = Some(format!(
-                    "the execute's schema change is not in {}: its schema is the one from before the execute (the file was put back, or changed, by other means than cutover)",
-                    shown(db)
-                ));
-                return State::NeedsAttention;
-            }
-            if now.is_none() {
-                r.attention = Some(format!(
-                    "written to since the execute, and whether its change is still in the file cannot be read without changing it: `cutover verify {}` tells",
-                    shown(db)
-                ));
-            } else if r.schema_as_executed == Some(false) {
-                r.attention = Some(format!(
-                    "its schema is neither the one the execute left nor the one before it: `cutover verify {}` says what changed",
-                    shown(db)
-                ));
-            }
         }
-        return match (r.changed_since_execute, standing.verified) {
+    }
+    if let Some(&x) = present.unsure(lineage).last() {
+        let e = &lineage.executes[x];
+        r.attention = Some(format!(
+            "it was written to by other programs on the way from a state with the execute of {} (plan {}) or from one without it, and its schema is the same either way: whether that change is in the file cannot be told from it — `cutover verify` lists how it differs from that execute's result",
+            e.at.get(..16).unwrap_or(&e.at).replace('T', " "),
+            e.record.plan_sha256.get(..12).unwrap_or("")
+        ));
+        return State::NeedsAttention;
+    }
+    if moved_last == Some(false) {
+        // Against the execute the state last seen carried: is its schema still in the file?
+        let expected = lineage.last.and_then(|l| lineage.in_force(l)).and_then(|x| x.record.schema_sha256.clone());
+        if let (Some(now), Some(left)) = (&state.schema, expected) {
+            r.schema_as_executed = Some(*now == left);
+        }
+        let last = lineage.last.map(|l| describe(lineage, l)).unwrap_or_else(|| "none".into());
+        r.attention = Some(format!(
+            "written to since, and its schema is that of {}, not that of the state cutover last left it in ({last}): it was put back, or changed, by other means than cutover",
+            describe(lineage, i)
+        ));
+        return State::NeedsAttention;
+    }
+    if moved_last.is_none() && lineage.last != Some(i) {
+        r.note = Some(format!(
+            "it is byte for byte {}, put back by other means than cutover: cutover last left it as {}",
+            describe(lineage, i),
+            lineage.last.map(|l| describe(lineage, l)).unwrap_or_else(|| "none".into())
+        ));
+    }
+    if newest.is_none() {
+        r.changed_since_execute = None;
+        if moved_last.is_some() {
+            r.note = Some("written to since".into());
+        }
+    }
+    match newest {
+        Some(x) => match (r.changed_since_execute, lineage.executes[x].verified) {
             (Some(true), _) => State::ChangedSinceExecute,
             (_, Some(true)) => State::MigratedAndVerified,
             (_, Some(false)) => State::VerificationFailed,
             (_, None) => State::MigratedUnverified,
-        };
+        },
+        None => {
+            // No change cutover made is in the file.
+            let undo = matches!(state.origin, Origin::Result(u) if lineage.executes[u].kind == Kind::Undo);
+            if undo {
+                State::Undone
+            } else if lineage.last == Some(i) && standing.rolled_back {
+                State::RolledBack
+            } else {
+                r.note = None;
+                r.attention = Some(format!(
+                    "{} is {}, put back by other means than `cutover rollback`: no change cutover made is in it",
+                    shown(db),
+                    if moved_last.is_some() {
+                        format!("written on {}", describe(lineage, i))
+                    } else {
+                        format!("byte for byte {}", describe(lineage, i))
+                    }
+                ));
+                State::NeedsAttention
+            }
+        }
     }
-    if standing.rolled_back {
-        return State::RolledBack;
+}
+
+/// A recorded state in words: "the backup of 2026-12-08 13:47" or "the result of the execute
+/// of 2026-12-08 13:47 (plan 1a2b3c4d5e6f)".
+pub(crate) fn describe(lineage: &Lineage, i: usize) -> String {
+    let state = &lineage.states[i];
+    let when = |at: &str| at.get(..16).unwrap_or(at).replace('T', " ");
+    match &state.origin {
+        Origin::Backup(path) => format!("the backup {}", paths::file_name(path)),
+        Origin::Result(x) => {
+            let e = &lineage.executes[*x];
+            let what = if e.kind == Kind::Undo { "the undo" } else { "the execute" };
+            format!("the result of {what} of {}, plan {}", when(&e.at), e.record.plan_sha256.get(..12).unwrap_or(""))
+        }
     }
+}
+
+fn carried(lineage: &Lineage, x: usize, certain: bool) -> InFile {
+    let e = &lineage.executes[x];
+    InFile {
+        plan_sha256: e.record.plan_sha256.clone(),
+        kind: match e.kind {
+            Kind::Tenant => "tenant",
+            Kind::Script => "script",
+            Kind::Undo => "undo",
+            Kind::Rebuild => "isolation_fix",
+            Kind::Unknown => "unknown",
+        },
+        executed_at: e.at.clone(),
+        verified: e.verified,
+        presumed: !certain,
+    }
+}
+
+/// Where cutover's runs got to on a file none of its executes changed.
+fn activity(entries: &[Entry], r: &mut StatusReport) -> State {
     // The newest dry run since the newest backup.
     let dry = entries.iter().rev().take_while(|e| !matches!(e.event, Event::Backup { .. })).find_map(|e| match &e.event {
         Event::DryRun { ok, plan, .. } => Some((*ok, plan.sha256.clone())),
@@ -228,45 +344,32 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, r: &mut StatusRepor
     }
 }
 
-/// Whether the file was written to since its recorded result, told without changing it.
-fn changed_since(db: &Path, result: Option<&str>, r: &mut StatusReport) -> Option<bool> {
-    if fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0) {
-        // cutover left the WAL empty after its commit: frames in it are writes made since.
-        return Some(true);
-    }
-    if fs::metadata(paths::side_file(db, "-journal")).is_ok_and(|m| m.len() > 0) && recovery::pending(db).is_some() {
-        r.attention = Some(
-            "a write to the database was cut off (a hot journal): SQLite rolls it back when the file is next opened"
-                .into(),
-        );
-        return None;
-    }
-    let now = hashing::hash_file(db).ok()?.sha256;
-    let changed = result.map(|want| want != now);
-    r.current_sha256 = Some(now);
-    changed
-}
-
 fn summary(r: &StatusReport) -> String {
     let db = shown(&r.database);
-    match r.state {
+    let verified = if r.verified == Some(true) { " and verified" } else { "" };
+    let line = match r.state {
         State::Untouched => format!("{db}: untouched — cutover has recorded nothing about it"),
-        State::ChangedSinceExecute if r.schema_as_executed == Some(true) => format!(
-            "{db}: migrated{}, and written to since the execute (the shop's application has used it; its schema is still the execute's)",
-            if r.verified == Some(true) { " and verified" } else { "" }
-        ),
-        State::ChangedSinceExecute if r.schema_as_executed == Some(false) => {
-            format!("{db}: written to since the execute, and its schema is no longer the one it left (see `attention`)")
-        }
-        State::ChangedSinceExecute => format!(
-            "{db}: written to since the execute the journal records{}; whether its change is still in the file cannot be read without changing it: `cutover verify` tells",
-            if r.verified == Some(true) { " (verified then)" } else { "" }
-        ),
-        State::MigratedAndVerified if r.changed_since_execute.is_none() => {
-            format!("{db}: migrated and verified (whether it was written to since could not be told)")
-        }
+        State::ChangedSinceExecute => match r.schema_as_executed {
+            Some(true) => format!(
+                "{db}: migrated{verified}, and written to since the execute (the shop's application has used it; its schema is still the execute's)"
+            ),
+            Some(false) => format!(
+                "{db}: migrated{verified}, written to since the execute, and its schema has changed since the execute left it (by other means than cutover)"
+            ),
+            None => format!("{db}: migrated{verified}, and written to since the execute"),
+        },
         State::MigratedAndVerified => format!("{db}: migrated and verified, still exactly the execute's result"),
+        State::Undone => format!(
+            "{db}: undone in place — the cutover was taken back (`rollback --undo`); no change cutover made is in it"
+        ),
+        State::RolledBack => {
+            format!("{db}: rolled back — the backup was put back; no change cutover made is in it")
+        }
         State::NeedsAttention => format!("{db}: needs attention — {}", r.attention.as_deref().unwrap_or("see the journal")),
         s => format!("{db}: {}", s.words()),
+    };
+    match &r.note {
+        Some(n) => format!("{line} — {n}"),
+        None => line,
     }
 }
