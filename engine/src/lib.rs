@@ -24,8 +24,8 @@ macro_rules! modules {
 
 modules!(
     apply, audit, backup, backup_ref, changes, demo, dryrun, durable, error, execute, guard, hashing, hold, holder,
-    human, inuse, isolate, journal, open, paths, plan, platform, preflight, progress, recovery, refusal, reports,
-    reverify, rollback, session, shown, space, sql, status, verify, wal,
+    human, inuse, isolate, journal, leftovers, open, paths, plan, platform, preflight, progress, recovery, refusal,
+    reports, reverify, rollback, session, shown, space, sql, status, verify, wal,
 );
 
 pub mod ospath;

@@ -52,6 +52,11 @@ pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     store(path).serialize(s)
 }
 
+/// A path as a JSON value, written as [`serialize`] writes it.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::to_value(store(path)).unwrap_or_default()
+}
+
 /// Reads a path written by [`serialize`] (or a plain string).
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
     load(Stored::deserialize(d)?)

@@ -183,7 +183,7 @@ fn run_checking(path: &Path, quick: bool, progress: &mut dyn FnMut(Progress)) ->
     // Scan and probe before this process opens a connection (see `inuse`).
     let seen = inuse::scan(path)?;
     if !seen.in_use() {
-        remove_leftovers(path, progress);
+        crate::leftovers::remove(path, progress);
     }
     let recovered = if seen.in_use() { None } else { recovery::settle(path, progress)? };
     let facts = check_file(path)?;
@@ -233,40 +233,27 @@ fn run_checking(path: &Path, quick: bool, progress: &mut dyn FnMut(Progress)) ->
 pub fn ready_to_write(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Option<Recovery>> {
     check_file(path)?;
     inuse::ensure_not_in_use(path)?;
-    remove_leftovers(path, progress);
+    crate::leftovers::remove(path, progress);
     let recovered = recovery::settle(path, progress)?;
     check_file(path)?;
     Ok(recovered)
 }
 
-/// Removes the hidden, incomplete copies an interrupted run left beside the database (a backup
-/// or a restore being written, a rehearsal or replay copy, and their side files) — never one
-/// that a process still has open, such as another cutover at work.
-pub fn remove_leftovers(db: &Path, progress: &mut dyn FnMut(Progress)) {
-    let dir = paths::parent_dir(db);
-    let Ok(entries) = fs::read_dir(&dir) else { return };
-    let found: Vec<(platform::FileId, PathBuf)> = entries
-        .flatten()
-        .filter(|e| paths::is_scratch(db, &e.file_name()) && e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| platform::identity(&e.path()).ok().map(|i| (i.id, e.path())))
-        .collect();
-    if found.is_empty() {
-        return;
+/// Refuses, before anything is written beside it, a database file this process may not write
+/// (a read-only attribute or permissions). It opens the file for writing and closes it again,
+/// so it must run while this process holds no SQLite connection to the file (closing any
+/// descriptor of it would drop that connection's locks on Unix).
+pub fn ensure_writable(db: &Path) -> Result<()> {
+    let read_only = || Error::ReadOnly { path: db.to_path_buf(), why: format!("it is read-only: {}", platform::READ_ONLY_FIX) };
+    // Windows' read-only attribute forbids writing to everyone, an administrator too.
+    if platform::read_only_attribute(db) {
+        return Err(read_only());
     }
-    let held: Vec<usize> = platform::scan_processes(&found, false).holders.iter().map(|h| h.file).collect();
-    let removed = found
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !held.contains(i))
-        .filter(|(_, (_, p))| fs::remove_file(p).is_ok())
-        .count();
-    if removed > 0 {
-        let _ = durable::fsync_dir(&dir);
-        progress(Progress::Notice(format!(
-            "removed {removed} incomplete temporary file{} an interrupted cutover run left in {}",
-            if removed == 1 { "" } else { "s" },
-            shown(&dir)
-        )));
+    match fs::OpenOptions::new().write(true).open(db) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && !platform::is_held_error(&e) => Err(read_only()),
+        Err(e) if platform::is_held_error(&e) => Err(Error::InUse { path: db.to_path_buf(), holders: Vec::new() }),
+        Err(e) => Err(Error::io(format!("opening {} for writing", shown(db)), e)),
     }
 }
 

@@ -286,6 +286,18 @@ pub enum Refusal {
         #[serde(with = "crate::ospath")]
         path: PathBuf,
     },
+    /// The last execute was cut off during its COMMIT, and the file holds what it started from.
+    #[error(
+        "the last execute on {} was cut off during its commit and did not commit: SQLite rolled its transaction back from the hot journal the cut left, and the database holds the schema and every row it had before the execute, checked table by table against the state the execute started from{pages}. Nothing to verify: the execute can be run again",
+        shown(.path)
+    )]
+    InterruptedDidNotCommit {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        path: PathBuf,
+        /// What its bytes are against the backup's, when told ("; its bytes differ …").
+        pages: String,
+    },
     /// The last execute was interrupted before its commit; the shop wrote since.
     #[error(
         "the last execute on {} was interrupted before its commit: SQLite rolled it back, so the migration is not in place (the shop has written to the database since) — nothing to verify",

@@ -130,6 +130,19 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     if rec.settled == Some(Settled::Unchanged) && !beneath {
         return Err(Error::NotReady(Refusal::InterruptedUnchanged { path: db.clone() }));
     }
+    if let Some(Settled::DidNotCommit(free)) = rec.settled
+        && !beneath
+    {
+        let pages = match free {
+            Some(0) => "; its bytes are the backup's again".to_string(),
+            Some(n) => format!(
+                "; its bytes differ from the backup only in {n} free page{} (pages no table uses, which SQLite does not journal)",
+                if n == 1 { "" } else { "s" }
+            ),
+            None => String::new(),
+        };
+        return Err(Error::NotReady(Refusal::InterruptedDidNotCommit { path: db.clone(), pages }));
+    }
     if rec.settled == Some(Settled::NeverCommitted) && !beneath {
         return Err(Error::NotReady(Refusal::InterruptedNeverCommitted { path: db.clone() }));
     }

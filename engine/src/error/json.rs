@@ -20,7 +20,11 @@ impl Error {
             Error::AfterCommit { .. } => json!({ "committed": true }),
             Error::AfterRestore { .. } => json!({ "restored": true }),
             Error::Unseen { unseen, blind, .. } => json!({ "unseen": unseen, "blind": blind }),
-            Error::InUse { holders, .. } | Error::OpenedDuringRollback { holders, .. } => json!({ "holders": holders }),
+            Error::InUse { holders, .. } => json!({ "holders": holders }),
+            Error::OpenedDuringRollback { holders, second_name, .. } => json!({
+                "holders": holders,
+                "second_name_left": second_name.as_deref().map(crate::ospath::json)
+            }),
             Error::Locked { pid, .. } => json!({ "pid": pid }),
             Error::DiskSpace { needed, available, .. } => json!({ "needed": needed, "available": available }),
             Error::CannotRestore { why, .. } => json!({ "why": why }),

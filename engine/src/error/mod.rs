@@ -12,6 +12,19 @@ pub use crate::human::human_bytes;
 use crate::platform::Unseen;
 pub use crate::refusal::{BadArgument, Refusal};
 
+/// What an undone rollback says of a second name it could not take away from the database.
+fn second_name_text(db: &Path, second: Option<&Path>) -> String {
+    match second {
+        None => String::new(),
+        Some(name) => format!(
+            ". Note: {} is still a second name of the live database {} (the program that opened it kept the system from removing that name): it is not a kept copy — do not delete, move or copy it; the next cutover run on {} removes it once the program has let go",
+            show(name),
+            show(db),
+            show(db)
+        ),
+    }
+}
+
 /// What the process exit code should be for an error, as PRODUCT.md defines them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {
@@ -114,15 +127,19 @@ pub enum Error {
     /// A process opened the database while a rollback was swapping it; the rollback undid
     /// itself, so nothing changed.
     #[error(
-        "{} opened {} while the backup was being put in place, so the rollback was undone and nothing changed — stop the application, then run the rollback again",
+        "{} opened {} while the backup was being put in place, so the rollback was undone and nothing changed — stop the application, then run the rollback again{}",
         holders_text(.holders),
-        show(.path)
+        show(.path),
+        second_name_text(.path, .second_name.as_deref())
     )]
     OpenedDuringRollback {
         /// The file concerned.
         path: PathBuf,
         /// The processes holding it.
         holders: Vec<Holder>,
+        /// The second name the rollback gave the database and could not take away again
+        /// while that program held it: it still names the live database.
+        second_name: Option<PathBuf>,
     },
 
     /// Processes that could have the database open could not be looked into, and the

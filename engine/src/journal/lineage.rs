@@ -253,7 +253,7 @@ impl Lineage {
                 self.last = Some(at);
                 self.last_was_rollback = true;
             }
-            Event::DryRun { .. } | Event::RollbackStarted { .. } | Event::Recovered { .. } => {}
+            Event::DryRun { .. } | Event::RollbackStarted { .. } | Event::RollbackUndone { .. } | Event::Recovered { .. } => {}
         }
     }
 

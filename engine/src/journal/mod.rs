@@ -144,6 +144,20 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         discarded: Option<String>,
     },
+    /// A rollback that had started was undone before its end (a program opened the database,
+    /// or a step of the swap failed): the names are as they were and nothing changed.
+    RollbackUndone {
+        /// The second name the database had been given.
+        #[serde(with = "crate::ospath")]
+        migrated_path: PathBuf,
+        /// Why, in words.
+        why: String,
+        /// Whether that second name could not be removed (a program holding the file kept
+        /// the system from removing it): it then still names the live database until the next
+        /// run removes it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        second_name_left: bool,
+    },
     /// The database had not been shut down cleanly (a hot journal, or a WAL with frames); a
     /// copy as found was kept and SQLite then recovered it.
     Recovered {

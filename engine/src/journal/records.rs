@@ -51,3 +51,14 @@ pub struct ExecuteRecord {
     /// It reached its COMMIT (which may or may not have finished).
     pub committing: bool,
 }
+
+/// A rollback that was undone before its end, as the journal holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoneRollback {
+    /// When (RFC 3339, local time).
+    pub at: String,
+    /// Why, in words.
+    pub why: String,
+    /// The second name the database had been given, when it could not be removed.
+    pub second_name_left: Option<PathBuf>,
+}

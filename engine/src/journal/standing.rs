@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::lineage::Lineage;
-pub use super::records::{ExecuteRecord, PassedDryRun, RollbackRecord};
+pub use super::records::{ExecuteRecord, PassedDryRun, RollbackRecord, UndoneRollback};
 use super::{Entry, Event};
 use crate::backup_ref::BackupRef;
 use crate::paths;
@@ -31,6 +31,8 @@ pub struct Standing {
     pub just_rolled_back: bool,
     /// Every state the journal saw the file in, and the executes each carries.
     pub lineage: Lineage,
+    /// The newest rollback was undone before its end (nothing changed).
+    pub undone_rollback: Option<UndoneRollback>,
 }
 
 impl Standing {
@@ -108,6 +110,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 s.rolled_back = false;
                 s.rollback_started = None;
                 s.just_rolled_back = false;
+                s.undone_rollback = None;
             }
             Event::ExecuteCommitting { .. } => {
                 if let Some(x) = s.execute.as_mut() {
@@ -133,7 +136,16 @@ pub fn standing(entries: &[Entry]) -> Standing {
                 }
             }
             Event::Verified { ok, .. } => s.verified = Some(*ok),
+            Event::RollbackUndone { migrated_path, why, second_name_left } => {
+                s.rollback_started = None;
+                s.undone_rollback = Some(UndoneRollback {
+                    at: e.at.clone(),
+                    why: why.clone(),
+                    second_name_left: second_name_left.then(|| migrated_path.clone()),
+                });
+            }
             Event::RollbackStarted { backup_path, sha256, migrated_path } => {
+                s.undone_rollback = None;
                 s.rollback_started = Some(RollbackRecord {
                     backup: BackupRef::new(backup_path.clone(), sha256.clone()),
                     migrated_path: migrated_path.clone(),
@@ -141,6 +153,7 @@ pub fn standing(entries: &[Entry]) -> Standing {
             }
             Event::RolledBack { sha256, .. } => {
                 s.rollback_started = None;
+                s.undone_rollback = None;
                 s.just_rolled_back = true;
                 prior = None;
                 // Putting a backup back puts in force what its bytes carry (an undo's backup

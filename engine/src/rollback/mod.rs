@@ -31,7 +31,7 @@ mod swap;
 
 use missing::{finish_already_restored, restore_missing};
 pub use request::from_journal;
-use swap::{Swap, free_name, prepare_copy, swap_held, swap_released};
+use swap::{Stopped, Swap, free_name, prepare_copy, swap_held, swap_released};
 
 /// A finished rollback.
 #[derive(Debug, Clone, Serialize)]
@@ -116,13 +116,15 @@ pub struct RollbackRequest {
 pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<RollbackReport> {
     let started = Instant::now();
     let db = paths::resolve(&req.db)?;
+    // First what earlier runs left, a second name an undone rollback could not remove
+    // included (it would count as another link below); nothing a process holds is touched.
+    crate::leftovers::remove(&db, progress);
     let ours = req.interrupted.as_deref().filter(|p| platform::same_file(p, &db));
     if let Some(why) = preflight::restore_blocker(&db, ours) {
         return Err(Error::CannotRestore { path: db, why });
     }
     // Side files count even when the main file is missing.
     inuse::ensure_not_in_use(&db)?;
-    preflight::remove_leftovers(&db, progress);
     if !db.exists()
         && let Some(link) = req.interrupted.as_deref().filter(|p| p.is_file())
     {
@@ -132,6 +134,8 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         return restore_missing(req, &db, started, progress);
     }
     preflight::check_file(&db)?;
+    // A file the backup cannot be put over is refused before a copy of it is written.
+    preflight::ensure_writable(&db)?;
     let recovered = recovery::settle(&db, progress)?;
     if let Some(link) = ours {
         // Our own second name from the cut-off rollback: the data is still under `db`.
@@ -172,10 +176,13 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
     let swap = Swap { db: &db, dir: &dir, migrated: &migrated, current_sha256: &current.sha256 };
     // Where a file may be renamed while it is open, the hold stays until the swap is done;
     // elsewhere (Windows) SQLite's handles must go first, and a guard stands in for them.
-    if platform::RENAME_WHILE_OPEN {
-        swap_held(hold, partial, &swap, progress)?;
+    let swapped = if platform::RENAME_WHILE_OPEN {
+        swap_held(hold, partial, &swap, progress)
     } else {
-        swap_released(hold, partial, &swap, progress)?;
+        swap_released(hold, partial, &swap, progress)
+    };
+    if let Err(stopped) = swapped {
+        return Err(stopped_before_its_end(&db, &migrated, *stopped));
     }
 
     let discarded = changes.filter(|c| !c.is_empty());
@@ -241,6 +248,30 @@ fn changes_since(
             progress(Progress::Step("comparing every table with the backup".into()));
             changes::between(hold.conn()?, &req.backup.path).map(Some)
         }
+    }
+}
+
+/// Records that a rollback which had started stopped before its end, so nothing says it is
+/// running or was cut off, and says of a second name left on the live database.
+fn stopped_before_its_end(db: &Path, migrated: &Path, stopped: Stopped) -> Error {
+    let (error, left) = match stopped {
+        Stopped::After(e) => return e,
+        Stopped::Before(e) => (e, None),
+        Stopped::Undone { error, left } => (error, left),
+    };
+    let event = Event::RollbackUndone {
+        migrated_path: migrated.to_path_buf(),
+        why: error.to_string(),
+        second_name_left: left.is_some(),
+    };
+    if let Err(e) = journal::append(db, event) {
+        tracing::warn!(error = %e, "the undone rollback could not be recorded");
+    }
+    match error {
+        Error::OpenedDuringRollback { path, holders, .. } => {
+            Error::OpenedDuringRollback { path, holders, second_name: left }
+        }
+        other => other,
     }
 }
 

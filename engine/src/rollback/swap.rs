@@ -26,6 +26,32 @@ pub(super) struct Swap<'a> {
     pub current_sha256: &'a str,
 }
 
+/// Why a swap stopped, and where that left the names.
+pub(super) enum Stopped {
+    /// The names are as they were before the swap began, but for `left`: the database's
+    /// second name, which the system would not remove while a program held the file.
+    Undone {
+        /// What stopped it.
+        error: Error,
+        /// The second name still on the live database.
+        left: Option<PathBuf>,
+    },
+    /// Stopped before the database got its second name: nothing to undo.
+    Before(Error),
+    /// The backup is in place; what failed came after it.
+    After(Error),
+}
+
+impl Stopped {
+    fn before(error: Error) -> Box<Stopped> {
+        Box::new(Stopped::Before(error))
+    }
+
+    fn after(error: Error) -> Box<Stopped> {
+        Box::new(Stopped::After(error))
+    }
+}
+
 /// The swap while the database is still held (a file may be renamed while open): no one can
 /// write to it; a process that opened the old file before or during the swap makes it undo.
 pub(super) fn swap_held(
@@ -33,39 +59,44 @@ pub(super) fn swap_held(
     partial: tempfile::NamedTempFile,
     s: &Swap<'_>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<()> {
-    let old = [(file_id(s.db)?, s.migrated.to_path_buf())];
-    hold.keep_wal(true)?;
-    let undone = |hold: &mut Hold, err: Error| {
+) -> std::result::Result<(), Box<Stopped>> {
+    let old = [(file_id(s.db).map_err(Stopped::before)?, s.migrated.to_path_buf())];
+    hold.keep_wal(true).map_err(Stopped::before)?;
+    let undone = |hold: &mut Hold, error: Error, left: Option<PathBuf>| {
         // The names are back as they were: the WAL may go with the connection again.
         let _ = hold.keep_wal(false);
-        Err(err)
+        Err(Box::new(Stopped::Undone { error, left }))
     };
     let aside = match set_aside(s.db, s.migrated, s.dir) {
         Ok(a) => a,
-        Err(e) => return undone(&mut hold, e),
+        Err(stopped) => {
+            let _ = hold.keep_wal(false);
+            return Err(stopped);
+        }
     };
     if let Some(err) = opened_meanwhile(s.db, &old) {
-        aside.undo(s.db, s.dir);
-        return undone(&mut hold, err);
+        let left = aside.undo(s.db, s.dir);
+        return undone(&mut hold, err, left);
     }
     progress(Progress::Step("putting the backup in place".into()));
     match durable::name_replacing(partial.into_temp_path(), s.db, s.dir) {
         Ok(()) => {}
         Err(durable::NamingError::Rename(_, e)) => {
-            aside.undo(s.db, s.dir);
-            return undone(&mut hold, Error::io(format!("renaming the restored copy to {}", shown(s.db)), e));
+            let left = aside.undo(s.db, s.dir);
+            let error = Error::io(format!("renaming the restored copy to {}", shown(s.db)), e);
+            return undone(&mut hold, error, left);
         }
         Err(durable::NamingError::Flush(e)) => {
-            return Err(Error::io(format!("flushing {} (fsync) after putting the backup in place", shown(s.dir)), e));
+            let what = format!("flushing {} (fsync) after putting the backup in place", shown(s.dir));
+            return Err(Stopped::after(Error::io(what, e)));
         }
     }
     // Someone who opened the old file before the swap would write to it once we let go.
     if let Some(err) = opened_meanwhile(s.db, &old) {
         aside.undo_swap(s.db, s.dir);
-        return undone(&mut hold, err);
+        return undone(&mut hold, err, None);
     }
-    hold.release()?;
+    hold.release().map_err(Stopped::after)?;
     // The replaced file's WAL came along empty and stayed because the swap stood: nobody has
     // that file open (checked just now), so an empty one is only clutter.
     for suffix in ["-wal", "-shm"] {
@@ -87,22 +118,23 @@ pub(super) fn swap_released(
     partial: tempfile::NamedTempFile,
     s: &Swap<'_>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<()> {
-    hold.release()?;
+) -> std::result::Result<(), Box<Stopped>> {
+    hold.release().map_err(Stopped::before)?;
     let held = |db: &Path| Error::OpenedDuringRollback {
         path: db.to_path_buf(),
         holders: inuse::scan(db).map(|f| f.holders).unwrap_or_default(),
+        second_name: None,
     };
     let mut guard = match platform::WriteGuard::open(s.db) {
         Ok(g) => g,
-        Err(e) if platform::is_held_error(&e) => return Err(held(s.db)),
-        Err(e) => return Err(Error::io(format!("opening {}", shown(s.db)), e)),
+        Err(e) if platform::is_held_error(&e) => return Err(Stopped::before(held(s.db))),
+        Err(e) => return Err(Stopped::before(Error::io(format!("opening {}", shown(s.db)), e))),
     };
-    let size = guard.size().map_err(|e| Error::io(format!("reading {}", shown(s.db)), e))?;
-    let now = hashing::hash_reader(&mut guard, size, &mut |_, _| {})
-        .map_err(|e| Error::io(format!("hashing {}", shown(s.db)), e))?;
+    let reading = |e| Stopped::before(Error::io(format!("reading {}", shown(s.db)), e));
+    let size = guard.size().map_err(reading)?;
+    let now = hashing::hash_reader(&mut guard, size, &mut |_, _| {}).map_err(reading)?;
     if now.sha256 != s.current_sha256 {
-        return Err(Error::NotReady(Refusal::WrittenBeforeSwap { path: s.db.to_path_buf() }));
+        return Err(Stopped::before(Error::NotReady(Refusal::WrittenBeforeSwap { path: s.db.to_path_buf() })));
     }
     let aside = set_aside(s.db, s.migrated, s.dir)?;
     drop(guard);
@@ -110,26 +142,31 @@ pub(super) fn swap_released(
     match durable::name_replacing(partial.into_temp_path(), s.db, s.dir) {
         Ok(()) => {}
         Err(durable::NamingError::Rename(_, e)) => {
-            aside.undo(s.db, s.dir);
-            if platform::is_held_error(&e) || e.kind() == std::io::ErrorKind::PermissionDenied {
-                return Err(held(s.db));
-            }
-            return Err(Error::io(format!("renaming the restored copy to {}", shown(s.db)), e));
+            let left = aside.undo(s.db, s.dir);
+            let error = if platform::is_held_error(&e) || e.kind() == std::io::ErrorKind::PermissionDenied {
+                held(s.db)
+            } else {
+                Error::io(format!("renaming the restored copy to {}", shown(s.db)), e)
+            };
+            return Err(Box::new(Stopped::Undone { error, left }));
         }
         Err(durable::NamingError::Flush(e)) => {
-            return Err(Error::io(format!("flushing {} after putting the backup in place", shown(s.dir)), e));
+            let what = format!("flushing {} after putting the backup in place", shown(s.dir));
+            return Err(Stopped::after(Error::io(what, e)));
         }
     }
-    let kept = hashing::hash_file(s.migrated).map_err(|e| Error::io(format!("hashing {}", shown(s.migrated)), e))?;
+    let kept = hashing::hash_file(s.migrated)
+        .map_err(|e| Stopped::after(Error::io(format!("hashing {}", shown(s.migrated)), e)))?;
     if kept.sha256 != s.current_sha256 {
         aside.undo_swap(s.db, s.dir);
-        return Err(Error::NotReady(Refusal::WrittenDuringSwap { path: s.db.to_path_buf() }));
+        let error = Error::NotReady(Refusal::WrittenDuringSwap { path: s.db.to_path_buf() });
+        return Err(Box::new(Stopped::Undone { error, left: None }));
     }
     // A program that opened the old file in that moment, letting others rename it, would go on
     // writing to the copy kept aside: put it back where that program expects it.
     if inuse::scan(s.migrated).is_ok_and(|found| found.in_use()) {
         aside.undo_swap(s.db, s.dir);
-        return Err(held(s.db));
+        return Err(Box::new(Stopped::Undone { error: held(s.db), left: None }));
     }
     Ok(())
 }
@@ -194,15 +231,31 @@ pub(super) struct SetAside {
 }
 
 impl SetAside {
-    /// Puts things back as they were before the set-aside (before the swap). Best effort: the
-    /// error being reported says what happened; nothing of the database is lost either way.
-    pub(super) fn undo(&self, db: &Path, dir: &Path) {
+    /// Puts things back as they were before the set-aside (before the swap); nothing of the
+    /// database is lost either way. Returns the second name when it could not be removed: on
+    /// Windows a program that opened the file without delete sharing keeps every name of it
+    /// in place, so the removal is tried again for a few seconds, in case it lets go.
+    pub(super) fn undo(&self, db: &Path, dir: &Path) -> Option<PathBuf> {
+        let mut left = None;
         if self.linked {
-            let _ = fs::remove_file(&self.migrated);
+            let mut tries = 0;
+            while let Err(e) = fs::remove_file(&self.migrated) {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    break;
+                }
+                tries += 1;
+                if tries == 30 {
+                    tracing::warn!(link = %self.migrated.display(), error = %e, "the second name could not be removed");
+                    left = Some(self.migrated.clone());
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
         } else {
             let _ = fs::rename(&self.migrated, db);
         }
         self.put_back_side_files(dir);
+        left
     }
 
     /// Puts the replaced database back over the restored one (after the swap).
@@ -221,17 +274,15 @@ impl SetAside {
 
 /// Gives the database its second name and moves its side files beside it. The WAL was folded
 /// in under the lock, so the files moved hold nothing the database needs.
-fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
+fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> std::result::Result<SetAside, Box<Stopped>> {
+    let keeping = |e| Box::new(Stopped::Undone { error: Error::io(format!("keeping the database as {}", shown(migrated)), e), left: None });
     let linked = match fs::hard_link(db, migrated) {
         Ok(()) => true,
         Err(e) if platform::no_hard_links(&e) => {
-            fs::rename(db, migrated)
-                .map_err(|e| Error::io(format!("keeping the database as {}", shown(migrated)), e))?;
+            fs::rename(db, migrated).map_err(keeping)?;
             false
         }
-        Err(e) => {
-            return Err(Error::io(format!("keeping the database as {}", shown(migrated)), e));
-        }
+        Err(e) => return Err(keeping(e)),
     };
     let mut aside = SetAside { migrated: migrated.to_path_buf(), linked, moved: Vec::new() };
     for suffix in paths::SIDE_SUFFIXES {
@@ -239,15 +290,15 @@ fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
         if side.exists() {
             let kept = paths::side_file(migrated, suffix);
             if let Err(e) = fs::rename(&side, &kept) {
-                aside.undo(db, dir);
-                return Err(Error::io(format!("moving {} aside", shown(&side)), e));
+                let left = aside.undo(db, dir);
+                return Err(Box::new(Stopped::Undone { error: Error::io(format!("moving {} aside", shown(&side)), e), left }));
             }
             aside.moved.push((side, kept));
         }
     }
     if let Err(e) = durable::fsync_dir(dir) {
-        aside.undo(db, dir);
-        return Err(Error::io("flushing the database's folder (fsync)", e));
+        let left = aside.undo(db, dir);
+        return Err(Box::new(Stopped::Undone { error: Error::io("flushing the database's folder (fsync)", e), left }));
     }
     Ok(aside)
 }
@@ -255,7 +306,7 @@ fn set_aside(db: &Path, migrated: &Path, dir: &Path) -> Result<SetAside> {
 /// A process that opened the replaced file while this one held it: the rollback must be undone.
 fn opened_meanwhile(db: &Path, old: &[(platform::FileId, PathBuf)]) -> Option<Error> {
     let holders: Vec<Holder> = inuse::holders_of(old);
-    (!holders.is_empty()).then(|| Error::OpenedDuringRollback { path: db.to_path_buf(), holders })
+    (!holders.is_empty()).then(|| Error::OpenedDuringRollback { path: db.to_path_buf(), holders, second_name: None })
 }
 
 /// `<db>.migrated-<time>`, never a name that exists.

@@ -169,7 +169,7 @@ impl Session {
     /// views, triggers), with a proposed fix for each, and writes `isolation.md`. Read-only.
     pub fn isolate(&self, column: &str, progress: &mut dyn FnMut(Progress)) -> Result<(IsolationReport, PathBuf)> {
         // What an interrupted probe left beside the file is cutover's own: cleared first.
-        preflight::remove_leftovers(&self.db, progress);
+        crate::leftovers::remove(&self.db, progress);
         let journal = paths::side_file(&self.db, "-journal");
         let hot = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
         let report = crate::isolate::run(&self.db, column, progress)?;

@@ -5,6 +5,7 @@
 //! exactly the rehearsal's bytes, so the file's SHA-256 says which happened. A rollback cut off
 //! after its swap is recognised the same way, by the backup's hash.
 
+mod content;
 mod image;
 pub mod present;
 pub mod report;
@@ -33,6 +34,10 @@ pub enum Settled {
     NeverCommitted,
     /// The file equals the rehearsal's result: the transaction committed.
     Migrated,
+    /// Cut off during its COMMIT, and the file holds the schema and rows the execute started
+    /// from (checked table by table): SQLite rolled the transaction back from its hot journal.
+    /// With how many pages differ from the backup, when all of them are free pages.
+    DidNotCommit(Option<u64>),
     /// Neither can be told: cut off around its commit (or journalled by an older cutover that
     /// did not record its COMMIT), and the file is now neither the backup nor the result.
     Unknown,
@@ -96,10 +101,14 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
         } else if exec.marks_commit && !exec.committing {
             Some((Settled::NeverCommitted, None))
         } else {
-            // Written to since and cut off around its COMMIT: nothing in the file can tell.
-            // (The schema cannot either: the shop's own application may create or drop the
+            // Cut off around its COMMIT and the bytes tell nothing: the rows and schema may.
+            // (The schema alone cannot: the shop's own application may create or drop the
             // very objects the plan does.)
-            None
+            match rehearsal.and_then(|d| content::holds(db, &exec.backup.located(db), d, progress)) {
+                Some(content::Holds::Before(free)) => Some((Settled::DidNotCommit(free), None)),
+                Some(content::Holds::Result) => Some((Settled::Migrated, Some(sha256.clone()))),
+                None => None,
+            }
         };
         settled = Some(match outcome {
             Some((Settled::Unchanged, _)) => {
@@ -111,6 +120,16 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
                     },
                 )?;
                 Settled::Unchanged
+            }
+            Some((Settled::DidNotCommit(free), _)) => {
+                journal::append(
+                    db,
+                    Event::ExecuteRolledBack {
+                        plan_sha256: exec.plan_sha256.clone(),
+                        error: "cut off during its commit: SQLite rolled it back from its hot journal, and the file holds the schema and rows the execute started from (checked table by table)".into(),
+                    },
+                )?;
+                Settled::DidNotCommit(free)
             }
             Some((Settled::NeverCommitted, _)) => {
                 journal::append(

@@ -162,8 +162,33 @@ pub fn report(db: &Path) -> Result<StatusReport> {
     r.current_sha256 = present.sha256.clone();
     r.current_sha256_covers = present.covers;
     r.state = decide(db, &entries, &standing, &present, &mut r);
+    undone_rollback(db, &standing, &mut r);
     r.summary = summary(&r);
     Ok(r)
+}
+
+/// What the newest rollback said when it undid itself, and a second name it left on the file.
+fn undone_rollback(db: &Path, standing: &Standing, r: &mut StatusReport) {
+    let Some(undone) = &standing.undone_rollback else { return };
+    let at = undone.at.get(..16).unwrap_or(&undone.at).replace('T', " ");
+    let said = format!("a rollback at {at} was undone and changed nothing: {}", undone.why);
+    r.note = Some(match r.note.take() {
+        Some(n) => format!("{n}; {said}"),
+        None => said,
+    });
+    let left = undone.second_name_left.as_ref().map(|p| paths::locate(db, p));
+    if let Some(link) = left.filter(|l| l.is_file() && crate::platform::same_file(l, db)) {
+        let warning = format!(
+            "{} is still a second name of {}, left by that undone rollback: it is not a kept copy — do not delete, move or copy it; the next cutover run on {} removes it",
+            shown(&link),
+            shown(db),
+            shown(db)
+        );
+        r.attention = Some(match r.attention.take() {
+            Some(a) => format!("{a}; {warning}"),
+            None => warning,
+        });
+    }
 }
 
 fn located(db: &Path, b: &BackupRef) -> BackupStatus {

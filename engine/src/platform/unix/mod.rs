@@ -262,6 +262,21 @@ pub fn keep_attributes(target: &Path, source: &Path) {
     }
 }
 
+/// What lifts a read-only database's refusal, in the words of this system.
+pub const READ_ONLY_FIX: &str = "give this user write permission on it (`chmod u+w`), or run cutover as its owner";
+
+/// Whether the file carries a flag forbidding writes to everyone: none here, where whether
+/// this user may write it is for opening it to tell.
+pub fn read_only_attribute(_path: &Path) -> bool {
+    false
+}
+
+/// Makes a file removable: nothing to do here, where removing a name needs only the folder's
+/// permission.
+pub fn make_removable(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 /// A path as the bytes the file system stores.
 pub fn path_to_bytes(path: &Path) -> Vec<u8> {
     path.as_os_str().as_bytes().to_vec()

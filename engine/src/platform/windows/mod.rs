@@ -242,7 +242,9 @@ pub fn keep_attributes(target: &Path, source: &Path) {
     // SAFETY: NUL-terminated paths.
     let attributes = unsafe { GetFileAttributesW(wide(source).as_ptr()) };
     if attributes != INVALID_FILE_ATTRIBUTES {
-        let keep = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE;
+        // Never the read-only flag: it would keep a scratch file that is not renamed into place
+        // from ever being deleted, and a read-only database is refused before any is made.
+        let keep = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE;
         let wanted = if attributes & keep == 0 { FILE_ATTRIBUTE_NORMAL } else { attributes & keep };
         // SAFETY: NUL-terminated path.
         unsafe { SetFileAttributesW(wide(target).as_ptr(), wanted) };
@@ -327,6 +329,35 @@ impl Read for WriteGuard {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read(buf)
     }
+}
+
+/// What lifts a read-only database's refusal, in the words of this system.
+pub const READ_ONLY_FIX: &str = "clear its read-only attribute (`attrib -r`, or Properties > Read-only) and check that this user may write it";
+
+/// Whether the file has the read-only attribute, which forbids writing to it to everyone.
+pub fn read_only_attribute(path: &Path) -> bool {
+    // SAFETY: NUL-terminated path.
+    let attributes = unsafe { GetFileAttributesW(wide(path).as_ptr()) };
+    attributes != INVALID_FILE_ATTRIBUTES && attributes & FILE_ATTRIBUTE_READONLY != 0
+}
+
+/// Clears the read-only attribute that keeps Windows from deleting a file.
+pub fn make_removable(path: &Path) -> io::Result<()> {
+    let name = wide(path);
+    // SAFETY: NUL-terminated path.
+    let attributes = unsafe { GetFileAttributesW(name.as_ptr()) };
+    if attributes == INVALID_FILE_ATTRIBUTES {
+        return Err(io::Error::last_os_error());
+    }
+    if attributes & FILE_ATTRIBUTE_READONLY != 0 {
+        let cleared = attributes & !FILE_ATTRIBUTE_READONLY;
+        let wanted = if cleared == 0 { FILE_ATTRIBUTE_NORMAL } else { cleared };
+        // SAFETY: NUL-terminated path.
+        if unsafe { SetFileAttributesW(name.as_ptr(), wanted) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// A path as cmd and PowerShell take it when pasted: bare when safe, else in double quotes

@@ -1,0 +1,168 @@
+//! What a refused, undone or cut-off run leaves on the disk and says afterwards: no copy of the
+//! shop's data left behind by a refused rollback, no run called "running or cut off" that was
+//! undone, and an execute cut off during its COMMIT told by what the file holds.
+// These need Linux: another user, strace, Python as the shop's application.
+#![cfg(unix)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::shop::{EXECUTE, count, cutover, has_column, json, root_or_skip, strace_or_skip, text};
+use crate::common::{Journal, make_db, state};
+
+/// The files beside the database, by name.
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> =
+        fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn refused_rollbacks_of_a_read_only_database_leave_no_copy_behind() {
+    if !root_or_skip("the read-only rollback test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let db = crate::common::shop::small_shop(dir.path(), Journal::Rollback);
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o666)).unwrap();
+    let original = fs::read(&db).unwrap();
+    // The technician is an ordinary user; the database is made read-only after the cutover.
+    let as_user = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=4243", "--regid=4243", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_cutover"))
+            .args(args)
+            .arg(&db)
+            .arg("--confirm-stopped")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap()
+    };
+    let out = as_user(&EXECUTE);
+    assert!(out.status.success(), "{}", text(&out));
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o444)).unwrap();
+    let before = names(dir.path());
+    let journal = fs::read(dir.path().join("pos.db.cutover/journal.jsonl")).unwrap();
+    for _ in 0..3 {
+        let out = as_user(&["rollback", "--yes"]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("read-only") && said.contains("chmod u+w"), "{said}");
+        assert_eq!(names(dir.path()), before, "a refused rollback left a file behind");
+    }
+    assert_eq!(fs::read(dir.path().join("pos.db.cutover/journal.jsonl")).unwrap(), journal, "nothing recorded");
+    // Writable again: the rollback goes through and leaves no copy either.
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o666)).unwrap();
+    let out = as_user(&["rollback", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(fs::read(&db).unwrap(), original);
+    let partials: Vec<String> = names(dir.path()).into_iter().filter(|n| n.ends_with(".partial")).collect();
+    assert!(partials.is_empty(), "{partials:?}");
+}
+
+#[test]
+fn a_rollback_undone_by_a_program_opening_the_file_is_recorded_as_undone() {
+    if !strace_or_skip("the undone rollback test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
+    let migrated = fs::read(&db).unwrap();
+    // Every rename of the rollback is held back 3 s; meanwhile the application opens the file.
+    let rollback = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "--trace=rename,renameat,renameat2"])
+        .arg("--inject=rename,renameat,renameat2:delay_enter=3000000")
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(["rollback", "--yes", "--json"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut app = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('SELECT count(*) FROM items').fetchall()\nprint('ready', flush=True)\nsys.stdin.read()\n")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = rollback.wait_with_output().unwrap();
+    drop(app.stdin.take());
+    app.wait().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(json(&out)["refusal"], "opened_during_rollback", "{}", text(&out));
+    assert_eq!(fs::read(&db).unwrap(), migrated, "nothing changed");
+    let second: Vec<String> = names(dir.path()).into_iter().filter(|n| n.starts_with("pos.db.migrated-")).collect();
+    assert!(second.is_empty(), "the second name went with the undo: {second:?}");
+    // status names what happened, never "running now, or cut off".
+    let out = cutover(&["status", "--json"], &db);
+    let v = json(&out);
+    assert_eq!(v["state"], "migrated_and_verified", "{v}");
+    assert!(v["note"].as_str().unwrap_or("").contains("was undone and changed nothing"), "{v}");
+    assert!(v["attention"].is_null(), "{v}");
+    // The next rollback goes through.
+    let out = cutover(&["rollback", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn an_execute_cut_off_during_its_commit_is_told_not_committed_by_its_rows() {
+    if !strace_or_skip("the cut-off commit test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Free pages, which the plan's new pages reuse without SQLite journalling them.
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+         INSERT INTO items (sku, name) SELECT 'S' || i, hex(randomblob(200)) FROM n;
+         CREATE TABLE scratch (x BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+         INSERT INTO scratch SELECT randomblob(3000) FROM n;
+         DROP TABLE scratch;",
+    );
+    let rows = state::content(&db, &state::plain_tables(&db));
+    // Killed at the commit's flush of the database file: its pages are written, its hot journal
+    // is still there.
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(&db)
+        .args(["--trace=fsync,fdatasync", "--inject=fsync,fdatasync:signal=SIGKILL:when=1"])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(EXECUTE)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "killed: {}", text(&out));
+    assert!(crate::common::shop::has_hot_journal(&db), "a hot journal is left");
+    let journal = fs::read_to_string(dir.path().join("pos.db.cutover/journal.jsonl")).unwrap();
+    assert!(journal.lines().last().unwrap().contains("execute_committing"), "{journal}");
+
+    let out = cutover(&["verify", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["refusal"], "interrupted_did_not_commit", "{v}");
+    let said = v["error"].as_str().unwrap();
+    assert!(said.contains("did not commit") && said.contains("checked table by table"), "{said}");
+    assert!(!said.contains("written to since"), "nothing wrote to it: {said}");
+    // What it says is what the file holds.
+    assert!(!has_column(&db, "items", "tenant_id"));
+    assert_eq!(state::content(&db, &state::plain_tables(&db)), rows);
+    assert_eq!(state::integrity(&db), "ok");
+    assert_eq!(count(&db, "items"), 400);
+    // The execute runs again from there.
+    let out = cutover(&EXECUTE, &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(has_column(&db, "items", "tenant_id"));
+}
