@@ -211,7 +211,7 @@ pub enum Refusal {
     },
     /// A script whose statements already ran on this database, with or without another text.
     #[error(
-        "these statements were already applied to {} by {execute}, and {how}: running them again would apply them twice, so nothing was changed. To apply them a second time on purpose: `cutover execute {} --script {} --again --yes`",
+        "these statements were already applied to {} by {execute}, and {how}: running them again would apply them twice, so they were not run. To apply them a second time on purpose: `cutover execute {} --script {} --again --yes`",
         shown(.path),
         shell_quote(.path),
         shell_quote(.script)
@@ -230,7 +230,7 @@ pub enum Refusal {
     },
     /// The journal's last execute is not in the file: its bytes are a recorded state without it.
     #[error(
-        "{} is byte for byte {state}, which does not hold the execute of plan {plan} the journal names last (the file was put back by other means than cutover): there is nothing of it to verify — `cutover status` says what the file holds",
+        "{} is {state}, which does not hold the execute of plan {plan} the journal names last (the file was put back by other means than cutover): there is nothing of it to verify — `cutover status` says what the file holds",
         shown(.path)
     )]
     ExecuteNotInFile {
@@ -239,7 +239,7 @@ pub enum Refusal {
         path: PathBuf,
         /// The first 12 digits of the execute's plan hash.
         plan: String,
-        /// The recorded state the file is, in words.
+        /// The recorded state the file is, or was written on, in words.
         state: String,
     },
     /// The database was written to in the moment a rollback let go of it.

@@ -14,7 +14,8 @@ use crate::backup_ref::BackupRef;
 use crate::changes::{self, Changes};
 use crate::dryrun;
 use crate::error::{Error, Result};
-use crate::journal;
+use crate::journal::lineage::Lineage;
+use crate::journal::{self, ExecuteRecord};
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::recovery::Recovery;
@@ -49,18 +50,34 @@ pub struct Reverification {
     pub verification: Verification,
     /// The database had not shut down cleanly and was recovered first, a copy kept as found.
     pub recovered: Option<Recovery>,
+    /// Whether the file holds the execute's change cannot be told from it (other programs
+    /// changed it on its way here, and neither its bytes nor its schema tell): the checks
+    /// below say what they can, never that the migration is in place.
+    pub cannot_tell_in_file: bool,
 }
 
 impl Reverification {
     /// The file changed since the execute.
     pub fn changed(&self) -> bool {
-        self.changes.as_ref().is_some_and(|c| !c.is_empty()) || self.changes_unknown.is_some()
+        self.changes.as_ref().is_some_and(|c| !c.is_empty()) || self.changes_unknown.is_some() || self.cannot_tell_in_file
+    }
+
+    /// Whether the migration is proven in place: every check passed and the file holds it.
+    pub fn ok(&self) -> bool {
+        self.verification.ok && !self.cannot_tell_in_file
     }
 
     /// One line saying where the database stands.
     pub fn summary(&self) -> String {
         let db = shown(&self.database);
         let v = &self.verification;
+        if self.cannot_tell_in_file {
+            let what = self.changes.as_ref().filter(|c| !c.is_empty()).map(|c| format!(": {}", c.summary()));
+            return format!(
+                "{db} is not the execute's result{} — and whether the execute's change is still in it cannot be told from the file: it was changed by other means than cutover on its way here, and neither its bytes nor its schema tell. Have the rows listed looked at before anything else; `cutover rollback` lists what restoring the backup would discard",
+                what.unwrap_or_default()
+            );
+        }
         let since = match (&self.changes, &self.changes_unknown) {
             (Some(c), _) if !c.is_empty() => Some(c.summary()),
             (_, Some(why)) => Some(why.clone()),
@@ -161,21 +178,16 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
     };
     let backup = exec.backup.located(db);
     let actual = status::settled_sha256(db)?;
-    if let Some(state) = actual.as_ref().and_then(|sha| standing.lineage.by_sha(sha)) {
-        // The file's bytes are a recorded state: whether it holds this execute is told by them.
-        let lineage = &standing.lineage;
-        let carried = lineage.states[state].carries.iter().any(|&x| {
-            let e = &lineage.executes[x];
-            e.record.plan_sha256 == exec.plan_sha256 && e.record.backup.sha256 == exec.backup.sha256
-        });
-        if !carried {
+    let held = match held_in_file(db, &standing.lineage, &exec, actual.as_deref()) {
+        Held::No(state) => {
             return Err(Error::NotReady(Refusal::ExecuteNotInFile {
                 path: db.clone(),
                 plan: exec.plan_sha256.chars().take(12).collect(),
-                state: crate::status::report::describe(lineage, state),
+                state,
             }));
         }
-    }
+        held => held,
+    };
     let as_left = exec.result_sha256.is_some() && actual == exec.result_sha256;
     let expects = dry.plan.statements.iter().any(|s| s.expect.is_some());
     let (changes, changes_unknown, runs) = if as_left && !expects {
@@ -226,7 +238,47 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
         changes_unknown,
         verification,
         recovered: rec.recovered,
+        cannot_tell_in_file: held == Held::Unsure,
     })
+}
+
+/// Whether the file holds an execute's change, told by its bytes against every recorded state,
+/// or by its schema where the shop wrote since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    /// It does (proven by its bytes, or as far as its schema tells).
+    Yes,
+    /// It may or may not: nothing in the file tells.
+    Unsure,
+    /// It does not: the file is, or was written on, this recorded state (in words).
+    No(String),
+}
+
+fn held_in_file(db: &Path, lineage: &Lineage, exec: &ExecuteRecord, actual: Option<&str>) -> Held {
+    let same = |x: &usize| {
+        let e = &lineage.executes[*x];
+        e.record.plan_sha256 == exec.plan_sha256 && e.record.backup.sha256 == exec.backup.sha256
+    };
+    if let Some(state) = actual.and_then(|sha| lineage.by_sha(sha)) {
+        let s = &lineage.states[state];
+        return if s.carries.iter().any(same) {
+            Held::Yes
+        } else if s.unsure.iter().any(same) {
+            Held::Unsure
+        } else {
+            Held::No(format!("byte for byte {}", crate::status::report::describe(lineage, state)))
+        };
+    }
+    let schema = open::immutable(db).ok().flatten().and_then(|c| crate::verify::snapshot::schema(&c).ok());
+    match schema.map(|o| crate::verify::snapshot::schema_digest(&o)).and_then(|d| lineage.by_schema(&d)) {
+        Some(like) if like.common.iter().any(same) => Held::Yes,
+        Some(like) if like.unsure.iter().any(same) => Held::Unsure,
+        Some(like) => Held::No(format!(
+            "{} written to since (it has that state's schema)",
+            crate::status::report::describe(lineage, like.from)
+        )),
+        None => Held::Unsure,
+    }
 }
 
 /// What differs from the execute's result, rebuilt from the backup, and the plan's statements

@@ -81,11 +81,15 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
         summary.push_str(&format!("\n{n}"));
     }
     // The backup put back may be the file an earlier execute left: that one is in force again.
-    let standing = session.standing().ok();
-    if let Some((s, x)) = standing.as_ref().and_then(|s| s.live_execute().filter(|x| x.committed).map(|x| (s, x))) {
-        let undo = if s.undoable(x) { ", `cutover rollback --undo --yes` undoes it in place" } else { "" };
+    if let Some(x) = &report.in_force_again {
+        let undo = if x.undoable { ", `cutover rollback --undo --yes` undoes it in place" } else { "" };
+        let told = if x.presumed {
+            ", as far as its schema tells (other programs wrote to it before that backup)"
+        } else {
+            ""
+        };
         summary.push_str(&format!(
-            "\nThe execute before it (plan {}) is in {} again: `cutover verify` checks it{undo}, `cutover rollback --force --yes` restores its backup",
+            "\nThe execute before it (plan {}) is in {} again{told}: `cutover verify` checks it{undo}, `cutover rollback --force --yes` restores its backup",
             &x.plan_sha256[..12.min(x.plan_sha256.len())],
             shown(db)
         ));

@@ -249,7 +249,7 @@ fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
             "Already done: {} carries this plan's result (plan {plan}, executed at {when} and verified){text}{since}; {then}",
             shown(db)
         ),
-        Some(v) if v.verification.ok => format!(
+        Some(v) if v.ok() => format!(
             "Already done: {} carries this plan's result (plan {plan}, executed at {when}){text}{since}; it had never been verified, and was verified now: {}; {then}",
             shown(db),
             v.verification.summary()

@@ -16,7 +16,7 @@ pub fn run(db: &Path, json: bool) -> Result<ExitCode> {
     let verified = StderrProgress::new().during(|p| Session::new(db).verify(p))?;
     let done = &verified.report;
     let outcome = Outcome {
-        ok: done.verification.ok,
+        ok: done.ok(),
         phase: "verify",
         database: db.to_path_buf(),
         plan_sha256: Some(done.plan_sha256.clone()),

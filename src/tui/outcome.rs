@@ -134,8 +134,13 @@ impl App {
                     },
                 ];
                 if let Some(plan) = &earlier {
+                    let told = if report.in_force_again.as_ref().is_some_and(|x| x.presumed) {
+                        ", as far as its schema tells"
+                    } else {
+                        ""
+                    };
                     lines.push(format!(
-                        "The execute before it (plan {}) is in the database again.",
+                        "The execute before it (plan {}) is in the database again{told}.",
                         &plan[..12.min(plan.len())]
                     ));
                 }

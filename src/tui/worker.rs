@@ -263,8 +263,8 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             let session = Session::new(db);
             match session.rollback(asked, progress) {
                 Ok(report) => {
-                    let now = session.standing().ok().and_then(|s| s.live_execute().filter(|x| x.committed).cloned());
-                    Ok(Outcome::Rollback(Box::new(report), now.map(|x| x.plan_sha256)))
+                    let again = report.in_force_again.as_ref().map(|x| x.plan_sha256.clone());
+                    Ok(Outcome::Rollback(Box::new(report), again))
                 }
                 Err(Error::WouldDiscard { message, changes }) => {
                     let undo = session.plan_undo(progress).map_err(|e| e.to_string());

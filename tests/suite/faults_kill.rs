@@ -5,9 +5,10 @@
 // These need Linux: strace, kill -9, mounts, other users, Python as the shop's application.
 #![cfg(unix)]
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::common::shop::kill_after;
 use crate::common::state::{self, Rng};
 use crate::common::{HOSTILE_SCHEMA, Journal, make_db};
 
@@ -17,24 +18,6 @@ const BIG_TABLE: &str = "CREATE TABLE journal_lines (id INTEGER PRIMARY KEY, acc
 
 fn cutover(args: &[&str], db: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cutover")).args(args).arg(db).env_remove("RUST_BACKTRACE").output().unwrap()
-}
-
-/// Starts `cutover args db`, kills it with SIGKILL after `delay`, and returns whether it had
-/// already finished by itself.
-fn kill_after(args: &[&str], db: &Path, delay: Duration) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .arg(db)
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(delay);
-    let finished = child.try_wait().unwrap().is_some();
-    let _ = child.kill();
-    child.wait().unwrap();
-    finished
 }
 
 fn timed(args: &[&str], db: &Path) -> Duration {

@@ -33,15 +33,9 @@ fn refused_rollbacks_of_a_read_only_database_leave_no_copy_behind() {
     let original = fs::read(&db).unwrap();
     // The technician is an ordinary user; the database is made read-only after the cutover.
     let as_user = |args: &[&str]| {
-        Command::new("setpriv")
-            .args(["--reuid=4243", "--regid=4243", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_cutover"))
-            .args(args)
-            .arg(&db)
-            .arg("--confirm-stopped")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap()
+        let mut args = args.to_vec();
+        args.push("--confirm-stopped");
+        crate::common::shop::cutover_as(4243, &args, &db)
     };
     let out = as_user(&EXECUTE);
     assert!(out.status.success(), "{}", text(&out));
@@ -74,16 +68,7 @@ fn a_rollback_undone_by_a_program_opening_the_file_is_recorded_as_undone() {
     let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
     let migrated = fs::read(&db).unwrap();
     // Every rename of the rollback is held back 3 s; meanwhile the application opens the file.
-    let rollback = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "--trace=rename,renameat,renameat2"])
-        .arg("--inject=rename,renameat,renameat2:delay_enter=3000000")
-        .arg(env!("CARGO_BIN_EXE_cutover"))
-        .args(["rollback", "--yes", "--json"])
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let rollback = crate::common::shop::rollback_with_slow_renames(&db, &["--json"]);
     std::thread::sleep(Duration::from_millis(1500));
     let mut app = Command::new("python3")
         .arg("-c")

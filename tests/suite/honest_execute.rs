@@ -209,16 +209,7 @@ fn a_process_cutover_cannot_inspect_is_never_reported_as_not_in_use() {
     let app = OtherUsersApp(app);
     let pid = app.0.id();
     let before = snapshot(dir.path());
-    let as_technician = |args: &[&str]| {
-        Command::new("setpriv")
-            .args(["--reuid=4243", "--regid=4243", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_cutover"))
-            .args(args)
-            .arg(&db)
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap()
-    };
+    let as_technician = |args: &[&str]| crate::common::shop::cutover_as(4243, args, &db);
     for args in [vec!["backup"], EXECUTE.to_vec()] {
         let out = as_technician(&args);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));

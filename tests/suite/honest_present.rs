@@ -192,3 +192,107 @@ fn status_always_names_the_files_hash_even_with_the_shops_wal_open() {
     // Folded in by the application's close: the same bytes status named.
     assert_eq!(v["current_sha256"], crate::common::state::sha(&db), "{v}");
 }
+
+// Found by the review of the above, each reproduced first.
+
+#[test]
+fn quoting_a_name_is_the_same_script_and_a_blob_literal_is_not_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let d = dir.path();
+    run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
+    let quoted = "UPDATE \"products\" SET [price] = `price` + 10 WHERE \"price\" > 0;\nINSERT INTO \"audit_log\" (\"what\") VALUES ('prices raised');\n";
+    let v = run(d, &["execute", "pos.db", "--script", &raise(d, quoted), "--yes"], 0);
+    assert_eq!(v["already_done"], true, "{v}");
+    assert_eq!(raised(&db), (1, 1), "applied once");
+    // `x'6869'` is a blob; `x '6869'` is the column x named '6869': another script.
+    let blob = "WITH t(x) AS (VALUES ('v')) INSERT INTO audit_log (what) SELECT x'6869' FROM t;\n";
+    run(d, &["execute", "pos.db", "--script", &raise(d, blob), "--yes"], 0);
+    let v = run(d, &["execute", "pos.db", "--script", &raise(d, &blob.replace("x'", "x '")), "--yes"], 0);
+    assert!(v.get("already_done").is_none(), "{v}");
+    let logged: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM audit_log WHERE what = 'v'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(logged, 1, "the second script ran");
+}
+
+#[test]
+fn a_file_changed_in_ways_cutover_did_not_see_is_never_called_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let d = dir.path();
+    run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
+    run(d, &["rollback", "pos.db", "--yes"], 0);
+    let kept = fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("pos.db.migrated-"))
+        .unwrap();
+    fs::copy(&kept, &db).unwrap();
+    // The shop's own upgrade adds a table: no recorded state has this schema.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE loyalty (id INTEGER PRIMARY KEY, points INT); INSERT INTO loyalty (points) VALUES (5);",
+        )
+        .unwrap();
+    assert_eq!(run(d, &["status", "pos.db"], 0)["state"], "needs_attention");
+    // A backup of it records a state whose contents cutover cannot tell: still not "rolled back".
+    run(d, &["backup", "pos.db"], 0);
+    let v = run(d, &["status", "pos.db"], 0);
+    assert_eq!(v["state"], "needs_attention", "{v}");
+    assert!(v["attention"].as_str().unwrap().contains("cannot be told"), "{v}");
+}
+
+#[test]
+fn verify_never_calls_a_migration_in_place_in_a_file_that_may_not_hold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let d = dir.path();
+    let x = run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
+    fs::copy(x["backup"]["path"].as_str().unwrap(), &db).unwrap();
+    Connection::open(&db).unwrap().execute("INSERT INTO orders (customer_id, cents) VALUES (1, 5)", []).unwrap();
+    let v = run(d, &["verify", "pos.db"], 1);
+    assert!(v["summary"].as_str().unwrap().contains("cannot be told"), "{v}");
+    assert!(!v["summary"].as_str().unwrap().contains("is in place"), "{v}");
+    // The tenant plan's change shows in the schema: the file plainly does not hold it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let d = dir.path();
+    let x = run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
+    fs::copy(x["backup"]["path"].as_str().unwrap(), &db).unwrap();
+    Connection::open(&db).unwrap().execute("INSERT INTO orders (customer_id, cents) VALUES (1, 5)", []).unwrap();
+    let v = run(d, &["verify", "pos.db"], 1);
+    assert_eq!(v["refusal"], "execute_not_in_file", "{v}");
+}
+
+#[test]
+fn a_refused_script_writes_nothing_not_even_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    shop(dir.path());
+    let d = dir.path();
+    run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
+    run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
+    let before = crate::common::snapshot(d);
+    let v = run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 1);
+    assert!(v["error"].as_str().unwrap().contains("not run"), "{v}");
+    let after = crate::common::snapshot(d);
+    let new: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k) && !k.ends_with(".log")).collect();
+    assert!(new.is_empty(), "a refused script wrote {new:?}");
+}
+
+#[test]
+fn changes_made_only_by_cutovers_own_runs_are_not_put_on_the_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    shop(dir.path());
+    let d = dir.path();
+    run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
+    run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
+    run(d, &["rollback", "pos.db", "--undo", "--yes"], 0);
+    let v = run(d, &["status", "pos.db"], 0);
+    assert_eq!(v["state"], "changed_since_execute", "the script is in the file: {v}");
+    assert_eq!(v["changed_since_by"], "cutover", "{v}");
+    assert!(!v["summary"].as_str().unwrap().contains("shop's application"), "{v}");
+}

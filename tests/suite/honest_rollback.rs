@@ -6,7 +6,7 @@
 #![cfg(unix)]
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::common::shop::{EXECUTE, executed, kept_files};
@@ -215,16 +215,7 @@ fn a_write_during_the_rollback_is_never_lost() {
         let (db, _) = executed(dir.path(), journal);
         // Every rename of the rollback is held back 3 s; meanwhile the application starts and
         // writes a sale (waiting up to 30 s for a lock, as applications do).
-        let rollback = Command::new("strace")
-            .args(["-f", "-qq", "-o", "/dev/null", "--trace=rename,renameat,renameat2"])
-            .arg("--inject=rename,renameat,renameat2:delay_enter=3000000")
-            .arg(env!("CARGO_BIN_EXE_cutover"))
-            .args(["rollback", "--yes"])
-            .arg(&db)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let rollback = crate::common::shop::rollback_with_slow_renames(&db, &[]);
         std::thread::sleep(Duration::from_millis(1500));
         let writer = Command::new("python3")
             .arg("-c")

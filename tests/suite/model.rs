@@ -1,7 +1,8 @@
 //! The history model: random sequences of what happens to a shop's database — executes (the
-//! tenant plan, a price script, the same script with other whitespace and comments, with
-//! `--again`), rollbacks, undos, the isolation fix, a verify, the shop writing, a backup or a
-//! kept `.migrated-…` file copied back by hand, a cutover run killed at a random moment — and,
+//! tenant plan, a price script, the same script with other whitespace, comments and quoting,
+//! with `--again`), rollbacks, undos, the isolation fix, a verify, the shop writing or changing
+//! its schema, a backup or a kept `.migrated-…` file copied back by hand, a cutover run killed
+//! at a random moment — and,
 //! after every step, every claim cutover makes about the present checked against what the file
 //! really holds, read by the test on a copy of its own. No script's effect is ever in the file
 //! twice unless `--again` asked for it.
@@ -18,7 +19,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cutover::engine::{
@@ -40,8 +40,9 @@ const SHOP: &str = "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT); INSER
     CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), cents INTEGER);
     INSERT INTO orders (customer_id, cents) VALUES (1, 150);";
 
-/// The price script, in texts that differ only in whitespace and comments.
-const SCRIPTS: [&str; 3] = [
+/// The price script, in texts that differ only in whitespace, comments and quoting.
+const SCRIPTS: [&str; 4] = [
+    "UPDATE \"products\" SET [price] = `price` + 10 WHERE \"price\" > 0;\nINSERT INTO \"audit_log\" (what) VALUES ('prices raised');\n",
     "UPDATE products SET price = price + 10 WHERE price > 0;\nINSERT INTO audit_log (what) VALUES ('prices raised');\n",
     "-- raise every price by ten\nupdate products   set price=price+10 where price>0;\n\ninsert into audit_log(what) values ('prices raised');\n\n",
     "UPDATE products SET price = price + 10 WHERE price > 0; /* and say so */ INSERT INTO audit_log (what) VALUES ('prices raised')",
@@ -65,6 +66,7 @@ enum Step {
     Fix,
     Verify,
     ShopWrites,
+    ShopChangesSchema,
     CopyBackupBack(usize),
     CopyMigratedBack(usize),
     Kill(Killed, u64),
@@ -81,6 +83,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Fix),
         1 => Just(Step::Verify),
         3 => Just(Step::ShopWrites),
+        1 => Just(Step::ShopChangesSchema),
         2 => (0..4usize).prop_map(Step::CopyBackupBack),
         2 => (0..4usize).prop_map(Step::CopyMigratedBack),
         2 => (prop_oneof![Just(Killed::Tenant), Just(Killed::Script), Just(Killed::Rollback)], 0..600u64)
@@ -203,20 +206,6 @@ fn kept(dir: &Path, kind: &str) -> Vec<PathBuf> {
     found
 }
 
-fn kill_after(args: &[&str], db: &Path, ms: u64) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .arg(db)
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(ms));
-    let _ = child.kill();
-    child.wait().unwrap();
-}
-
 fn wal_empty(db: &Path) -> bool {
     fs::metadata(format!("{}-wal", db.display())).map_or(true, |m| m.len() == 0)
 }
@@ -251,35 +240,14 @@ fn run_case(steps: &[Step], wal: bool) -> Result<(), TestCaseError> {
             }
             Step::Undo => {
                 let session = Session::new(&db);
-                let quiet = &mut |_| {};
-                if let Ok((_, planned)) = session.undo_to_execute(quiet) {
-                    let ran = match session.run(&planned, &Cancel::new(), quiet) {
-                        Ok(Run::Executed(_, x)) => Ran::Executed {
-                            plan: planned.plan.sha256.clone(),
-                            kind: "undo",
-                            ok: x.report.verification.ok,
-                            before: before.clone(),
-                        },
-                        Ok(_) => Ran::Nothing,
-                        Err(e) => Ran::Refused(Box::new(e)),
-                    };
-                    check_ran(&db, ran, &mut seen, &before, &at)?;
+                if let Ok((_, planned)) = session.undo_to_execute(&mut |_| {}) {
+                    check_ran(&db, run_planned(&session, &planned, "undo", &before), &mut seen, &before, &at)?;
                 }
             }
             Step::Fix => {
                 let session = Session::new(&db);
-                let quiet = &mut |_| {};
-                if let Ok((_, _, planned)) = session.fix_to_execute(&FixRequest::new("tenant_id"), quiet) {
-                    let ran = match session.run(&planned, &Cancel::new(), quiet) {
-                        Ok(Run::Executed(_, x)) => Ran::Executed {
-                            plan: planned.plan.sha256.clone(),
-                            kind: "isolation_fix",
-                            ok: x.report.verification.ok,
-                            before: before.clone(),
-                        },
-                        Ok(_) => Ran::Nothing,
-                        Err(e) => Ran::Refused(Box::new(e)),
-                    };
+                if let Ok((_, _, planned)) = session.fix_to_execute(&FixRequest::new("tenant_id"), &mut |_| {}) {
+                    let ran = run_planned(&session, &planned, "isolation_fix", &before);
                     check_ran(&db, ran, &mut seen, &before, &at)?;
                 }
             }
@@ -291,16 +259,7 @@ fn run_case(steps: &[Step], wal: bool) -> Result<(), TestCaseError> {
                     seen.killed = false;
                     seen.states.insert(sha(&db));
                     // What the rollback says is in force again must be in the file.
-                    let standing = session.standing().unwrap();
-                    if let Some(x) = standing.live_execute().filter(|x| x.committed) {
-                        let kind = standing
-                            .lineage
-                            .executes
-                            .iter()
-                            .rev()
-                            .find(|e| e.record.plan_sha256 == x.plan_sha256)
-                            .map(|e| kind_name(e.kind))
-                            .unwrap_or("unknown");
+                    if let Some(kind) = in_force(&session) {
                         prop_assert!(
                             truth(&db).holds(kind),
                             "{at}: the rollback says {kind} is in force again, but the file holds {:?}",
@@ -314,16 +273,7 @@ fn run_case(steps: &[Step], wal: bool) -> Result<(), TestCaseError> {
                     && v.report.verification.ok
                     && !v.report.changed()
                 {
-                    let standing = Session::new(&db).standing().unwrap();
-                    let x = standing.live_execute().unwrap();
-                    let kind = standing
-                        .lineage
-                        .executes
-                        .iter()
-                        .rev()
-                        .find(|e| e.record.plan_sha256 == x.plan_sha256)
-                        .map(|e| kind_name(e.kind))
-                        .unwrap_or("unknown");
+                    let kind = in_force(&Session::new(&db)).unwrap_or("unknown");
                     prop_assert!(truth(&db).holds(kind), "{at}: verified {kind}, but the file holds {:?}", truth(&db));
                 }
             }
@@ -336,6 +286,13 @@ fn run_case(steps: &[Step], wal: bool) -> Result<(), TestCaseError> {
                 )
                 .unwrap();
                 drop(conn);
+            }
+            Step::ShopChangesSchema => {
+                // The shop's own upgrade: a table no recorded state has.
+                seen.blind = true;
+                let conn = Connection::open(&db).unwrap();
+                conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                conn.execute_batch("CREATE TABLE IF NOT EXISTS loyalty (id INTEGER PRIMARY KEY, points INT); INSERT INTO loyalty (points) VALUES (5);").unwrap();
             }
             Step::CopyBackupBack(k) | Step::CopyMigratedBack(k) => {
                 let kind = if matches!(step, Step::CopyBackupBack(_)) { "backup" } else { "migrated" };
@@ -355,7 +312,7 @@ fn run_case(steps: &[Step], wal: bool) -> Result<(), TestCaseError> {
                     Killed::Script => vec!["execute", "--script", script_path.to_str().unwrap(), "--yes"],
                     Killed::Rollback => vec!["rollback", "--yes"],
                 };
-                kill_after(&args, &db, *ms);
+                crate::common::shop::kill_after(&args, &db, Duration::from_millis(*ms));
                 seen.killed = true;
                 seen.blind = true;
             }
@@ -363,6 +320,29 @@ fn run_case(steps: &[Step], wal: bool) -> Result<(), TestCaseError> {
         check_present(&db, &seen, killed_before, &at)?;
     }
     Ok(())
+}
+
+/// Runs a planned change (an undo, the isolation fix) as `Session::run` does for the faces.
+fn run_planned(session: &Session, planned: &cutover::engine::Planned, kind: &'static str, before: &str) -> Ran {
+    match session.run(planned, &Cancel::new(), &mut |_| {}) {
+        Ok(Run::Executed(_, x)) => Ran::Executed {
+            plan: planned.plan.sha256.clone(),
+            kind,
+            ok: x.report.verification.ok,
+            before: before.to_string(),
+        },
+        Ok(_) => Ran::Nothing,
+        Err(e) => Ran::Refused(Box::new(e)),
+    }
+}
+
+/// The kind of the execute the journal holds in force (what a rollback announces, what
+/// verify checks).
+fn in_force(session: &Session) -> Option<&'static str> {
+    let standing = session.standing().unwrap();
+    let x = standing.live_execute().filter(|x| x.committed)?;
+    let executed = standing.lineage.executes.iter().rev().find(|e| e.record.plan_sha256 == x.plan_sha256);
+    Some(executed.map_or("unknown", |e| kind_name(e.kind)))
 }
 
 fn kind_name(kind: cutover::engine::journal::lineage::Kind) -> &'static str {

@@ -308,11 +308,12 @@ impl Lineage {
         } else {
             match schema.as_deref().and_then(|s| self.by_schema(s)) {
                 Some(like) => (like.common, like.unsure, false),
-                // A schema no recorded state has: whatever the state seen last held may or may
-                // not still be in it.
+                // A schema no recorded state has (or none recorded): the file may have come
+                // from anywhere, so any execute that may have committed may or may not be in it.
                 None => {
-                    let last = self.last.map(|i| &self.states[i]);
-                    let unsure = last.map(|l| l.carries.iter().chain(&l.unsure).copied().collect()).unwrap_or_default();
+                    let unsure = (0..self.executes.len())
+                        .filter(|&x| self.executes[x].may_have_committed() && self.executes[x].kind != Kind::Undo)
+                        .collect();
                     (Vec::new(), unsure, false)
                 }
             }

@@ -1,7 +1,9 @@
 //! A plan's identity as SQLite will run it: the statements' tokens with comments and
-//! whitespace dropped, keywords and bare names in one case, literals and quoted names kept as
-//! written. One more newline, a reworded comment or another indentation is the same change;
-//! another value, table or operator is another one.
+//! whitespace dropped, keywords and names in one case (SQLite matches names without regard to
+//! ASCII case, quoted or not), a name quoted only as a bare word could be written taken as that
+//! bare word, literals kept as written. One more newline, a reworded comment, another
+//! indentation or `"products"` for `products` is the same change; another value, table or
+//! operator is another one.
 
 use super::PlannedStatement;
 use super::lexer::{skip_block, skip_line, skip_quoted, skip_word, starts_word};
@@ -31,9 +33,20 @@ fn tokens(sql: &str) -> Vec<String> {
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block(bytes, i),
             c if c.is_ascii_whitespace() => i += 1,
-            b'\'' | b'"' | b'`' | b'[' => {
-                let end = skip_quoted(bytes, i, if c == b'[' { b']' } else { c });
+            b'\'' => {
+                let end = skip_quoted(bytes, i, b'\'');
                 out.push(sql[i..end].to_string());
+                i = end;
+            }
+            b'"' | b'`' | b'[' => {
+                let end = skip_quoted(bytes, i, if c == b'[' { b']' } else { c });
+                out.push(quoted_name(&sql[i..end]));
+                i = end;
+            }
+            // A blob literal, `x'00ff'`: one token (`x '00ff'` is a name and a string).
+            b'x' | b'X' if bytes.get(i + 1) == Some(&b'\'') => {
+                let end = skip_quoted(bytes, i + 1, b'\'');
+                out.push(format!("X{}", sql[i + 1..end].to_ascii_uppercase()));
                 i = end;
             }
             c if starts_word(c) => {
@@ -65,6 +78,22 @@ fn tokens(sql: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A quoted name as a token: the bare word when it could be written bare (`"products"` is
+/// `PRODUCTS`), else its text in double quotes, so `"my table"` never reads as `my table`.
+fn quoted_name(quoted: &str) -> String {
+    let (open, close) = match quoted.as_bytes().first() {
+        Some(b'[') => ('[', ']'),
+        Some(&q) => (q as char, q as char),
+        None => return String::new(),
+    };
+    let inner = quoted.strip_prefix(open).unwrap_or(quoted);
+    let inner = inner.strip_suffix(close).unwrap_or(inner);
+    let name = if open == '[' { inner.to_string() } else { inner.replace(&format!("{close}{close}"), &close.to_string()) };
+    let bare = name.bytes().next().is_some_and(starts_word)
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80);
+    if bare { name.to_ascii_uppercase() } else { format!("\"{}\"", name.to_ascii_uppercase().replace('"', "\"\"")) }
 }
 
 fn is_hex(number: &str) -> bool {
@@ -107,5 +136,23 @@ mod tests {
         assert_ne!(fp("INSERT INTO t VALUES ('x');"), fp("INSERT INTO t VALUES ('X');"), "inside a string, case counts");
         assert_ne!(fp("SELECT 1e+5;"), fp("SELECT 1e-5;"));
         assert_ne!(fp("SELECT 1 -- x\n- 2;"), fp("SELECT 1 2;"));
+        // A blob literal is not a name followed by a string.
+        assert_ne!(fp("INSERT INTO t SELECT x'6869' FROM u;"), fp("INSERT INTO t SELECT x '6869' FROM u;"));
+        assert_eq!(fp("INSERT INTO t VALUES (x'6869');"), fp("INSERT INTO t VALUES (X'6869');"));
+        // A quoted name that cannot be written bare stays one name.
+        assert_ne!(fp("SELECT \"my table\" FROM t;"), fp("SELECT my table FROM t;"));
+    }
+
+    #[test]
+    fn quoting_a_name_does_not_change_it() {
+        let bare = fp("UPDATE products SET price = price + 10 WHERE price > 0; INSERT INTO audit_log (what) VALUES ('x');");
+        for quoted in [
+            "UPDATE \"products\" SET \"price\" = \"price\" + 10 WHERE price > 0; INSERT INTO \"audit_log\" (\"what\") VALUES ('x');",
+            "UPDATE [products] SET [price] = price + 10 WHERE price > 0; INSERT INTO `audit_log` (what) VALUES ('x');",
+            "UPDATE \"Products\" SET Price = PRICE + 10 WHERE price > 0; INSERT INTO audit_log (what) VALUES ('x');",
+        ] {
+            assert_eq!(bare, fp(quoted), "{quoted}");
+        }
+        assert_ne!(fp("INSERT INTO t VALUES ('products');"), fp("INSERT INTO t VALUES (\"products\");"), "a string is not a name");
     }
 }

@@ -134,5 +134,6 @@ fn finished(req: &RollbackRequest, db: &Path, end: Finished, started: Instant) -
         recovered: end.recovered,
         already_restored: end.already,
         seconds: started.elapsed().as_secs_f64(),
+        in_force_again: None,
     })
 }

@@ -65,6 +65,36 @@ pub struct RollbackReport {
     pub already_restored: bool,
     /// Seconds it took.
     pub seconds: f64,
+    /// The execute the restored file holds, when it holds one (the backup put back is the file
+    /// an earlier execute left): in force again. Told by the backup's bytes against every
+    /// recorded state, never by what the journal said when it was made.
+    pub in_force_again: Option<InForceAgain>,
+}
+
+/// An execute a rollback put back in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct InForceAgain {
+    /// Its plan.
+    pub plan_sha256: String,
+    /// Its plan has an inverse `rollback --undo` can run.
+    pub undoable: bool,
+    /// Told by the backup's schema, not proven by its bytes: other programs wrote to the file
+    /// between that execute and the backup.
+    pub presumed: bool,
+}
+
+impl RollbackReport {
+    /// Fills in what the journal, the rollback now in it, says the restored file holds.
+    pub fn with_in_force(mut self, db: &Path) -> RollbackReport {
+        let Ok(entries) = journal::read(db) else { return self };
+        let s = journal::standing(&entries);
+        self.in_force_again = s.live_execute().filter(|x| x.committed).map(|x| InForceAgain {
+            plan_sha256: x.plan_sha256.clone(),
+            undoable: s.undoable(x),
+            presumed: s.lineage.by_sha(&self.backup_sha256).is_none_or(|i| !s.lineage.states[i].certain),
+        });
+        self
+    }
 }
 
 impl RollbackReport {
@@ -213,6 +243,7 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
         recovered,
         already_restored: false,
         seconds: started.elapsed().as_secs_f64(),
+        in_force_again: None,
     })
 }
 

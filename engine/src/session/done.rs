@@ -42,7 +42,7 @@ pub struct AlreadyDone {
 impl AlreadyDone {
     /// Whether it is done and holds: verified before, or verified now and passed.
     pub fn ok(&self) -> bool {
-        self.verified_now.as_ref().is_none_or(|v| v.report.verification.ok)
+        self.verified_now.as_ref().is_none_or(|v| v.report.ok())
     }
 }
 
@@ -183,6 +183,10 @@ impl Session {
             Applied::IsResult(x) if lineage.executes[x].verified == Some(false) => {
                 (x, "the file is still its result, whose verification FAILED: `cutover rollback` takes it back".into())
             }
+            Applied::IsResult(x) if lineage.executes[x].verified.is_none() => (
+                x,
+                "the file is still byte for byte its result, which was never verified and is not the execute the journal names last: `cutover status` says what the file holds".into(),
+            ),
             Applied::IsResult(x) => (x, "the file is still byte for byte its result: there is nothing to do".into()),
             Applied::Beneath { execute, presumed: false } => {
                 (execute, "their change is still in the file, beneath what later executes changed".into())

@@ -351,6 +351,6 @@ impl Session {
     /// when forced) — refused while it would discard the shop's work, unless asked to.
     pub fn rollback(&self, asked: Asked<'_>, progress: &mut dyn FnMut(Progress)) -> Result<RollbackReport> {
         let request = rollback::from_journal(&self.db, asked)?;
-        rollback::run(&request, progress)
+        Ok(rollback::run(&request, progress)?.with_in_force(&self.db))
     }
 }

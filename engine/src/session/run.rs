@@ -49,6 +49,9 @@ impl Session {
         // The run's own backup runs quick_check, before anything else is written.
         let pre = crate::preflight::run_before_backup(self.db(), progress)?;
         let planned = self.plan(request, progress)?;
+        // A script whose statements already ran here is refused before a backup is made; the
+        // execute itself refuses it again (the wizard's way in).
+        self.refuse_repeat(&planned.plan, None)?;
         Ok((pre, planned))
     }
 

@@ -162,8 +162,14 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
 /// Refuses to run a new execute while the last one's outcome cannot be told: running its plan
 /// again could apply the change twice.
 pub fn ensure_settled(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<()> {
-    if reconcile(db, progress)?.settled == Some(Settled::Unknown) {
-        return Err(Error::NotReady(Refusal::CannotTell { path: db.to_path_buf(), then: "nothing was changed" }));
+    let reconciled = reconcile(db, progress)?;
+    if reconciled.settled == Some(Settled::Unknown) {
+        let then = if reconciled.recovered.is_some() {
+            "nothing was run (SQLite's own recovery of the unclean shutdown was the only change, a copy kept as found)"
+        } else {
+            "nothing was changed"
+        };
+        return Err(Error::NotReady(Refusal::CannotTell { path: db.to_path_buf(), then }));
     }
     Ok(())
 }

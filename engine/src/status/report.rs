@@ -112,6 +112,10 @@ pub struct StatusReport {
     /// Whether the database was written to since the execute; `None` when there is no
     /// execute in force or it cannot be told without changing the file.
     pub changed_since_execute: Option<bool>,
+    /// Who changed the file since that execute, when it was changed: `cutover` (its own later
+    /// runs only, every step proven by hash) or `other_programs` (the shop's application, a
+    /// hand copy; cutover's runs perhaps too).
+    pub changed_since_by: Option<&'static str>,
     /// Whether the database's schema is still the one the execute left (told when the file
     /// was written to since and could be read without changing it; `None` otherwise).
     pub schema_as_executed: Option<bool>,
@@ -150,6 +154,7 @@ pub fn report(db: &Path) -> Result<StatusReport> {
         current_sha256: String::new(),
         current_sha256_covers: Covers::File,
         changed_since_execute: None,
+        changed_since_by: None,
         schema_as_executed: None,
         verified: None,
         in_file: Vec::new(),
@@ -248,6 +253,8 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, present: &Present, 
         let at_result = present.is_result_of(lineage, x);
         r.changed_since_execute = Some(!at_result);
         if !at_result {
+            let by_cutover = moved_last.is_none() && state.certain;
+            r.changed_since_by = Some(if by_cutover { "cutover" } else { "other_programs" });
             r.schema_as_executed = match (&state.schema, &executed.record.schema_sha256) {
                 (Some(now), Some(left)) => Some(now == left),
                 _ => None,
@@ -257,7 +264,7 @@ fn decide(db: &Path, entries: &[Entry], standing: &Standing, present: &Present, 
     if let Some(&x) = present.unsure(lineage).last() {
         let e = &lineage.executes[x];
         r.attention = Some(format!(
-            "it was written to by other programs on the way from a state with the execute of {} (plan {}) or from one without it, and its schema is the same either way: whether that change is in the file cannot be told from it — `cutover verify` lists how it differs from that execute's result",
+            "whether the change of the execute of {} (plan {}) is in the file cannot be told from it: the file was changed by other means than cutover on its way here, and neither its bytes nor its schema tell — `cutover verify` lists how it differs from that execute's result",
             e.at.get(..16).unwrap_or(&e.at).replace('T', " "),
             e.record.plan_sha256.get(..12).unwrap_or("")
         ));
@@ -374,6 +381,9 @@ fn summary(r: &StatusReport) -> String {
     let verified = if r.verified == Some(true) { " and verified" } else { "" };
     let line = match r.state {
         State::Untouched => format!("{db}: untouched — cutover has recorded nothing about it"),
+        State::ChangedSinceExecute if r.changed_since_by == Some("cutover") => format!(
+            "{db}: migrated{verified}, and changed since that execute only by cutover's own later runs; its change is still in the file"
+        ),
         State::ChangedSinceExecute => match r.schema_as_executed {
             Some(true) => format!(
                 "{db}: migrated{verified}, and written to since the execute (the shop's application has used it; its schema is still the execute's)"
@@ -392,6 +402,11 @@ fn summary(r: &StatusReport) -> String {
         }
         State::NeedsAttention => format!("{db}: needs attention — {}", r.attention.as_deref().unwrap_or("see the journal")),
         s => format!("{db}: {}", s.words()),
+    };
+    let line = if r.in_file.iter().any(|x| x.presumed) && r.state != State::NeedsAttention {
+        format!("{line} (as far as its schema tells: other programs wrote to it on its way here)")
+    } else {
+        line
     };
     match &r.note {
         Some(n) => format!("{line} — {n}"),

@@ -281,6 +281,7 @@ fn after_a_rollback_enter_offers_nothing_more() {
         recovered: None,
         already_restored: false,
         seconds: 0.0,
+        in_force_again: None,
     });
     assert_eq!(a.next(), None);
     assert!(!a.mode().can_roll_back, "a second rollback is not offered");

@@ -135,3 +135,51 @@ pub fn has_hot_journal(db: &Path) -> bool {
     let journal = PathBuf::from(name);
     fs::read(&journal).is_ok_and(|b| b.len() >= 8 && b[..8] == [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7])
 }
+
+/// Starts `cutover ARGS DB`, kills it with SIGKILL (TerminateProcess on Windows) after `delay`,
+/// and returns whether it had already finished by itself.
+pub fn kill_after(args: &[&str], db: &Path, delay: std::time::Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .arg(db)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let finished = child.try_wait().unwrap().is_some();
+    let _ = child.kill();
+    child.wait().unwrap();
+    finished
+}
+
+/// `cutover ARGS DB` run as another user (uid and gid `uid`, no groups), as an ordinary
+/// technician or another user's program would be (needs root).
+pub fn cutover_as(uid: u32, args: &[&str], db: &Path) -> Output {
+    Command::new("setpriv")
+        .args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .arg(db)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+/// Starts `cutover rollback --yes ARGS DB` under strace with every rename held back 3 s: the
+/// moment a program may open the file while the rollback swaps it.
+#[cfg(unix)]
+pub fn rollback_with_slow_renames(db: &Path, args: &[&str]) -> std::process::Child {
+    Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "--trace=rename,renameat,renameat2"])
+        .arg("--inject=rename,renameat,renameat2:delay_enter=3000000")
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(["rollback", "--yes"])
+        .args(args)
+        .arg(db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
