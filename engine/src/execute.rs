@@ -360,13 +360,13 @@ fn settle_failure(db: &Path, plan: &Plan, backup: &BackupRef, rehearsal: &Rehear
     let record = |event| journal::append(db, event);
     if matches!(error, Error::NotReady(_) | Error::Locked { .. } | Error::InUse { .. }) {
         // Refused before any statement ran: nothing was written.
-        let _ = record(Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: error.to_string() });
+        let _ = record(Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: error.to_string(), file_sha256: None });
         return error;
     }
     let settled = crate::status::settle_and_hash(db);
     match settled {
         Ok(sha) if sha == backup.sha256 => {
-            let _ = record(Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: error.to_string() });
+            let _ = record(Event::ExecuteRolledBack { plan_sha256: plan.sha256.clone(), error: error.to_string(), file_sha256: None });
             error
         }
         Ok(sha) if sha == rehearsal.result_sha256 => {

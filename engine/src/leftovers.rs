@@ -33,9 +33,22 @@ fn scratch(db: &Path, progress: &mut dyn FnMut(Progress)) {
     if found.is_empty() {
         return;
     }
-    let held: Vec<usize> = platform::scan_processes(&found, false).holders.iter().map(|h| h.file).collect();
     let mut removed = 0;
-    for (_, path) in found.iter().enumerate().filter(|(i, _)| !held.contains(i)).map(|(_, f)| f) {
+    for target in &found {
+        // Each file on its own: a process holding several is named once per scan. One that
+        // another user's process could hold unseen is left, and said.
+        let scan = platform::scan_processes(std::slice::from_ref(target), true);
+        let path = &target.1;
+        if !scan.holders.is_empty() {
+            continue;
+        }
+        if !scan.unseen.is_empty() || scan.blind.is_some() {
+            progress(Progress::Notice(format!(
+                "left {}, an incomplete temporary file of a cutover run: processes that could have it open cannot be looked into (run cutover as root, or remove it by hand once no cutover runs)",
+                shown(path)
+            )));
+            continue;
+        }
         match remove_file(path) {
             Ok(()) => removed += 1,
             Err(e) => progress(Progress::Notice(format!(

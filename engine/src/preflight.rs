@@ -284,7 +284,7 @@ pub fn restore_blocker(db: &Path, ours: Option<&Path>) -> Option<String> {
             shown(&other)
         ));
     }
-    None
+    platform::rename_forbidden(db)
 }
 
 /// Runs `PRAGMA quick_check` and joins what it reports (at most a few lines).

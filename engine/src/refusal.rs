@@ -211,8 +211,10 @@ pub enum Refusal {
     },
     /// A script whose statements already ran on this database, with or without another text.
     #[error(
-        "these statements were already applied to {} by {execute}, and {how}: running them again would apply them twice, so they were not run. To apply them a second time on purpose: `cutover execute {} --script {} --again --yes`",
+        "{} already applied to {} by {execute}, and {how}: running them again {} apply them twice, so they were not run. To apply them a second time on purpose: `cutover execute {} --script {} --again --yes`",
+        if *.alike { "statements like these were" } else { "these statements were" },
         shown(.path),
+        if *.alike { "could" } else { "would" },
         shell_quote(.path),
         shell_quote(.script)
     )]
@@ -227,6 +229,9 @@ pub enum Refusal {
         execute: String,
         /// What the file says about that change now.
         how: String,
+        /// The statements that ran are alike, not the same (they differ in the case or quoting
+        /// of words).
+        alike: bool,
     },
     /// The journal's last execute is not in the file: its bytes are a recorded state without it.
     #[error(

@@ -14,7 +14,7 @@ use crate::backup_ref::BackupRef;
 use crate::changes::{self, Changes};
 use crate::dryrun;
 use crate::error::{Error, Result};
-use crate::journal::lineage::Lineage;
+use crate::journal::lineage::{Kind, Lineage};
 use crate::journal::{self, ExecuteRecord};
 use crate::plan::Plan;
 use crate::progress::Progress;
@@ -54,6 +54,9 @@ pub struct Reverification {
     /// changed it on its way here, and neither its bytes nor its schema tell): the checks
     /// below say what they can, never that the migration is in place.
     pub cannot_tell_in_file: bool,
+    /// The file holds the execute's change only as far as its schema tells: other programs
+    /// wrote to it on its way here, and its bytes match no recorded state.
+    pub presumed_in_file: bool,
 }
 
 impl Reverification {
@@ -92,6 +95,10 @@ impl Reverification {
                     v.summary()
                 )
             }
+            (Some(what), true) if self.presumed_in_file => format!(
+                "{db} changed since the execute (other programs wrote to it on its way here): {what}; its schema is the one the execute leaves, but whether the execute's own row changes are still in it cannot be told apart from those writes: {}",
+                v.summary()
+            ),
             (Some(what), true) => format!(
                 "{db} changed since the execute (the shop has written to it): {what}; the migration itself is in place: {}",
                 v.summary()
@@ -239,6 +246,7 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
         verification,
         recovered: rec.recovered,
         cannot_tell_in_file: held == Held::Unsure,
+        presumed_in_file: held == Held::Presumed && !dry.plan.keeps_every_value(),
     })
 }
 
@@ -246,8 +254,10 @@ pub fn run(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reverificati
 /// or by its schema where the shop wrote since.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Held {
-    /// It does (proven by its bytes, or as far as its schema tells).
+    /// It does, proven by its bytes.
     Yes,
+    /// It does as far as its schema tells (other programs wrote to it on its way here).
+    Presumed,
     /// It may or may not: nothing in the file tells.
     Unsure,
     /// It does not: the file is, or was written on, this recorded state (in words).
@@ -255,28 +265,43 @@ enum Held {
 }
 
 fn held_in_file(db: &Path, lineage: &Lineage, exec: &ExecuteRecord, actual: Option<&str>) -> Held {
-    let same = |x: &usize| {
-        let e = &lineage.executes[*x];
+    let Some(x) = lineage.executes.iter().rposition(|e| {
         e.record.plan_sha256 == exec.plan_sha256 && e.record.backup.sha256 == exec.backup.sha256
+    }) else {
+        return Held::Unsure;
+    };
+    let e = &lineage.executes[x];
+    // An undo's change is the plan it took back being gone.
+    let undone = |c: &usize| e.undoes.as_deref() == Some(lineage.executes[*c].record.plan_sha256.as_str());
+    let judge = |carries: &[usize], unsure: &[usize]| -> Option<bool> {
+        let (in_carries, in_unsure) = if e.kind == Kind::Undo {
+            (!carries.iter().any(undone), unsure.iter().any(undone))
+        } else {
+            (carries.contains(&x), unsure.contains(&x))
+        };
+        if in_unsure { None } else { Some(in_carries) }
     };
     if let Some(state) = actual.and_then(|sha| lineage.by_sha(sha)) {
         let s = &lineage.states[state];
-        return if s.carries.iter().any(same) {
-            Held::Yes
-        } else if s.unsure.iter().any(same) {
-            Held::Unsure
-        } else {
-            Held::No(format!("byte for byte {}", crate::status::report::describe(lineage, state)))
+        return match judge(&s.carries, &s.unsure) {
+            // A state reached through writes cutover did not see holds it as far as its
+            // schema told when it was recorded.
+            Some(true) if !s.certain => Held::Presumed,
+            Some(true) => Held::Yes,
+            None => Held::Unsure,
+            Some(false) => Held::No(format!("byte for byte {}", crate::status::report::describe(lineage, state))),
         };
     }
     let schema = open::immutable(db).ok().flatten().and_then(|c| crate::verify::snapshot::schema(&c).ok());
     match schema.map(|o| crate::verify::snapshot::schema_digest(&o)).and_then(|d| lineage.by_schema(&d)) {
-        Some(like) if like.common.iter().any(same) => Held::Yes,
-        Some(like) if like.unsure.iter().any(same) => Held::Unsure,
-        Some(like) => Held::No(format!(
-            "{} written to since (it has that state's schema)",
-            crate::status::report::describe(lineage, like.from)
-        )),
+        Some(like) => match judge(&like.common, &like.unsure) {
+            Some(true) => Held::Presumed,
+            None => Held::Unsure,
+            Some(false) => Held::No(format!(
+                "{} written to since (it has that state's schema)",
+                crate::status::report::describe(lineage, like.from)
+            )),
+        },
         None => Held::Unsure,
     }
 }

@@ -227,7 +227,7 @@ fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
         ""
     };
     let then = if done.settled {
-        "the execute cut off earlier was settled from the file first and recorded in its journal; the plan was not run again"
+        "a run cut off earlier was settled from the file first and recorded in its journal; the plan was not run again"
     } else {
         "the plan was not run again"
     };

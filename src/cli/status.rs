@@ -52,6 +52,7 @@ fn render(r: &StatusReport) -> String {
         cutover::engine::Covers::File => "",
         cutover::engine::Covers::FileWithWal => "  (with its WAL's committed frames, as SQLite reads it)",
         cutover::engine::Covers::FileBesideHotJournal => "  (the main file, beside a hot journal)",
+        cutover::engine::Covers::FileMidWrite => "  (the main file, while a program writes to it)",
     };
     s.push_str(&format!("Now        sha256 {}{covers}\n", r.current_sha256));
     for (n, x) in r.in_file.iter().enumerate() {

@@ -151,3 +151,145 @@ fn an_execute_cut_off_during_its_commit_is_told_not_committed_by_its_rows() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(has_column(&db, "items", "tenant_id"));
 }
+
+#[test]
+fn a_sale_in_the_instant_a_rollback_undoes_itself_is_refused_never_lost() {
+    if !strace_or_skip("the undo-window test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
+    let migrated = fs::read(&db).unwrap();
+    let rollback = crate::common::shop::rollback_with_slow_renames(&db, &["--json"]);
+    // A program opens the old file during the first (held back) rename: the rollback will undo.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut app = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('SELECT count(*) FROM items').fetchall()\nprint('ready', flush=True)\nsys.stdin.read()\n")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the name is on the restored copy (the swap back is held back too), a till sells.
+    let original = state::identity(&db);
+    let started = std::time::Instant::now();
+    while state::identity(&db) == original && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let till = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=10)\ntry:\n    c.execute(\"INSERT INTO items (sku, name) VALUES ('T1', 'sold in the instant')\")\n    c.commit()\n    print('committed')\nexcept sqlite3.Error as e:\n    print('refused:', e)\n")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let out = rollback.wait_with_output().unwrap();
+    drop(app.stdin.take());
+    app.wait().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let said = String::from_utf8_lossy(&till.stdout).to_string();
+    let kept: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM items WHERE sku = 'T1'", [], |r| r.get(0))
+        .unwrap();
+    // Either the sale is in the database, or the till was told it was not written.
+    assert!(kept == 1 || said.contains("refused"), "the till was told {said:?} and the sale is not in the database");
+    if kept == 0 {
+        assert_eq!(fs::read(&db).unwrap(), migrated, "nothing else changed");
+    }
+}
+
+#[test]
+fn a_commit_cut_off_on_top_of_an_earlier_execute_leaves_that_one_proven_in_place() {
+    if !strace_or_skip("the cut-off commit on top test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, price INTEGER);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+         INSERT INTO items (sku, name, price) SELECT 'S' || i, hex(randomblob(200)), 100 FROM n;
+         CREATE TABLE scratch (x BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+         INSERT INTO scratch SELECT randomblob(3000) FROM n;
+         DROP TABLE scratch;",
+    );
+    let script = dir.path().join("raise.sql");
+    fs::write(&script, "UPDATE items SET price = price + 10 WHERE price > 0;\n").unwrap();
+    let out = cutover(&["execute", "--script", script.to_str().unwrap(), "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(&db)
+        .args(["--trace=fsync,fdatasync", "--inject=fsync,fdatasync:signal=SIGKILL:when=1"])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(EXECUTE)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "killed: {}", text(&out));
+    // The tenant execute did not commit; the script's change is proven still in the file.
+    let out = cutover(&["verify", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("other means"), "{}", text(&out));
+    let v = json(&cutover(&["status", "--json"], &db));
+    assert_eq!(v["state"], "changed_since_execute", "{v}");
+    assert_eq!(v["changed_since_by"], "cutover", "{v}");
+    // Run again, the script is refused as in the file, never "cannot be told".
+    let out = cutover(&["execute", "--script", script.to_str().unwrap(), "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!json(&out)["error"].as_str().unwrap().contains("cannot be told"), "{}", text(&out));
+    let price: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT price FROM items WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(price, 110, "applied once");
+}
+
+#[test]
+fn status_never_calls_a_write_in_progress_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
+    // A till in the middle of a big write: its journal beside the file, its lock held.
+    let mut till = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('PRAGMA cache_size = 1')\nc.execute('BEGIN IMMEDIATE')\nc.execute(\"INSERT INTO customers (name) SELECT hex(randomblob(400)) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) SELECT i FROM n)\")\nprint('ready', flush=True)\nsys.stdin.read()\nc.execute('COMMIT')\n")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(till.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let v = json(&cutover(&["status", "--json"], &db));
+    drop(till.stdin.take());
+    till.wait().unwrap();
+    assert_eq!(v["current_sha256_covers"], "file_mid_write", "{v}");
+    assert!(v["attention"].as_str().unwrap().contains("in progress"), "{v}");
+    assert!(!v["attention"].as_str().unwrap().contains("cut off"), "{v}");
+}
+
+#[test]
+fn a_rollback_cannot_be_accepted_where_it_could_not_put_the_backup_in_place() {
+    if !root_or_skip("the sticky-folder test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let db = crate::common::shop::small_shop(dir.path(), Journal::Rollback);
+    fs::set_permissions(&db, fs::Permissions::from_mode(0o666)).unwrap();
+    // The shop's user owns the database; the technician is another ordinary user.
+    std::os::unix::fs::chown(&db, Some(4242), Some(4242)).unwrap();
+    let before = names(dir.path());
+    let out =
+        crate::common::shop::cutover_as(4243, &["execute", "--tenant", "acme", "--yes", "--confirm-stopped"], &db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sticky bit"), "{}", text(&out));
+    assert_eq!(names(dir.path()), before, "refused before anything was written");
+}

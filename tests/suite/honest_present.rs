@@ -201,10 +201,23 @@ fn quoting_a_name_is_the_same_script_and_a_blob_literal_is_not_a_name() {
     let db = shop(dir.path());
     let d = dir.path();
     run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
-    let quoted = "UPDATE \"products\" SET [price] = `price` + 10 WHERE \"price\" > 0;\nINSERT INTO \"audit_log\" (\"what\") VALUES ('prices raised');\n";
-    let v = run(d, &["execute", "pos.db", "--script", &raise(d, quoted), "--yes"], 0);
+    // Names in brackets or backquotes are the bare names: the same script.
+    let bracketed = "UPDATE [products] SET [price] = `price` + 10 WHERE price > 0;\nINSERT INTO `audit_log` (what) VALUES ('prices raised');\n";
+    let v = run(d, &["execute", "pos.db", "--script", &raise(d, bracketed), "--yes"], 0);
     assert_eq!(v["already_done"], true, "{v}");
+    // A double-quoted word may be a name or a string: alike, so refused, never run twice.
+    let quoted = "UPDATE \"products\" SET price = \"price\" + 10 WHERE price > 0;\nINSERT INTO audit_log (what) VALUES (\"prices raised\");\n";
+    let v = run(d, &["execute", "pos.db", "--script", &raise(d, quoted), "--yes"], 1);
+    assert_eq!(v["refusal"], "script_already_applied", "{v}");
+    assert_eq!(v["alike"], true, "{v}");
     assert_eq!(raised(&db), (1, 1), "applied once");
+    // A value in another case is another script, alike: refused too, never "already done".
+    let v = run(
+        d,
+        &["execute", "pos.db", "--script", &raise(d, &RAISE.replace("prices raised", "Prices Raised")), "--yes"],
+        1,
+    );
+    assert_eq!(v["alike"], true, "{v}");
     // `x'6869'` is a blob; `x '6869'` is the column x named '6869': another script.
     let blob = "WITH t(x) AS (VALUES ('v')) INSERT INTO audit_log (what) SELECT x'6869' FROM t;\n";
     run(d, &["execute", "pos.db", "--script", &raise(d, blob), "--yes"], 0);
@@ -295,4 +308,50 @@ fn changes_made_only_by_cutovers_own_runs_are_not_put_on_the_shop() {
     assert_eq!(v["state"], "changed_since_execute", "the script is in the file: {v}");
     assert_eq!(v["changed_since_by"], "cutover", "{v}");
     assert!(!v["summary"].as_str().unwrap().contains("shop's application"), "{v}");
+}
+
+// The history model's shrunk failures (`model.rs`), as they were found.
+
+/// `[Script(0), CopyBackupBack(0), ShopWrites]`: the schema of a script that changes rows only
+/// is the same with and without it, so the file cannot say whether it is in.
+#[test]
+fn model_a_backup_copied_back_and_sold_on_after_a_row_script_is_not_called_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let d = dir.path();
+    let x = run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
+    fs::copy(x["backup"]["path"].as_str().unwrap(), &db).unwrap();
+    Connection::open(&db).unwrap().execute("INSERT INTO customers (name) VALUES ('walk-in')", []).unwrap();
+    let v = run(d, &["status", "pos.db"], 0);
+    assert_eq!(v["state"], "needs_attention", "{v}");
+    assert_eq!(v["in_file"], serde_json::json!([]), "{v}");
+    assert_eq!(raised(&db), (0, 0));
+}
+
+/// `[Script(0), ShopWrites, Tenant, Rollback]`: the tenant execute's backup was made of a file
+/// the shop had written to after the script; putting it back puts a file back that may hold
+/// the script, never one "with no change cutover made".
+#[test]
+fn model_a_rollback_to_a_backup_made_after_the_shop_sold_is_not_called_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path());
+    let d = dir.path();
+    run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
+    Connection::open(&db).unwrap().execute("INSERT INTO customers (name) VALUES ('walk-in')", []).unwrap();
+    run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
+    run(d, &["rollback", "pos.db", "--yes"], 0);
+    let v = run(d, &["status", "pos.db"], 0);
+    assert_ne!(v["state"], "rolled_back", "the script's raise is in the file: {v}");
+    assert_eq!(raised(&db), (1, 1));
+}
+
+#[test]
+fn verify_after_an_undo_in_place_verifies_the_undo() {
+    let dir = tempfile::tempdir().unwrap();
+    shop(dir.path());
+    let d = dir.path();
+    run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
+    run(d, &["rollback", "pos.db", "--undo", "--yes"], 0);
+    let v = run(d, &["verify", "pos.db"], 0);
+    assert!(v["summary"].as_str().unwrap().contains("verified"), "{v}");
 }

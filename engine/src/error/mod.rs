@@ -17,7 +17,7 @@ fn second_name_text(db: &Path, second: Option<&Path>) -> String {
     match second {
         None => String::new(),
         Some(name) => format!(
-            ". Note: {} is still a second name of the live database {} (the program that opened it kept the system from removing that name): it is not a kept copy — do not delete, move or copy it; the next cutover run on {} removes it once the program has let go",
+            ". Note: {} is still a second name of the live database {} (the program that opened it kept the system from removing that name): it is not a kept copy — do not delete, move or copy it; the next cutover run on {} removes it once it can, and says so if it cannot",
             show(name),
             show(db),
             show(db)

@@ -23,6 +23,9 @@ pub struct Recorded {
     /// The executes whose change the state holds, oldest first (indexes into
     /// [`Lineage::executes`]).
     pub carries: Vec<usize>,
+    /// Other bytes of the same rows and schema: a commit cut off on top of this state, which
+    /// SQLite rolled back, leaves pages it never journalled as they were written.
+    pub aliases: Vec<String>,
     /// Executes that may be in the state or not: it was reached through writes cutover did
     /// not see, from states that differ in them and that its schema cannot tell apart.
     pub unsure: Vec<usize>,
@@ -82,8 +85,10 @@ pub struct Executed {
     pub record: ExecuteRecord,
     /// When it started (RFC 3339, local time).
     pub at: String,
-    /// Its statements' identity ([`crate::plan::fingerprint`]), when known.
+    /// Its statements' identity ([`crate::plan::fingerprint::of`]), when known.
     pub fingerprint: Option<String>,
+    /// Their likeness ([`crate::plan::fingerprint::like`]), when the journal holds its plan.
+    pub likeness: Option<String>,
     /// What kind of plan it ran.
     pub kind: Kind,
     /// For an undo, the plan it took back.
@@ -176,6 +181,7 @@ impl Lineage {
                     },
                     at: entry.at.clone(),
                     fingerprint: fingerprint.clone().or_else(|| plan.map(|p| crate::plan::fingerprint::of(&p.statements))),
+                    likeness: plan.map(|p| crate::plan::fingerprint::like(&p.statements)),
                     kind: plan.map_or(Kind::Unknown, kind),
                     undoes: plan.and_then(Plan::undo).map(|u| u.undoes.clone()),
                     again: *again,
@@ -212,6 +218,7 @@ impl Lineage {
                     sha256: result_sha256.clone(),
                     schema: schema_sha256.clone(),
                     carries,
+                    aliases: Vec::new(),
                     unsure,
                     certain: self.states[from].certain,
                     origin: Origin::Result(index),
@@ -236,9 +243,12 @@ impl Lineage {
                 self.last = Some(at);
                 self.last_was_rollback = false;
             }
-            Event::ExecuteRolledBack { .. } => {
-                if let Some(x) = self.executes.last_mut() {
-                    x.record.rolled_back = true;
+            Event::ExecuteRolledBack { file_sha256, .. } => {
+                let Some(x) = self.executes.last_mut() else { return };
+                x.record.rolled_back = true;
+                let from = x.from;
+                if let Some(sha) = file_sha256.as_ref().filter(|s| self.by_sha(s).is_none()) {
+                    self.states[from].aliases.push(sha.clone());
                 }
             }
             Event::Verified { plan_sha256, ok, .. } => {
@@ -259,7 +269,7 @@ impl Lineage {
 
     /// The state with these bytes, when one was recorded.
     pub fn by_sha(&self, sha256: &str) -> Option<usize> {
-        self.states.iter().position(|s| s.sha256.as_deref() == Some(sha256))
+        self.states.iter().position(|s| s.sha256.as_deref() == Some(sha256) || s.aliases.iter().any(|a| a == sha256))
     }
 
     /// The newest execute a state carries, with its record.
@@ -318,7 +328,16 @@ impl Lineage {
                 }
             }
         };
-        let state = Recorded { sha256: Some(sha256.to_string()), schema, carries, unsure, certain, origin, at: at.to_string() };
+        let state = Recorded {
+            sha256: Some(sha256.to_string()),
+            schema,
+            carries,
+            aliases: Vec::new(),
+            unsure,
+            certain,
+            origin,
+            at: at.to_string(),
+        };
         self.states.push(state);
         self.states.len() - 1
     }

@@ -108,6 +108,11 @@ pub enum Event {
         plan_sha256: String,
         /// Why.
         error: String,
+        /// Cut off during its COMMIT: the file's SHA-256 once SQLite rolled it back from its
+        /// hot journal. It holds the rows and schema of the execute's backup (checked table by
+        /// table); its bytes differ only in pages SQLite never journalled, which no table reads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_sha256: Option<String>,
     },
     /// A verification of production finished.
     Verified {
@@ -346,7 +351,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("pos.db");
         append(&db, Event::Backup { path: "b".into(), sha256: "ab".into(), bytes: 3, schema_sha256: None }).unwrap();
-        append(&db, Event::ExecuteRolledBack { plan_sha256: "p".into(), error: "x".into() }).unwrap();
+        append(&db, Event::ExecuteRolledBack { plan_sha256: "p".into(), error: "x".into(), file_sha256: None }).unwrap();
         let mut text = fs::read_to_string(path(&db)).unwrap();
         text.push_str("{\"at\":\"2026");
         fs::write(path(&db), text).unwrap();
@@ -355,7 +360,7 @@ mod tests {
         assert_eq!(standing(&entries).backup, Some(crate::backup_ref::BackupRef::new("b", "ab")));
         assert!(torn_tail(&db).is_some());
         // The next record sets the torn line aside and starts on a line of its own.
-        append(&db, Event::ExecuteRolledBack { plan_sha256: "q".into(), error: "y".into() }).unwrap();
+        append(&db, Event::ExecuteRolledBack { plan_sha256: "q".into(), error: "y".into(), file_sha256: None }).unwrap();
         assert_eq!(read(&db).unwrap().len(), 3);
         assert!(torn_tail(&db).is_none());
         let aside: Vec<_> = fs::read_dir(records_dir(&db))

@@ -211,7 +211,11 @@ mod tests {
             e(Event::ExecuteCommitted { plan_sha256: "one".into(), result_sha256: Some("r1".into()), schema_sha256: None }),
             e(Event::Verified { plan_sha256: "one".into(), ok: true, failed: vec![] }),
             e(started("two")),
-            e(Event::ExecuteRolledBack { plan_sha256: "two".into(), error: "changed since the backup".into() }),
+            e(Event::ExecuteRolledBack {
+                plan_sha256: "two".into(),
+                error: "changed since the backup".into(),
+                file_sha256: None,
+            }),
         ];
         let s = standing(&entries);
         let x = s.execute.unwrap();

@@ -15,9 +15,9 @@ mod windows;
 use windows as os;
 
 pub use os::{
-    DbFile, LIMITED_CONSOLE_FONT, READ_ONLY_FIX, RENAME_WHILE_OPEN, SCAN_PAST_OWN_HANDLES, WriteGuard, canonicalize,
+    DbFile, Fence, LIMITED_CONSOLE_FONT, READ_ONLY_FIX, RENAME_WHILE_OPEN, SCAN_PAST_OWN_HANDLES, WriteGuard, canonicalize,
     free_space, fsync_dir, held_lock, identity, is_held_error, is_mount_point, keep_attributes, kernel_copy,
-    make_removable, mounted_elsewhere, name_as_opened, read_only_attribute,
+    make_removable, mounted_elsewhere, name_as_opened, read_only_attribute, rename_forbidden,
     no_hard_links, open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing,
     scan_processes, shell_quote, simplify, start_writeback, status_changed,
 };

@@ -168,8 +168,18 @@ pub fn run(req: &RollbackRequest, progress: &mut dyn FnMut(Progress)) -> Result<
     preflight::ensure_writable(&db)?;
     let recovered = recovery::settle(&db, progress)?;
     if let Some(link) = ours {
-        // Our own second name from the cut-off rollback: the data is still under `db`.
+        // Our own second name from the cut-off rollback: the data is still under `db`. With it
+        // gone that rollback is undone, whatever this one goes on to do: recorded so.
         fs::remove_file(link).map_err(|e| Error::io(format!("removing {}", shown(link)), e))?;
+        let _ = crate::durable::fsync_dir(&paths::parent_dir(&db));
+        journal::append(
+            &db,
+            Event::RollbackUndone {
+                migrated_path: link.to_path_buf(),
+                why: "it was cut off before it put the backup in place; its second name of the database was removed".into(),
+                second_name_left: false,
+            },
+        )?;
     }
 
     let dir = paths::parent_dir(&db);

@@ -79,7 +79,17 @@ pub(super) fn swap_held(
         return undone(&mut hold, err, left);
     }
     progress(Progress::Step("putting the backup in place".into()));
-    match durable::name_replacing(partial.into_temp_path(), s.db, s.dir) {
+    // Fenced from its first moment under the database's name until the swap stands or is
+    // undone: a program that opens it in between can write nothing a swap back would hide.
+    let restored = partial.into_temp_path();
+    let fence = match platform::Fence::open(&restored) {
+        Ok(f) => f,
+        Err(e) => {
+            let left = aside.undo(s.db, s.dir);
+            return undone(&mut hold, Error::io("fencing the restored copy", e), left);
+        }
+    };
+    match durable::name_replacing(restored, s.db, s.dir) {
         Ok(()) => {}
         Err(durable::NamingError::Rename(_, e)) => {
             let left = aside.undo(s.db, s.dir);
@@ -94,8 +104,10 @@ pub(super) fn swap_held(
     // Someone who opened the old file before the swap would write to it once we let go.
     if let Some(err) = opened_meanwhile(s.db, &old) {
         aside.undo_swap(s.db, s.dir);
+        drop(fence);
         return undone(&mut hold, err, None);
     }
+    drop(fence);
     hold.release().map_err(Stopped::after)?;
     // The replaced file's WAL came along empty and stayed because the swap stood: nobody has
     // that file open (checked just now), so an empty one is only clutter.
@@ -137,9 +149,17 @@ pub(super) fn swap_released(
         return Err(Stopped::before(Error::NotReady(Refusal::WrittenBeforeSwap { path: s.db.to_path_buf() })));
     }
     let aside = set_aside(s.db, s.migrated, s.dir)?;
+    let restored = partial.into_temp_path();
+    let fence = match platform::Fence::open(&restored) {
+        Ok(f) => f,
+        Err(e) => {
+            let left = aside.undo(s.db, s.dir);
+            return Err(Box::new(Stopped::Undone { error: Error::io("fencing the restored copy", e), left }));
+        }
+    };
     drop(guard);
     progress(Progress::Step("putting the backup in place".into()));
-    match durable::name_replacing(partial.into_temp_path(), s.db, s.dir) {
+    match durable::name_replacing(restored, s.db, s.dir) {
         Ok(()) => {}
         Err(durable::NamingError::Rename(_, e)) => {
             let left = aside.undo(s.db, s.dir);
@@ -157,7 +177,10 @@ pub(super) fn swap_released(
     }
     let kept = hashing::hash_file(s.migrated)
         .map_err(|e| Stopped::after(Error::io(format!("hashing {}", shown(s.migrated)), e)))?;
+    // Here a file held open cannot be replaced by a rename, so the fence goes just before a
+    // swap back (the restored copy's writers are kept out until then).
     if kept.sha256 != s.current_sha256 {
+        drop(fence);
         aside.undo_swap(s.db, s.dir);
         let error = Error::NotReady(Refusal::WrittenDuringSwap { path: s.db.to_path_buf() });
         return Err(Box::new(Stopped::Undone { error, left: None }));
@@ -165,9 +188,11 @@ pub(super) fn swap_released(
     // A program that opened the old file in that moment, letting others rename it, would go on
     // writing to the copy kept aside: put it back where that program expects it.
     if inuse::scan(s.migrated).is_ok_and(|found| found.in_use()) {
+        drop(fence);
         aside.undo_swap(s.db, s.dir);
         return Err(Box::new(Stopped::Undone { error: held(s.db), left: None }));
     }
+    drop(fence);
     Ok(())
 }
 

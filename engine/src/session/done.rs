@@ -117,8 +117,8 @@ impl Session {
         if self.again {
             return Ok(None);
         }
-        let fp = fingerprint::of(&plan.statements);
-        if !lineage.executes.iter().any(|e| e.fingerprint.as_deref() == Some(fp.as_str()) && e.may_have_committed()) {
+        let (fp, like) = (fingerprint::of(&plan.statements), fingerprint::like(&plan.statements));
+        if !ran_before(lineage, &fp, &like) {
             return Ok(None);
         }
         if crate::status::hot_journal(self.db()) {
@@ -126,7 +126,7 @@ impl Session {
             return Err(Error::NotReady(Refusal::ScriptMayBeInForce { path: self.db().to_path_buf(), why }));
         }
         let present = Present::read(self.db(), lineage)?;
-        match present.applied(lineage, &fp) {
+        match present.applied(lineage, &fp, &like) {
             Applied::Never | Applied::NotInFile => Ok(None),
             Applied::IsResult(x) if lineage.executes[x].verified != Some(false) => {
                 let same_text = lineage.executes[x].record.plan_sha256 == plan.sha256;
@@ -144,15 +144,15 @@ impl Session {
             return Ok(());
         }
         let lineage = self.standing()?.lineage;
-        let fp = fingerprint::of(&plan.statements);
-        if !lineage.executes.iter().any(|e| e.fingerprint.as_deref() == Some(fp.as_str()) && e.may_have_committed()) {
+        let (fp, like) = (fingerprint::of(&plan.statements), fingerprint::like(&plan.statements));
+        if !ran_before(&lineage, &fp, &like) {
             return Ok(());
         }
         let present = match sha256 {
             Some(sha) => Present::at(sha, &lineage),
             None => Present::read(self.db(), &lineage)?,
         };
-        match present.applied(&lineage, &fp) {
+        match present.applied(&lineage, &fp, &like) {
             Applied::Never | Applied::NotInFile => Ok(()),
             applied => Err(self.applied_refusal(&lineage, applied, plan)),
         }
@@ -199,8 +199,13 @@ impl Session {
                 x,
                 "the file has changed since in ways cutover did not record, so whether their change is still in it cannot be told".into(),
             ),
+            Applied::Alike(x) => (
+                x,
+                "these differ from them only in the case or the quoting of words: the same change if those words are names, another if one is a value (a double-quoted or bare word SQLite reads as a string), which cannot be told apart".into(),
+            ),
             Applied::Never | Applied::NotInFile => (0, String::new()),
         };
+        let alike = matches!(applied, Applied::Alike(_));
         let executed: &Executed = &lineage.executes[x];
         let script = match &plan.source {
             PlanSource::Script { path } => path.clone(),
@@ -216,6 +221,7 @@ impl Session {
                 executed.record.plan_sha256.get(..12).unwrap_or("")
             ),
             how,
+            alike,
         })
     }
 
@@ -263,4 +269,12 @@ impl Session {
         }
         Ok(Some((x, present, true)))
     }
+}
+
+/// Whether statements with this identity, or alike, ran here in an execute that may have
+/// committed: only then is the file looked at.
+fn ran_before(lineage: &Lineage, fp: &str, like: &str) -> bool {
+    lineage.executes.iter().any(|e| {
+        e.may_have_committed() && (e.fingerprint.as_deref() == Some(fp) || e.likeness.as_deref() == Some(like))
+    })
 }

@@ -335,6 +335,7 @@ impl Session {
     /// Verifies production against what its journal recorded of the last execute, and writes
     /// `verification.md`.
     pub fn verify(&self, progress: &mut dyn FnMut(Progress)) -> Result<Verified> {
+        crate::leftovers::remove(&self.db, progress);
         let report = reverify::run(&self.db, progress)?;
         let reports = vec![reports::write_verification(&self.db, &report)?];
         Ok(Verified { report, reports })

@@ -117,6 +117,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
                     Event::ExecuteRolledBack {
                         plan_sha256: exec.plan_sha256.clone(),
                         error: "interrupted before its commit: SQLite rolled it back".into(),
+                        file_sha256: None,
                     },
                 )?;
                 Settled::Unchanged
@@ -127,6 +128,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
                     Event::ExecuteRolledBack {
                         plan_sha256: exec.plan_sha256.clone(),
                         error: "cut off during its commit: SQLite rolled it back from its hot journal, and the file holds the schema and rows the execute started from (checked table by table)".into(),
+                        file_sha256: Some(sha256.clone()),
                     },
                 )?;
                 Settled::DidNotCommit(free)
@@ -138,6 +140,7 @@ pub fn reconcile(db: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Reconc
                         plan_sha256: exec.plan_sha256.clone(),
                         error: "interrupted before its commit: SQLite rolled it back (the database has been written to since)"
                             .into(),
+                        file_sha256: None,
                     },
                 )?;
                 Settled::NeverCommitted
@@ -202,7 +205,20 @@ pub fn settled_sha256(db: &Path) -> Result<Option<String>> {
 /// the file is next opened for reading (a WAL database has none).
 pub fn hot_journal(db: &Path) -> bool {
     let frames = fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0);
-    !frames && fs::metadata(paths::side_file(db, "-journal")).is_ok_and(|m| m.len() > 0) && recovery::pending(db).is_some()
+    !frames
+        && fs::metadata(paths::side_file(db, "-journal")).is_ok_and(|m| m.len() > 0)
+        && recovery::pending(db).is_some()
+        && !write_in_progress(db)
+}
+
+/// Whether a program holds the database's lock bytes right now: a journal beside it is then a
+/// write in progress, not one cut off. (Looked at while this process holds no connection to
+/// the file: closing the descriptor the probe opens would drop that connection's locks.)
+pub fn write_in_progress(db: &Path) -> bool {
+    fs::File::open(db)
+        .ok()
+        .and_then(|f| platform::held_lock(&f, platform::LockedFile::Database).ok())
+        .is_some_and(|holder| holder.is_some())
 }
 
 /// A connection that reads the database as SQLite sees it now and changes nothing beside it:

@@ -24,6 +24,8 @@ pub enum Covers {
     /// The main file as it is on disk, beside a hot journal SQLite rolls back at the next open:
     /// not yet the database SQLite will read.
     FileBesideHotJournal,
+    /// The main file as it is on disk while a program writes to it (its journal beside it).
+    FileMidWrite,
 }
 
 /// How the file now stands against the recorded states.
@@ -55,13 +57,23 @@ impl Present {
     /// places it in `lineage`.
     pub fn read(db: &Path, lineage: &Lineage) -> Result<Present> {
         let hashing = |e| Error::io(format!("hashing {}", shown(db)), e);
+        let journal = paths::side_file(db, "-journal");
+        let frames = fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0);
+        if !frames && fs::metadata(&journal).is_ok_and(|m| m.len() > 0) && super::write_in_progress(db) {
+            let sha256 = crate::hashing::hash_file(db).map_err(hashing)?.sha256;
+            let why = "a write is in progress (a program holds the database's lock, its journal beside it): what the file holds is told once that write ends".to_string();
+            return Ok(Present { sha256, covers: Covers::FileMidWrite, found: Found::Unreadable(why) });
+        }
         if super::hot_journal(db) {
             let sha256 = crate::hashing::hash_file(db).map_err(hashing)?.sha256;
             let why = "a write to the database was cut off (a hot journal): SQLite rolls it back when the file is next opened, and what it holds is not told before".to_string();
             return Ok(Present { sha256, covers: Covers::FileBesideHotJournal, found: Found::Unreadable(why) });
         }
         let frames = fs::metadata(paths::side_file(db, "-wal")).is_ok_and(|m| m.len() > 0);
-        let image = super::image::read(db).map_err(hashing)?;
+        let image = super::image::read(db).map_err(|e| {
+            let wal = paths::side_file(db, "-wal");
+            Error::io(format!("reading {} and its WAL {}", shown(db), shown(&wal)), e)
+        })?;
         let sha256 = image.sha256;
         let covers = if frames && sha256 != crate::hashing::hash_file(db).map_err(hashing)?.sha256 {
             Covers::FileWithWal
@@ -116,17 +128,41 @@ impl Present {
 
     /// Whether the file is byte for byte what execute `x` left.
     pub fn is_result_of(&self, lineage: &Lineage, x: usize) -> bool {
-        matches!(self.found, Found::Exact(i) if lineage.executes[x].result == Some(i))
+        matches!(self.found, Found::Exact(i) if lineage.executes[x].result == Some(i) && self.is_state_bytes(lineage, i))
     }
 
-    /// What the file holds of the executes with these statements (a script's fingerprint).
-    pub fn applied(&self, lineage: &Lineage, fingerprint: &str) -> Applied {
-        let same: Vec<usize> = (0..lineage.executes.len())
-            .filter(|&x| {
-                let e = &lineage.executes[x];
-                e.kind != Kind::Undo && e.may_have_committed() && e.fingerprint.as_deref() == Some(fingerprint)
-            })
-            .collect();
+    /// Whether the file is that state's very bytes (not other bytes of the same rows).
+    fn is_state_bytes(&self, lineage: &Lineage, i: usize) -> bool {
+        lineage.states[i].sha256.as_deref() == Some(self.sha256.as_str())
+    }
+
+    /// What the file holds of the executes with these statements (a script's identity), or,
+    /// when none of them is in it, of executes with statements alike (see
+    /// [`crate::plan::fingerprint`]).
+    pub fn applied(&self, lineage: &Lineage, fingerprint: &str, likeness: &str) -> Applied {
+        let with = |pick: &dyn Fn(&Executed) -> bool| -> Vec<usize> {
+            (0..lineage.executes.len())
+                .filter(|&x| {
+                    let e = &lineage.executes[x];
+                    e.kind != Kind::Undo && e.may_have_committed() && pick(e)
+                })
+                .collect()
+        };
+        let same = with(&|e| e.fingerprint.as_deref() == Some(fingerprint));
+        let applied = self.applied_of(lineage, &same);
+        if !matches!(applied, Applied::Never | Applied::NotInFile) {
+            return applied;
+        }
+        let alike = with(&|e| e.fingerprint.as_deref() != Some(fingerprint) && e.likeness.as_deref() == Some(likeness));
+        match self.applied_of(lineage, &alike) {
+            Applied::Never | Applied::NotInFile => applied,
+            Applied::IsResult(x) | Applied::Beneath { execute: x, .. } | Applied::CannotTell(x) | Applied::Alike(x) => {
+                Applied::Alike(x)
+            }
+        }
+    }
+
+    fn applied_of(&self, lineage: &Lineage, same: &[usize]) -> Applied {
         let Some(&newest) = same.last() else { return Applied::Never };
         match self.found {
             Found::Exact(i) => {
@@ -136,7 +172,7 @@ impl Present {
                     return Applied::CannotTell(newest);
                 }
                 match carried {
-                    Some(x) if state.origin == Origin::Result(x) => Applied::IsResult(x),
+                    Some(x) if state.origin == Origin::Result(x) && self.is_state_bytes(lineage, i) => Applied::IsResult(x),
                     Some(execute) => Applied::Beneath { execute, presumed: !state.certain },
                     None if state.certain => Applied::NotInFile,
                     None => Applied::CannotTell(newest),
@@ -175,4 +211,7 @@ pub enum Applied {
     /// They ran (that execute is the newest), and the file cannot tell whether their change
     /// is in it.
     CannotTell(usize),
+    /// Statements alike but not the same ran in that execute, whose change is (or may be) in
+    /// the file: whether these are the same change cannot be told.
+    Alike(usize),
 }

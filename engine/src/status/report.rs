@@ -184,7 +184,7 @@ fn undone_rollback(db: &Path, standing: &Standing, r: &mut StatusReport) {
     let left = undone.second_name_left.as_ref().map(|p| paths::locate(db, p));
     if let Some(link) = left.filter(|l| l.is_file() && crate::platform::same_file(l, db)) {
         let warning = format!(
-            "{} is still a second name of {}, left by that undone rollback: it is not a kept copy — do not delete, move or copy it; the next cutover run on {} removes it",
+            "{} is still a second name of {}, left by that undone rollback: it is not a kept copy — do not delete, move or copy it; the next cutover run on {} removes it once it can",
             shown(&link),
             shown(db),
             shown(db)

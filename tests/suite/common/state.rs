@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
+/// The file a path names now (its inode), to see a rename land.
+#[cfg(unix)]
+pub fn identity(path: &Path) -> Option<u64> {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).ok()?).into()
+}
+
 /// SHA-256 of a file as hex.
 pub fn sha(path: &Path) -> String {
     Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()

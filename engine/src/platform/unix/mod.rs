@@ -262,6 +262,52 @@ pub fn keep_attributes(target: &Path, source: &Path) {
     }
 }
 
+/// Keeps every other program's SQLite from reading or writing a database file while held: a
+/// write lock on SQLite's own lock bytes (the pending byte, the reserved byte and the shared
+/// range at 1 GiB), which every connection needs before it reads or writes, in rollback-journal
+/// and WAL mode alike. A program that opened the file meanwhile waits; if the file's name is
+/// taken from it before the lock goes, SQLite refuses its writes ("the database file moved"),
+/// so nothing it writes can vanish unseen. Let go when dropped; nothing else of this process
+/// may close a descriptor of the file meanwhile (that would drop the lock).
+pub struct Fence(#[allow(dead_code)] File);
+
+impl Fence {
+    /// Opens `path` and takes the lock, refusing (would block) when another process holds any
+    /// of those bytes.
+    pub fn open(path: &Path) -> io::Result<Fence> {
+        use nix::fcntl::{FcntlArg, fcntl};
+        use nix::libc;
+        let file = fs::OpenOptions::new().read(true).write(true).open(path)?;
+        let lock = libc::flock {
+            l_type: libc::F_WRLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 0x4000_0000,
+            l_len: 512,
+            l_pid: 0,
+        };
+        fcntl(&file, FcntlArg::F_SETLK(&lock)).map_err(io::Error::from)?;
+        Ok(Fence(file))
+    }
+}
+
+/// Why this user could not rename a file over `path`, if it could not: in a folder with the
+/// sticky bit (like `/tmp`), only the file's owner, the folder's owner or root may replace or
+/// unlink it.
+pub fn rename_forbidden(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let file = fs::metadata(path).ok()?;
+    let dir = fs::metadata(crate::paths::parent_dir(path)).ok()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { nix::libc::geteuid() };
+    let sticky = dir.mode() & 0o1000 != 0;
+    (sticky && me != 0 && me != file.uid() && me != dir.uid()).then(|| {
+        format!(
+            "its folder has the sticky bit (like /tmp) and the file belongs to another user (uid {}): a rollback could not put the backup in its place — run cutover as that user, or move the database to a folder of its own",
+            file.uid()
+        )
+    })
+}
+
 /// What lifts a read-only database's refusal, in the words of this system.
 pub const READ_ONLY_FIX: &str = "give this user write permission on it (`chmod u+w`), or run cutover as its owner";
 

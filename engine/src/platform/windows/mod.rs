@@ -331,6 +331,23 @@ impl Read for WriteGuard {
     }
 }
 
+/// Keeps every other program from opening a database file for writing while held (a handle
+/// that shares reading and renaming only); let go when dropped.
+pub struct Fence(#[allow(dead_code)] WriteGuard);
+
+impl Fence {
+    /// Opens `path` so; fails with a sharing violation if someone has it open for writing.
+    pub fn open(path: &Path) -> io::Result<Fence> {
+        WriteGuard::open(path).map(Fence)
+    }
+}
+
+/// Why this user could not rename a file over `path`: nothing here beyond what the rename
+/// itself says (access control lists are for the rename to refuse).
+pub fn rename_forbidden(_path: &Path) -> Option<String> {
+    None
+}
+
 /// What lifts a read-only database's refusal, in the words of this system.
 pub const READ_ONLY_FIX: &str = "clear its read-only attribute (`attrib -r`, or Properties > Read-only) and check that this user may write it";
 
