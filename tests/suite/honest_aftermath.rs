@@ -7,7 +7,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::common::shop::{EXECUTE, count, cutover, has_column, json, root_or_skip, strace_or_skip, text};
@@ -19,6 +19,44 @@ fn names(dir: &Path) -> Vec<String> {
         fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     n.sort();
     n
+}
+
+/// A program of the shop that has the database open, until killed (it reads nothing: the
+/// rollback holds the file's lock meanwhile).
+const HOLD: &str =
+    "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1])\nprint('ready', flush=True)\ntime.sleep(60)\n";
+
+/// A shop whose file has free pages, which a plan's new pages reuse without SQLite journalling
+/// them: after a rolled-back commit its bytes differ from the backup there.
+fn with_free_pages(dir: &Path) -> std::path::PathBuf {
+    make_db(
+        dir,
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
+         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, price INTEGER);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+         INSERT INTO items (sku, name, price) SELECT 'S' || i, hex(randomblob(200)), 100 FROM n;
+         CREATE TABLE scratch (x BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+         INSERT INTO scratch SELECT randomblob(3000) FROM n;
+         DROP TABLE scratch;",
+    )
+}
+
+/// The tenant execute killed at its commit's flush of the database file: its pages are
+/// written, its hot journal is still there.
+fn killed_at_the_commit(db: &Path) {
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(db)
+        .args(["--trace=fsync,fdatasync", "--inject=fsync,fdatasync:signal=SIGKILL:when=1"])
+        .arg(env!("CARGO_BIN_EXE_cutover"))
+        .args(EXECUTE)
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "killed: {}", text(&out));
 }
 
 #[test]
@@ -70,16 +108,9 @@ fn a_rollback_undone_by_a_program_opening_the_file_is_recorded_as_undone() {
     // Every rename of the rollback is held back 3 s; meanwhile the application opens the file.
     let rollback = crate::common::shop::rollback_with_slow_renames(&db, &["--json"]);
     std::thread::sleep(Duration::from_millis(1500));
-    let mut app = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('SELECT count(*) FROM items').fetchall()\nprint('ready', flush=True)\nsys.stdin.read()\n")
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut app = crate::common::python_until(HOLD, &db, "ready");
     let out = rollback.wait_with_output().unwrap();
-    drop(app.stdin.take());
+    let _ = app.kill();
     app.wait().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert_eq!(json(&out)["refusal"], "opened_during_rollback", "{}", text(&out));
@@ -103,33 +134,9 @@ fn an_execute_cut_off_during_its_commit_is_told_not_committed_by_its_rows() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    // Free pages, which the plan's new pages reuse without SQLite journalling them.
-    let db = make_db(
-        dir.path(),
-        "pos.db",
-        Journal::Rollback,
-        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
-         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
-         INSERT INTO items (sku, name) SELECT 'S' || i, hex(randomblob(200)) FROM n;
-         CREATE TABLE scratch (x BLOB);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
-         INSERT INTO scratch SELECT randomblob(3000) FROM n;
-         DROP TABLE scratch;",
-    );
+    let db = with_free_pages(dir.path());
     let rows = state::content(&db, &state::plain_tables(&db));
-    // Killed at the commit's flush of the database file: its pages are written, its hot journal
-    // is still there.
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(&db)
-        .args(["--trace=fsync,fdatasync", "--inject=fsync,fdatasync:signal=SIGKILL:when=1"])
-        .arg(env!("CARGO_BIN_EXE_cutover"))
-        .args(EXECUTE)
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "killed: {}", text(&out));
+    killed_at_the_commit(&db);
     assert!(crate::common::shop::has_hot_journal(&db), "a hot journal is left");
     let journal = fs::read_to_string(dir.path().join("pos.db.cutover/journal.jsonl")).unwrap();
     assert!(journal.lines().last().unwrap().contains("execute_committing"), "{journal}");
@@ -163,14 +170,7 @@ fn a_sale_in_the_instant_a_rollback_undoes_itself_is_refused_never_lost() {
     let rollback = crate::common::shop::rollback_with_slow_renames(&db, &["--json"]);
     // A program opens the old file during the first (held back) rename: the rollback will undo.
     std::thread::sleep(Duration::from_millis(1500));
-    let mut app = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('SELECT count(*) FROM items').fetchall()\nprint('ready', flush=True)\nsys.stdin.read()\n")
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut app = crate::common::python_until(HOLD, &db, "ready");
     // While the name is on the restored copy (the swap back is held back too), a till sells.
     let original = state::identity(&db);
     let started = std::time::Instant::now();
@@ -185,7 +185,7 @@ fn a_sale_in_the_instant_a_rollback_undoes_itself_is_refused_never_lost() {
         .output()
         .unwrap();
     let out = rollback.wait_with_output().unwrap();
-    drop(app.stdin.take());
+    let _ = app.kill();
     app.wait().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let said = String::from_utf8_lossy(&till.stdout).to_string();
@@ -206,33 +206,12 @@ fn a_commit_cut_off_on_top_of_an_earlier_execute_leaves_that_one_proven_in_place
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let db = make_db(
-        dir.path(),
-        "pos.db",
-        Journal::Rollback,
-        "CREATE TABLE tenants (id TEXT PRIMARY KEY); INSERT INTO tenants VALUES ('acme');
-         CREATE TABLE items (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, name TEXT, price INTEGER);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
-         INSERT INTO items (sku, name, price) SELECT 'S' || i, hex(randomblob(200)), 100 FROM n;
-         CREATE TABLE scratch (x BLOB);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
-         INSERT INTO scratch SELECT randomblob(3000) FROM n;
-         DROP TABLE scratch;",
-    );
+    let db = with_free_pages(dir.path());
     let script = dir.path().join("raise.sql");
     fs::write(&script, "UPDATE items SET price = price + 10 WHERE price > 0;\n").unwrap();
     let out = cutover(&["execute", "--script", script.to_str().unwrap(), "--yes"], &db);
     assert!(out.status.success(), "{}", text(&out));
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(&db)
-        .args(["--trace=fsync,fdatasync", "--inject=fsync,fdatasync:signal=SIGKILL:when=1"])
-        .arg(env!("CARGO_BIN_EXE_cutover"))
-        .args(EXECUTE)
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "killed: {}", text(&out));
+    killed_at_the_commit(&db);
     // The tenant execute did not commit; the script's change is proven still in the file.
     let out = cutover(&["verify", "--json"], &db);
     assert!(out.status.success(), "{}", text(&out));
@@ -256,19 +235,13 @@ fn status_never_calls_a_write_in_progress_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
     // A till in the middle of a big write: its journal beside the file, its lock held.
-    let mut till = Command::new("python3")
-        .arg("-c")
-        .arg("import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('PRAGMA cache_size = 1')\nc.execute('BEGIN IMMEDIATE')\nc.execute(\"INSERT INTO customers (name) SELECT hex(randomblob(400)) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) SELECT i FROM n)\")\nprint('ready', flush=True)\nsys.stdin.read()\nc.execute('COMMIT')\n")
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(till.stdout.take().unwrap()), &mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
+    let mut till = crate::common::python_until(
+        "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('PRAGMA cache_size = 1')\nc.execute('BEGIN IMMEDIATE')\nc.execute(\"INSERT INTO customers (name) SELECT hex(randomblob(400)) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) SELECT i FROM n)\")\nprint('ready', flush=True)\ntime.sleep(60)\n",
+        &db,
+        "ready",
+    );
     let v = json(&cutover(&["status", "--json"], &db));
-    drop(till.stdin.take());
+    let _ = till.kill();
     till.wait().unwrap();
     assert_eq!(v["current_sha256_covers"], "file_mid_write", "{v}");
     assert!(v["attention"].as_str().unwrap().contains("in progress"), "{v}");
