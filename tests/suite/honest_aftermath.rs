@@ -26,6 +26,14 @@ fn names(dir: &Path) -> Vec<String> {
 const HOLD: &str =
     "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1])\nprint('ready', flush=True)\ntime.sleep(60)\n";
 
+/// `rollback --json` with every rename held back 3 s, and a program of the shop that opens
+/// the old file during the first one, so the rollback undoes itself: both running.
+fn rollback_a_program_undoes(db: &Path) -> (std::process::Child, std::process::Child) {
+    let rollback = crate::common::shop::rollback_with_slow_renames(db, &["--json"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    (rollback, crate::common::python_until(HOLD, db, "ready"))
+}
+
 /// A shop whose file has free pages, which a plan's new pages reuse without SQLite journalling
 /// them: after a rolled-back commit its bytes differ from the backup there.
 fn with_free_pages(dir: &Path) -> std::path::PathBuf {
@@ -106,9 +114,7 @@ fn a_rollback_undone_by_a_program_opening_the_file_is_recorded_as_undone() {
     let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
     let migrated = fs::read(&db).unwrap();
     // Every rename of the rollback is held back 3 s; meanwhile the application opens the file.
-    let rollback = crate::common::shop::rollback_with_slow_renames(&db, &["--json"]);
-    std::thread::sleep(Duration::from_millis(1500));
-    let mut app = crate::common::python_until(HOLD, &db, "ready");
+    let (rollback, mut app) = rollback_a_program_undoes(&db);
     let out = rollback.wait_with_output().unwrap();
     let _ = app.kill();
     app.wait().unwrap();
@@ -167,10 +173,7 @@ fn a_sale_in_the_instant_a_rollback_undoes_itself_is_refused_never_lost() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = crate::common::shop::executed(dir.path(), Journal::Rollback);
     let migrated = fs::read(&db).unwrap();
-    let rollback = crate::common::shop::rollback_with_slow_renames(&db, &["--json"]);
-    // A program opens the old file during the first (held back) rename: the rollback will undo.
-    std::thread::sleep(Duration::from_millis(1500));
-    let mut app = crate::common::python_until(HOLD, &db, "ready");
+    let (rollback, mut app) = rollback_a_program_undoes(&db);
     // While the name is on the restored copy (the swap back is held back too), a till sells.
     let original = state::identity(&db);
     let started = std::time::Instant::now();

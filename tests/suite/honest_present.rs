@@ -39,6 +39,23 @@ fn raise(dir: &Path, text: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// The `.migrated-…` file a rollback kept beside the database.
+fn kept_migrated(dir: &Path) -> Option<std::path::PathBuf> {
+    fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("pos.db.migrated-"))
+}
+
+/// The price script executed, its backup copied back over the database by hand, and a row
+/// written since with `sql`: a file that may or may not hold the script.
+fn script_put_back_and_written(dir: &Path, db: &Path, sql: &str) {
+    let x = run(dir, &["execute", "pos.db", "--script", &raise(dir, RAISE), "--yes"], 0);
+    fs::copy(x["backup"]["path"].as_str().unwrap(), db).unwrap();
+    Connection::open(db).unwrap().execute(sql, []).unwrap();
+}
+
 /// How many times the price script's change is in the file: the raise, and its log line.
 fn raised(db: &Path) -> (i64, i64) {
     let conn = Connection::open(db).unwrap();
@@ -121,12 +138,7 @@ fn status_after_a_rollback_reads_the_file_put_back_by_hand() {
     let rolled = run(d, &["rollback", "pos.db", "--yes"], 0);
     assert_eq!(run(d, &["status", "pos.db"], 0)["state"], "rolled_back");
     // The kept migrated file copied back by hand: the file is the script's verified result.
-    let kept = fs::read_dir(d)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("pos.db.migrated-"))
-        .unwrap_or_else(|| panic!("no kept file: {rolled}"));
+    let kept = kept_migrated(d).unwrap_or_else(|| panic!("no kept file: {rolled}"));
     fs::copy(&kept, &db).unwrap();
     let v = run(d, &["status", "pos.db"], 0);
     assert_eq!(v["current_sha256"], x["result_sha256"], "{v}");
@@ -237,12 +249,7 @@ fn a_file_changed_in_ways_cutover_did_not_see_is_never_called_rolled_back() {
     let d = dir.path();
     run(d, &["execute", "pos.db", "--tenant", "acme", "--yes"], 0);
     run(d, &["rollback", "pos.db", "--yes"], 0);
-    let kept = fs::read_dir(d)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("pos.db.migrated-"))
-        .unwrap();
+    let kept = kept_migrated(d).unwrap();
     fs::copy(&kept, &db).unwrap();
     // The shop's own upgrade adds a table: no recorded state has this schema.
     Connection::open(&db)
@@ -264,9 +271,7 @@ fn verify_never_calls_a_migration_in_place_in_a_file_that_may_not_hold_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let d = dir.path();
-    let x = run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
-    fs::copy(x["backup"]["path"].as_str().unwrap(), &db).unwrap();
-    Connection::open(&db).unwrap().execute("INSERT INTO orders (customer_id, cents) VALUES (1, 5)", []).unwrap();
+    script_put_back_and_written(d, &db, "INSERT INTO orders (customer_id, cents) VALUES (1, 5)");
     let v = run(d, &["verify", "pos.db"], 1);
     assert!(v["summary"].as_str().unwrap().contains("cannot be told"), "{v}");
     assert!(!v["summary"].as_str().unwrap().contains("is in place"), "{v}");
@@ -319,9 +324,7 @@ fn model_a_backup_copied_back_and_sold_on_after_a_row_script_is_not_called_migra
     let dir = tempfile::tempdir().unwrap();
     let db = shop(dir.path());
     let d = dir.path();
-    let x = run(d, &["execute", "pos.db", "--script", &raise(d, RAISE), "--yes"], 0);
-    fs::copy(x["backup"]["path"].as_str().unwrap(), &db).unwrap();
-    Connection::open(&db).unwrap().execute("INSERT INTO customers (name) VALUES ('walk-in')", []).unwrap();
+    script_put_back_and_written(d, &db, "INSERT INTO customers (name) VALUES ('walk-in')");
     let v = run(d, &["status", "pos.db"], 0);
     assert_eq!(v["state"], "needs_attention", "{v}");
     assert_eq!(v["in_file"], serde_json::json!([]), "{v}");

@@ -37,25 +37,18 @@ pub fn sha256(db: &Path) -> io::Result<String> {
 
 /// Reads and hashes the database as SQLite reads it, changing nothing.
 pub fn read(db: &Path) -> io::Result<Image> {
-    let mut main = File::open(db)?;
     let wal_path = paths::side_file(db, "-wal");
     let committed = match File::open(&wal_path) {
         Ok(mut wal) => committed_frames(&mut wal)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    let mut hasher = Sha256::new();
     let Some(c) = committed else {
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = main.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        return Ok(Image { sha256: hex(&hasher.finalize()), schema_in_wal: false });
+        // No committed frame: the main file alone is the database.
+        return Ok(Image { sha256: crate::hashing::hash_file(db)?.sha256, schema_in_wal: false });
     };
+    let mut hasher = Sha256::new();
+    let mut main = File::open(db)?;
     let mut wal = File::open(&wal_path)?;
     let main_len = main.metadata()?.len();
     let size = c.page_size as u64;
@@ -85,7 +78,7 @@ pub fn read(db: &Path) -> io::Result<Image> {
         }
         hasher.update(&page);
     }
-    Ok(Image { sha256: hex(&hasher.finalize()), schema_in_wal })
+    Ok(Image { sha256: crate::hashing::hex(&hasher.finalize()), schema_in_wal })
 }
 
 /// The committed frames of a WAL: for each page its newest committed frame's data offset, and
@@ -168,10 +161,6 @@ fn read_full(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(done)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
