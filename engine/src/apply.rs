@@ -161,7 +161,10 @@ fn run_all(
         let failed = |message: String| Error::StatementFailed {
             index: i + 1,
             line: statement.line,
-            statement: first_line(&statement.sql),
+            statement: match &statement.file {
+                Some(file) => format!("{file}: {}", first_line(&statement.sql)),
+                None => first_line(&statement.sql),
+            },
             message,
             where_: place.to_string(),
         };

@@ -25,6 +25,9 @@ use crate::{durable, open, paths};
 pub struct DryRunOptions {
     /// Keep the rehearsed copy (as `<db>.dry-run-<time>`) instead of deleting it.
     pub keep_copy: bool,
+    /// The application's migrations folder, ledger and own check, for `app_starts` and
+    /// `app_check` on the copy.
+    pub app: Option<crate::ledger::plan::App>,
 }
 
 /// Seconds per step of a dry run.
@@ -170,7 +173,12 @@ pub fn run(
         scope: Scope::Full,
         changed: None,
     };
-    let verification = verify::run(&request, progress);
+    let verification = verify::run(&request, progress).map(|mut v| {
+        // Whether the shop's application starts on the result, asked of the copy before it goes.
+        v.checks.extend(verify::app::checks(db, &copy, plan, options.app.as_ref(), progress));
+        v.ok = v.checks.iter().all(|c| c.status != verify::Status::Fail);
+        v
+    });
     timings.verify = split();
     let kept_copy = if options.keep_copy { Some(keep(scratch, db)?) } else { None };
     if kept_copy.is_none() {
@@ -180,7 +188,7 @@ pub fn run(
     let ok = verification.ok;
     let error =
         (!ok).then(|| format!("checks failed on the copy: {}", verification.names(verify::Status::Fail).join(", ")));
-    let warned = verification.checks.iter().filter(|c| c.status == verify::Status::Warn).cloned().collect();
+    let warned = verify::app::carried(&verification.checks);
     record(db, plan, backup, Some(&result_sha256), Some(&before), error, warned)?;
     Ok(DryRunReport {
         ok,

@@ -53,7 +53,7 @@ impl From<&dryrun::DryRunReport> for Rehearsal {
             source_sha256: d.backup.sha256.clone(),
             result_sha256: d.result_sha256.clone(),
             before: d.before.clone(),
-            warned: d.verification.checks.iter().filter(|c| c.status == crate::verify::Status::Warn).cloned().collect(),
+            warned: crate::verify::app::carried(&d.verification.checks),
         }
     }
 }

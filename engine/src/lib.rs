@@ -24,8 +24,8 @@ macro_rules! modules {
 
 modules!(
     apply, audit, backup, backup_ref, changes, demo, dryrun, durable, error, execute, guard, hashing, hold, holder,
-    human, inuse, isolate, journal, leftovers, open, paths, plan, platform, preflight, progress, recovery, refusal,
-    reports, reverify, rollback, session, shown, space, sql, status, verify, wal,
+    human, inuse, isolate, journal, ledger, leftovers, open, paths, plan, platform, preflight, progress, recovery,
+    refusal, reports, reverify, rollback, session, shown, space, sql, status, verify, wal,
 );
 
 pub mod ospath;
@@ -44,7 +44,10 @@ pub use human::human_bytes;
 pub use inuse::confirm_stopped;
 pub use isolate::{Concern, IsolationFinding, IsolationReport};
 pub use journal::{ExecuteRecord, PassedDryRun, RollbackRecord, Standing, ensure_records_dir as records_dir};
+pub use ledger::plan::{App as AppSide, CHECK_SECONDS as APP_CHECK_SECONDS};
+pub use ledger::{Found as Ledgers, Ledger, LedgerKind, NotLedger, Problem as LedgerProblem};
 pub use paths::file_name;
+pub use plan::app::{MigrationsSpec, Records};
 pub use plan::rebuild::{KeyChoice, RebuildSpec, RebuiltTable, Rescoped, RescopedIndex};
 pub use plan::script::first_line;
 pub use plan::tenant::DEFAULT_TYPE;
@@ -59,8 +62,8 @@ pub use reverify::Reverification;
 pub use rollback::RollbackReport;
 pub use rollback::request::Asked as RollbackAsked;
 pub use session::{
-    AlreadyDone, Executed, FixRequest, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run, Session,
-    TenantChoice, Verified,
+    AlreadyDone, AppView, Executed, FixRequest, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, ResumeState, Run,
+    Session, TenantChoice, Verified,
 };
 pub use shown::shown;
 pub use status::present::Covers;

@@ -122,13 +122,16 @@ pub enum Scratch {
     Replay,
     /// A copy a second tenant is tried on (`.DB.probe-XXXXXX`), rolled back and deleted.
     Probe,
+    /// A copy of the rehearsal's result the shop's own program is run on (`.DB.app-check-XXXXXX`).
+    AppCheck,
 }
 
 /// How many random letters and digits a scratch file's name carries.
 const SCRATCH_RANDOM: usize = 6;
 
 impl Scratch {
-    const ALL: [Scratch; 5] = [Scratch::Backup, Scratch::Restore, Scratch::Rehearsal, Scratch::Replay, Scratch::Probe];
+    const ALL: [Scratch; 6] =
+        [Scratch::Backup, Scratch::Restore, Scratch::Rehearsal, Scratch::Replay, Scratch::Probe, Scratch::AppCheck];
 
     fn parts(self) -> (&'static str, &'static str) {
         match self {
@@ -137,6 +140,7 @@ impl Scratch {
             Scratch::Rehearsal => (".rehearsal-", ""),
             Scratch::Replay => (".replay-", ""),
             Scratch::Probe => (".probe-", ""),
+            Scratch::AppCheck => (".app-check-", ""),
         }
     }
 

@@ -149,6 +149,15 @@ pub fn render_audit(r: &AuditReport) -> String {
         let names: Vec<String> = r.triggers.iter().map(|t| format!("{} on {}", t.name, t.table)).collect();
         s.push_str(&format!("Triggers ({}): {}\n", names.len(), names.join(", ")));
     }
+    for l in &r.ledgers.ledgers {
+        s.push_str(&format!(
+            "Ledger     {}: the app records its migrations there; give --migrations DIR to check it will start\n",
+            l.describe()
+        ));
+    }
+    for n in &r.ledgers.not_ledgers {
+        s.push_str(&format!("Not a ledger {}: {}\n", n.table, n.why));
+    }
     let m = &r.summary;
     s.push_str(&format!(
         "\nSummary    {} tables: {} to migrate ({} rows), {} skipped, {} excluded; new indexes about {}\n",

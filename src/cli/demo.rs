@@ -25,20 +25,20 @@ pub fn run(dir: Option<PathBuf>) -> Result<ExitCode> {
     };
     let db = create_demo(&dir)?;
     outln(format!("Built the demo point-of-sale database: {}\n", shown(&db)))?;
-    let code = open(&db, None)?;
+    let code = open(&db, None, Default::default())?;
     outln(format!("\nThe demo database stays in {}", dir.display()))?;
     Ok(code)
 }
 
 /// Opens the wizard on `db` when a person is at a terminal; otherwise prints the overview.
-pub fn open(db: &Path, script: Option<PathBuf>) -> Result<ExitCode> {
+pub fn open(db: &Path, script: Option<PathBuf>, side: cutover::engine::AppSide) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         note("(no terminal: showing the overview instead of the wizard)");
         return overview(db);
     }
     cutover::engine::check_file(db)?;
-    let app = cutover::tui::run(db.to_path_buf(), script).wrap_err("running the wizard")?;
+    let app = cutover::tui::run(db.to_path_buf(), script, side).wrap_err("running the wizard")?;
     let farewell = app.farewell();
     for line in &farewell.lines {
         outln(line)?;
@@ -89,7 +89,7 @@ pub fn list_here() -> Result<ExitCode> {
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).wrap_err("reading the answer")?;
     match answer.trim().parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| found.get(i)) {
-        Some(db) => open(db, None),
+        Some(db) => open(db, None, Default::default()),
         None => Ok(ExitCode::SUCCESS),
     }
 }

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and dispatch to the engine's phases.
 
+mod app_args;
 mod audit;
 mod backup;
 mod demo;
@@ -31,6 +32,10 @@ pub struct Cli {
     /// Run this .sql script in the wizard instead of the tenant migration.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
+
+    /// The application's migrations folder, ledger and own check, for the wizard.
+    #[command(flatten)]
+    pub app: app_args::AppArgs,
 
     /// Vouch that the shop's application is stopped, for processes cutover may not look into
     /// (other users', or outside its container); run as root instead to have them checked.
@@ -222,7 +227,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         cutover::engine::confirm_stopped();
     }
     let json = cli.json;
-    if cli.command.is_some() && (cli.db.is_some() || cli.script.is_some()) {
+    let wizard_only = cli.script.is_some() || cli.app.given();
+    if cli.command.is_some() && (cli.db.is_some() || wizard_only) {
         return Err(UsageError(
             "give a database to open the wizard on, or a command with its database — not both".into(),
         )
@@ -233,7 +239,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         None => match cli.db {
-            Some(db) => demo::open(&resolve(&db)?, cli.script),
+            Some(db) => {
+                let side = cli.app.side()?;
+                demo::open(&resolve(&db)?, cli.script, side)
+            }
             None => demo::list_here(),
         },
         Some(Command::Demo { dir }) => demo::run(dir),

@@ -7,12 +7,16 @@ use clap::Args;
 use cutover::engine::DEFAULT_COLUMN;
 use cutover::engine::DEFAULT_TYPE;
 use cutover::engine::shown;
+use cutover::engine::{AppSide, Session};
 use cutover::engine::{Plan, first_line};
 use cutover::engine::{PlanRequest, TenantChoice};
 
+use crate::cli::UsageError;
+use crate::cli::app_args::AppArgs;
+
 /// What migration to run.
 #[derive(Debug, Clone, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["tenant", "script"]))]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["tenant", "script", "migrations"]).multiple(true))]
 pub struct PlanArgs {
     /// The database.
     pub db: PathBuf,
@@ -34,11 +38,35 @@ pub struct PlanArgs {
     /// Leave a table out (repeat for more).
     #[arg(long = "exclude", value_name = "TABLE", conflicts_with = "script")]
     pub exclude: Vec<String>,
+    /// The application's migrations folder, ledger and own check.
+    #[command(flatten)]
+    pub app: AppArgs,
 }
 
 impl PlanArgs {
+    /// The application's side of the run; an unknown `--ledger` kind is refused (exit 2).
+    pub fn app(&self) -> Result<AppSide, UsageError> {
+        if self.tenant.is_some() && self.script.is_some() {
+            return Err(UsageError("--tenant and --script cannot be used together".into()));
+        }
+        if self.app.record_as.is_some() && self.tenant.is_none() && self.script.is_none() {
+            return Err(UsageError(
+                "--record-as records a --tenant plan or a --script as one of the application's migrations: give one of them".into(),
+            ));
+        }
+        self.app.side()
+    }
+
+    /// The session these arguments run in: the database, with the application's side.
+    pub fn session(&self) -> Result<Session, UsageError> {
+        Ok(Session::new(&self.db).with_app(self.app()?))
+    }
+
     /// The engine's plan request for these arguments.
     pub fn request(&self) -> PlanRequest {
+        if self.tenant.is_none() && self.script.is_none() {
+            return PlanRequest::Migrations;
+        }
         match &self.script {
             Some(script) => PlanRequest::Script(script.clone()),
             None => PlanRequest::Tenant(TenantChoice {

@@ -20,11 +20,11 @@ use crate::cli::{UsageError, emit};
 /// the database, making one otherwise), and verifies the copy.
 pub fn dry_run(args: &PlanArgs, keep_copy: bool, json: bool) -> Result<ExitCode> {
     let cancel = interrupt::cancel();
-    let session = Session::new(&args.db);
+    let session = args.session()?;
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.check_and_plan(&args.request(), p))?;
     warn(&planned.plan, json);
-    let options = DryRunOptions { keep_copy };
+    let options = DryRunOptions { keep_copy, app: None };
     let rehearsed = match progress.during(|p| session.dry_run(&planned, &options, &cancel, p))? {
         Run::Rehearsed(r) => r,
         Run::NothingToDo | Run::Executed(..) => return emit(nothing_to_do("dry_run", &args.db, &planned.plan), json),
@@ -58,7 +58,7 @@ pub fn execute(args: &PlanArgs, yes: bool, again: bool, json: bool) -> Result<Ex
         .into());
     }
     let cancel = interrupt::cancel();
-    let session = Session::new(&args.db).applying_again(again);
+    let session = args.session()?.applying_again(again);
     let mut progress = StderrProgress::new();
     // A re-run (a fleet rollout run again) changes nothing where this plan is already in
     // force, and needs nothing stopped to say so; a script whose statements ran here before
@@ -271,9 +271,19 @@ fn already_done(db: &Path, done: &AlreadyDone) -> Outcome {
 pub(crate) fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outcome {
     let review = match &plan.source {
         PlanSource::Tenant(spec) => spec.review.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Rebuild(_) => Vec::new(),
+        PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Rebuild(_) | PlanSource::Migrations(_) => {
+            Vec::new()
+        }
     };
-    let summary = if review.is_empty() {
+    let summary = if let PlanSource::Migrations(spec) = &plan.source {
+        format!(
+            "Already done: all {} migrations of {} are recorded in the application's {} ledger {} — nothing to run",
+            spec.recorded,
+            shown(&spec.dir),
+            spec.kind,
+            spec.table
+        )
+    } else if review.is_empty() {
         format!("Nothing to do: every table of {} already has the change or is left out", shown(db))
     } else {
         // A column that allows NULL or holds another default is not the change: say so, as
@@ -292,6 +302,8 @@ pub(crate) fn nothing_to_do(phase: &'static str, db: &Path, plan: &Plan) -> Outc
         database: db.to_path_buf(),
         plan_sha256: Some(plan.sha256.clone()),
         nothing_to_do: true,
+        // The application's ledger records every migration of the folder: read from the file.
+        already_done: matches!(plan.source, PlanSource::Migrations(_)),
         warnings: if review.is_empty() { Vec::new() } else { planning::warnings(plan) },
         summary,
         ..Outcome::default()

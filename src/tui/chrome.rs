@@ -51,8 +51,16 @@ fn step_done(app: &App, step: Step) -> bool {
 /// The key bar, built from the same table that dispatches keys.
 pub fn key_bar(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
+    let mut entries = keys::bar(&app.mode());
+    // Whole entries, never a key without its word: what does not fit goes, from the last of
+    // the screen's own keys, so Enter, Esc, help and quit always show.
+    let width = |e: &[(&str, String)]| e.iter().map(|(l, h)| l.chars().count() + h.chars().count() + 3).sum::<usize>();
+    while width(&entries) > area.width as usize + 2 {
+        let Some(i) = entries.iter().rposition(|(l, _)| !["Enter", "Esc", "?", "q"].contains(l)) else { break };
+        entries.remove(i);
+    }
     let mut spans = Vec::new();
-    for (label, hint) in keys::bar(&app.mode()) {
+    for (label, hint) in entries {
         spans.push(Span::styled(label, t.key()));
         spans.push(Span::raw(format!(" {hint}  ")));
     }

@@ -19,6 +19,12 @@ fn on_audit(m: &Mode) -> bool {
 fn on_plan(m: &Mode) -> bool {
     m.navigating() && m.on_plan
 }
+fn can_choose_app(m: &Mode) -> bool {
+    m.navigating() && m.can_choose_app
+}
+fn can_switch_app(m: &Mode) -> bool {
+    m.navigating() && m.can_switch_app
+}
 fn can_continue(m: &Mode) -> bool {
     m.navigating() && !m.busy && m.next.is_some()
 }
@@ -79,6 +85,20 @@ pub const BINDINGS: &[Binding] = &[
     Binding { label: "space", hint: "in/out", keys: &[KeyCode::Char(' ')], action: Action::Toggle, when: on_isolation },
     Binding { label: "i", hint: "isolation", keys: &[KeyCode::Char('i')], action: Action::Isolate, when: can_isolate },
     Binding { label: "t", hint: "tenant", keys: &[KeyCode::Char('t')], action: Action::EditTenant, when: on_plan },
+    Binding {
+        label: "m",
+        hint: "app folder",
+        keys: &[KeyCode::Char('m')],
+        action: Action::EditMigrations,
+        when: can_choose_app,
+    },
+    Binding {
+        label: "a",
+        hint: "app's plan",
+        keys: &[KeyCode::Char('a')],
+        action: Action::SwitchPlan,
+        when: can_switch_app,
+    },
     Binding {
         label: "r",
         hint: "roll back",
@@ -148,12 +168,18 @@ pub fn help() -> Vec<(&'static str, &'static str)> {
             out.push((b.label, b.hint));
         }
     }
-    // A question's two answers on one line, so the list fits an 80×24 screen.
-    if let (Some(y), Some(n)) =
-        (out.iter().position(|e| *e == ("y", "yes")), out.iter().position(|e| *e == ("n/Esc", "no")))
-    {
-        out[y] = ("y n/Esc", "yes, no (in a question)");
-        out.remove(n);
+    // Pairs on one line each, so the list fits an 80×24 screen: a question's two answers,
+    // Enter's two meanings, and the application's folder with its plan.
+    let pairs = [
+        (("y", "yes"), ("n/Esc", "no"), ("y n/Esc", "yes, no (in a question)")),
+        (("Enter", "continue"), ("Enter", "accept"), ("Enter", "continue, or accept what is typed")),
+        (("m", "app folder"), ("a", "app's plan"), ("m a", "the app's migrations folder; its own plan")),
+    ];
+    for (first, second, both) in pairs {
+        if let (Some(i), Some(j)) = (out.iter().position(|e| *e == first), out.iter().position(|e| *e == second)) {
+            out[i.min(j)] = both;
+            out.remove(i.max(j));
+        }
     }
     out.push(("Ctrl-C", "stop safely (asks first)"));
     out
@@ -184,6 +210,8 @@ mod tests {
             can_undo: false,
             can_isolate: false,
             on_isolation: false,
+            can_choose_app: false,
+            can_switch_app: false,
         }
     }
 

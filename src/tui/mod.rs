@@ -30,10 +30,10 @@ use theme::Theme;
 
 /// Runs the wizard on `db` until the technician quits. The terminal is restored on every way
 /// out, panics included (ratatui's panic hook).
-pub fn run(db: PathBuf, script: Option<PathBuf>) -> std::io::Result<App> {
+pub fn run(db: PathBuf, script: Option<PathBuf>, side: crate::engine::AppSide) -> std::io::Result<App> {
     start_log(&db);
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, App::new(db, script, Theme::from_env()));
+    let result = event_loop(&mut terminal, App::new(db, script, Theme::from_env()).with_side(side));
     ratatui::restore();
     result
 }

@@ -13,6 +13,8 @@ pub enum Focus {
     Filter,
     /// Keys type the tenant value.
     Tenant,
+    /// Keys type the application's migrations folder.
+    Migrations,
     /// Keys type the confirmation in an open dialog.
     Confirm,
 }
@@ -63,6 +65,10 @@ pub struct Mode {
     pub can_isolate: bool,
     /// The isolation list: its keys can be toggled.
     pub on_isolation: bool,
+    /// `m` names the application's migrations folder (audit and plan).
+    pub can_choose_app: bool,
+    /// `a` switches the plan between the tenant migration and the app's own pending ones.
+    pub can_switch_app: bool,
 }
 
 /// Everything a key can ask the wizard to do.
@@ -92,6 +98,10 @@ pub enum Action {
     Toggle,
     /// Edit the tenant value.
     EditTenant,
+    /// Name the application's migrations folder.
+    EditMigrations,
+    /// Switch the plan between the tenant migration and the application's own migrations.
+    SwitchPlan,
     /// Roll back to the backup.
     Rollback,
     /// Vouch that the application is stopped (processes cutover cannot look into).

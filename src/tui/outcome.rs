@@ -2,6 +2,7 @@
 
 use crate::engine::Error;
 use crate::engine::ExitKind;
+use crate::engine::PlanSource;
 use crate::engine::Refusal;
 use crate::engine::Status;
 use crate::engine::shown;
@@ -60,11 +61,17 @@ impl App {
                 self.view.cursor = 0;
                 self.prepared.isolation = Some(*report);
             }
-            Outcome::Plan(planned) => {
+            Outcome::Plan(planned, app) => {
                 if let Some(a) = &planned.audit {
                     self.prepared.audit = Some(a.clone());
                 }
-                if planned.is_empty() {
+                self.prepared.app = app;
+                if let (true, PlanSource::Migrations(spec)) = (planned.is_empty(), &planned.plan.source) {
+                    self.view.notice = Some(format!(
+                        "Already done: all {} of the app's migrations are recorded in {} — nothing to run",
+                        spec.recorded, spec.table
+                    ));
+                } else if planned.is_empty() {
                     self.view.notice = Some("nothing to do: every table already has the change or is left out".into());
                 }
                 self.prepared.planned = Some(*planned);

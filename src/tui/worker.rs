@@ -13,6 +13,7 @@ use crate::engine::DryRunOptions;
 use crate::engine::PreflightReport;
 use crate::engine::RollbackAsked;
 use crate::engine::RollbackReport;
+use crate::engine::{AppSide, AppView};
 use crate::engine::{AuditOptions, AuditReport, DEFAULT_COLUMN, IsolationReport};
 use crate::engine::{Changes, Executed, HoldSlot, PlanRequest, Planned, Rehearsed, Resume, Run, Session, Verified};
 use crate::engine::{Error, Progress, confirm_stopped};
@@ -32,9 +33,9 @@ pub enum Job {
     /// What still ignores the tenant column, and what a second tenant meets on a copy.
     Isolate { db: PathBuf },
     /// Build the plan the technician asked for (through the hold, while the run keeps one).
-    Plan { db: PathBuf, request: PlanRequest, hold: HoldSlot },
+    Plan { db: PathBuf, request: PlanRequest, hold: HoldSlot, side: Box<AppSide> },
     /// Rehearse on a copy (of the backup: production stays held).
-    DryRun { db: PathBuf, backup: BackupRef, planned: Box<Planned>, hold: HoldSlot },
+    DryRun { db: PathBuf, backup: BackupRef, planned: Box<Planned>, hold: HoldSlot, side: Box<AppSide> },
     /// Run on production, with the hold when it was kept; after an isolation fix, `isolation`
     /// is the audit of before, for the report of before and after.
     Execute {
@@ -144,7 +145,7 @@ pub enum Outcome {
     /// The isolation audit and its report.
     Isolation(Box<IsolationReport>, PathBuf),
     /// The plan and the audit it came from (tenant plans).
-    Plan(Box<Planned>),
+    Plan(Box<Planned>, Option<Result<AppView, String>>),
     /// The rehearsal and the reports written.
     DryRun(Box<Rehearsed>),
     /// The execute and the reports written.
@@ -232,11 +233,14 @@ pub fn run_now(job: Job, cancel: &Cancel, progress: &mut dyn FnMut(Progress)) ->
             let (report, written) = Session::new(db).isolate(DEFAULT_COLUMN, progress)?;
             Ok(Outcome::Isolation(Box::new(report), written))
         }
-        Job::Plan { db, request, hold } => {
-            Ok(Outcome::Plan(Box::new(Session::new(db).with_hold(hold).plan(&request, progress)?)))
+        Job::Plan { db, request, hold, side } => {
+            let session = Session::new(db).with_hold(hold).with_app(*side);
+            let planned = session.plan(&request, progress)?;
+            let app = session.app_view().map(|v| v.map_err(|e| e.to_string()));
+            Ok(Outcome::Plan(Box::new(planned), app))
         }
-        Job::DryRun { db, backup, planned, hold } => {
-            let session = Session::new(db).with_hold(hold);
+        Job::DryRun { db, backup, planned, hold, side } => {
+            let session = Session::new(db).with_hold(hold).with_app(*side);
             let rehearsed = session.rehearse(&planned, &backup, &DryRunOptions::default(), cancel, progress)?;
             Ok(Outcome::DryRun(Box::new(rehearsed)))
         }

@@ -10,6 +10,9 @@
 
 mod common;
 
+mod app_review;
+mod app_runners;
+mod app_starts;
 mod audit;
 mod backup;
 mod bad_input;
@@ -42,3 +45,4 @@ mod tui_way_back;
 mod undo;
 mod windows;
 mod windows_aftermath;
+mod windows_app;

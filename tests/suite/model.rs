@@ -352,6 +352,7 @@ fn kind_name(kind: cutover::engine::journal::lineage::Kind) -> &'static str {
         Kind::Script => "script",
         Kind::Undo => "undo",
         Kind::Rebuild => "isolation_fix",
+        Kind::Migrations => "app_migrations",
         Kind::Unknown => "unknown",
     }
 }

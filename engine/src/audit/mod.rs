@@ -144,6 +144,9 @@ pub struct AuditReport {
     pub triggers: Vec<TriggerInfo>,
     /// Totals.
     pub summary: Summary,
+    /// The application's migration ledger, and tables named like one that are not.
+    #[serde(default)]
+    pub ledgers: crate::ledger::Found,
 }
 
 /// Audits the database at `db` on a connection that cannot write.
@@ -192,6 +195,7 @@ pub fn audit_connection(
     let suggested_tenant = registry.as_ref().filter(|r| r.values.len() == 1).map(|r| r.values[0].clone());
     let tenant = options.tenant.clone().or_else(|| suggested_tenant.clone());
 
+    let ledgers = crate::ledger::detect(conn).map_err(fail)?;
     let mut tables = Vec::with_capacity(table_objects.len());
     for (i, obj) in table_objects.iter().enumerate() {
         progress(Progress::Table { name: obj.name.clone(), index: i + 1, total: table_objects.len() });
@@ -204,6 +208,11 @@ pub fn audit_connection(
             t.decision = Decision::Excluded;
             t.reason = "tenant registry: it holds the tenant ids".into();
             t.needs_index = false;
+        } else if t.decision == Decision::Migrate && ledgers.is_ledger(&t.name) {
+            t.decision = Decision::Excluded;
+            t.reason = "the application's migration ledger: it records the schema's history, not a tenant's data".into();
+        } else if let Some(why) = ledgers.not_ledger(&t.name).filter(|_| t.decision == Decision::Migrate) {
+            t.reason = format!("{} ({why})", t.reason);
         } else if t.decision == Decision::Migrate && classify::looks_like_bookkeeping(&t.name) {
             t.decision = Decision::Excluded;
             t.reason = "migration bookkeeping: it records the schema's history, not a tenant's data".into();
@@ -232,6 +241,7 @@ pub fn audit_connection(
         views,
         triggers,
         summary,
+        ledgers,
     })
 }
 

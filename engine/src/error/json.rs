@@ -13,6 +13,7 @@ impl Error {
         let mut v = match self {
             Error::NotReady(r) => serde_json::to_value(r).ok()?,
             Error::InvalidArgument(b) => serde_json::to_value(b).ok()?,
+            Error::Ledger(p) => serde_json::to_value(p).ok()?,
             Error::WouldDiscard { changes: Some(c), .. } => json!({ "changes": c.tables, "schema_changes": c.schema }),
             Error::AfterCommit { verification: Some(v), .. } => {
                 json!({ "committed": true, "verified": v.ok, "checks": v.checks })
@@ -68,6 +69,7 @@ impl Error {
             Error::NotReady(_) => "not_ready",
             Error::VerificationFailed(_) => "verification_failed",
             Error::InvalidArgument(_) => "bad_argument",
+            Error::Ledger(_) => "ledger",
             Error::Io { .. } => "io",
             Error::Sqlite { .. } => "sqlite",
         }

@@ -305,6 +305,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(BadArgument),
 
+    /// The application's ledger or migrations folder stands in the way ([`crate::ledger::Problem`]).
+    #[error("{0}")]
+    Ledger(crate::ledger::Problem),
+
     /// A file operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -356,6 +360,7 @@ impl Error {
             | Error::VerificationFailed(_) => ExitKind::Stopped,
             Error::Io { source, .. } if crate::platform::is_held_error(source) => ExitKind::InUse,
             Error::Io { .. } => ExitKind::Stopped,
+            Error::Ledger(p) => p.exit_kind(),
             Error::Sqlite { source, .. } => sqlite_exit_kind(source),
         }
     }

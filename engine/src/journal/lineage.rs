@@ -74,6 +74,8 @@ pub enum Kind {
     Undo,
     /// The isolation fix.
     Rebuild,
+    /// The application's own migrations.
+    Migrations,
     /// The journal holds no rehearsal of it.
     Unknown,
 }
@@ -349,5 +351,6 @@ fn kind(plan: &Plan) -> Kind {
         PlanSource::Script { .. } => Kind::Script,
         PlanSource::Undo(_) => Kind::Undo,
         PlanSource::Rebuild(_) => Kind::Rebuild,
+        PlanSource::Migrations(_) => Kind::Migrations,
     }
 }

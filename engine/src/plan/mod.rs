@@ -1,6 +1,7 @@
 //! Plan: the exact SQL a migration runs, generated for the tenant column or loaded from a
 //! script, identified by the SHA-256 of its LF-normalised text.
 
+pub mod app;
 pub mod fingerprint;
 pub mod lexer;
 pub mod rebuild;
@@ -34,6 +35,10 @@ pub struct PlannedStatement {
     /// statement, with the violations listed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub foreign_key_check: bool,
+    /// The application's migration file it comes from (`--migrations`); `line` is then its
+    /// line in that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl PlannedStatement {
@@ -99,6 +104,8 @@ pub enum PlanSource {
     Undo(undo::UndoSpec),
     /// The isolation fix: unique keys rebuilt to lead with the tenant column.
     Rebuild(rebuild::RebuildSpec),
+    /// The application's own pending migrations, from its migrations folder.
+    Migrations(app::MigrationsSpec),
 }
 
 /// The exact SQL a migration runs, shown before anything runs.
@@ -114,6 +121,10 @@ pub struct Plan {
     pub text: String,
     /// SHA-256 of `text`: the plan's identity from rehearsal to report.
     pub sha256: String,
+    /// The rows the plan writes to the application's migration ledger, as its runner would
+    /// (`--migrations`, `--record-as`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<app::Records>,
 }
 
 impl Plan {
@@ -121,7 +132,7 @@ impl Plan {
     pub fn new(source: PlanSource, statements: Vec<PlannedStatement>, notices: Vec<String>, text: String) -> Plan {
         let text = normalise(&text);
         let sha256 = sha256_hex(text.as_bytes());
-        Plan { source, statements, notices, text, sha256 }
+        Plan { source, statements, notices, text, sha256, records: None }
     }
 
     /// Loads a script file as a plan.
@@ -144,7 +155,7 @@ impl Plan {
     pub fn tenant(&self) -> Option<&TenantSpec> {
         match &self.source {
             PlanSource::Tenant(spec) => Some(spec),
-            PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Rebuild(_) => None,
+            PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Rebuild(_) | PlanSource::Migrations(_) => None,
         }
     }
 
@@ -152,7 +163,7 @@ impl Plan {
     pub fn rebuild(&self) -> Option<&rebuild::RebuildSpec> {
         match &self.source {
             PlanSource::Rebuild(spec) => Some(spec),
-            PlanSource::Tenant(_) | PlanSource::Script { .. } | PlanSource::Undo(_) => None,
+            PlanSource::Tenant(_) | PlanSource::Script { .. } | PlanSource::Undo(_) | PlanSource::Migrations(_) => None,
         }
     }
 
@@ -160,7 +171,7 @@ impl Plan {
     pub fn undo(&self) -> Option<&undo::UndoSpec> {
         match &self.source {
             PlanSource::Undo(spec) => Some(spec),
-            PlanSource::Tenant(_) | PlanSource::Script { .. } | PlanSource::Rebuild(_) => None,
+            PlanSource::Tenant(_) | PlanSource::Script { .. } | PlanSource::Rebuild(_) | PlanSource::Migrations(_) => None,
         }
     }
 
@@ -172,7 +183,7 @@ impl Plan {
     /// Whether every row and value is meant to survive it, so any difference in rows or
     /// content is a failure (a script's are warnings to read).
     pub fn keeps_every_value(&self) -> bool {
-        !matches!(self.source, PlanSource::Script { .. })
+        !matches!(self.source, PlanSource::Script { .. } | PlanSource::Migrations(_))
     }
 
     /// Statements flagged as destroying data.

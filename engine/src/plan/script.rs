@@ -35,6 +35,17 @@ struct Piece {
 /// procedure) are left out, because that is how cutover always runs a plan. A
 /// `PRAGMA foreign_key_check` inside runs, and fails the run on any violation.
 pub fn load(text: &str) -> Result<LoadedScript> {
+    load_as(text, false)
+}
+
+/// [`load`] for one file of an application's migrations folder: its runner runs each file in
+/// a transaction, where SQLite ignores `PRAGMA foreign_keys`, so the switches are left out
+/// wherever they stand (Prisma's table redefinitions switch them off and on mid-file).
+pub fn load_migration(text: &str) -> Result<LoadedScript> {
+    load_as(text, true)
+}
+
+fn load_as(text: &str, migration: bool) -> Result<LoadedScript> {
     if text.contains('\0') {
         return Err(Error::InvalidArgument(BadArgument::ScriptNul));
     }
@@ -52,6 +63,7 @@ pub fn load(text: &str) -> Result<LoadedScript> {
             expect: None,
             table: None,
             foreign_key_check: kind == Kind::ForeignKeyCheck,
+            file: None,
         });
         kinds.push(kind);
     }
@@ -65,7 +77,9 @@ pub fn load(text: &str) -> Result<LoadedScript> {
     let has_wrapper = core.len() >= 2 && kinds[core.start] == Kind::Begin && kinds[core.end - 1] == Kind::Commit;
     let wrapper = if has_wrapper { [core.start, core.end - 1] } else { [usize::MAX; 2] };
     let left_out = |i: usize, k: Kind| {
-        (i < lead && k == Kind::ForeignKeys(false)) || (i >= core.end && k == Kind::ForeignKeys(true))
+        (i < lead && k == Kind::ForeignKeys(false))
+            || (i >= core.end && k == Kind::ForeignKeys(true))
+            || (migration && matches!(k, Kind::ForeignKeys(_)))
     };
     for (i, k) in kinds.iter().enumerate() {
         if wrapper.contains(&i) || left_out(i, *k) {
@@ -150,6 +164,19 @@ pub fn load(text: &str) -> Result<LoadedScript> {
 /// Cuts the script into complete statements with SQLite's `sqlite3_complete`, the tokenizer
 /// the sqlite3 shell uses: a `;` inside a string, a comment or a trigger body does not end a
 /// statement. Returns the pieces and the text after the last one.
+/// Every complete statement of `text` with its line, as SQLite's tokenizer cuts them, and the
+/// first word of each (upper case): nothing refused, nothing taken out — a runner's view.
+pub fn statements(text: &str) -> Result<Vec<(String, usize, String)>> {
+    let (pieces, _) = split(text)?;
+    Ok(pieces
+        .into_iter()
+        .map(|p| {
+            let first = lexer::words(&p.sql).into_iter().next().map(|w| w.text).unwrap_or_default();
+            (p.sql, p.line, first)
+        })
+        .collect())
+}
+
 fn split(text: &str) -> Result<(Vec<Piece>, String)> {
     let mut pieces = Vec::new();
     let mut start = 0;

@@ -114,6 +114,7 @@ fn push(statements: &mut Vec<PlannedStatement>, text: &mut String, table: &str, 
         expect: None,
         table: Some(table.to_string()),
         foreign_key_check: false,
+        file: None,
     });
 }
 

@@ -47,6 +47,9 @@ pub fn no_inverse(plan: &Plan) -> Option<&'static str> {
         PlanSource::Rebuild(_) => Some(
             "the last execute was an isolation rebuild, which has no undo in place: restoring the backup is the way back",
         ),
+        PlanSource::Migrations(_) => Some(
+            "the last execute ran the application's own migrations, which have no inverse cutover knows: restoring the backup is the way back, and takes their ledger rows back with everything else",
+        ),
         PlanSource::Undo(_) => Some(
             "the last execute was itself an undo in place: to put the tenant column back and keep every row, run the tenant migration again (`cutover execute … --tenant …`); restoring the backup the undo made discards what was written since",
         ),
@@ -80,6 +83,7 @@ pub fn inverse(plan: &Plan, before: &Snapshot) -> Option<Plan> {
             expect: expect.map(str::to_string),
             table: Some(table.to_string()),
             foreign_key_check: false,
+            file: None,
         });
     };
     for t in spec.tables.iter().rev() {
@@ -109,6 +113,15 @@ pub fn inverse(plan: &Plan, before: &Snapshot) -> Option<Plan> {
             );
         }
     }
+    // The row that recorded the plan as the application's migration goes with it, or the
+    // application would count a change no longer there as applied.
+    let records = plan.records.as_ref().map(|r| r.removed());
+    if let Some(r) = &records {
+        for key in &r.keys {
+            let sql = format!("DELETE FROM {} WHERE {} = {};", sql::ident(&r.table), sql::ident(&r.key_column), sql::literal(key));
+            push(&mut text, &r.table, sql, None, None);
+        }
+    }
     let original = spec
         .tables
         .iter()
@@ -126,5 +139,7 @@ pub fn inverse(plan: &Plan, before: &Snapshot) -> Option<Plan> {
         "undo in place of plan {}: the rows written since the cutover stay; the backup is not restored",
         plan.short_hash()
     )];
-    Some(Plan::new(PlanSource::Undo(undo), statements, notices, text))
+    let mut undo = Plan::new(PlanSource::Undo(undo), statements, notices, text);
+    undo.records = records;
+    Some(undo)
 }

@@ -19,7 +19,7 @@ pub use os::{
     free_space, fsync_dir, held_lock, identity, is_held_error, is_mount_point, keep_attributes, kernel_copy,
     make_removable, mounted_elsewhere, name_as_opened, read_only_attribute, rename_forbidden,
     no_hard_links, open_uncached, path_from_bytes, path_to_bytes, process_name, rename_new, rename_replacing,
-    scan_processes, shell_quote, simplify, start_writeback, status_changed,
+    scan_processes, shell_command, shell_quote, simplify, stop_tree, start_writeback, status_changed,
 };
 
 /// What identifies a file whatever name it is reached by: device (volume) and file number.

@@ -146,6 +146,11 @@ fn plan_section(s: &mut String, plan: &Plan) {
             t.push_str("\nThe way back is restoring the backup (`cutover rollback`): a rebuild has no undo in place.");
             t
         }
+        PlanSource::Migrations(spec) => format!(
+            "The application's migrations have no inverse cutover knows (their down files are the application's own): the way back is restoring the backup (`cutover rollback`), which takes the {} rows in `{}` back with everything else.",
+            spec.migrations.len(),
+            cell(&spec.table)
+        ),
         PlanSource::Undo(_) => {
             "This undo is taken back by restoring the backup it made (`cutover rollback`), or by running the tenant migration again.".into()
         }

@@ -84,7 +84,7 @@ impl Session {
         let found = match request {
             PlanRequest::Script(path) => self.script_done(&Plan::from_script(path)?, &lineage)?,
             PlanRequest::Tenant(choice) => self.tenant_done(choice, &lineage)?,
-            PlanRequest::Isolate(_) => None,
+            PlanRequest::Isolate(_) | PlanRequest::Migrations => None,
         };
         let Some((x, present, same_text)) = found else { return Ok(None) };
         let executed = &lineage.executes[x];

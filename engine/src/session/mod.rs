@@ -8,6 +8,7 @@
 //! arguments onto these calls and prints what they return; the wizard runs each call on its
 //! worker thread and shows the result. Neither face decides anything of its own.
 
+mod app;
 mod done;
 mod fix;
 mod held;
@@ -18,6 +19,7 @@ mod undo;
 
 use std::path::{Path, PathBuf};
 
+pub use app::AppView;
 pub use done::AlreadyDone;
 pub use fix::FixRequest;
 pub use held::HoldSlot;
@@ -51,6 +53,8 @@ pub struct Session {
     slot: Option<HoldSlot>,
     /// The technician asked for a script's statements to run although they ran here before.
     again: bool,
+    /// The application's migrations folder, ledger and own check.
+    app: crate::ledger::plan::App,
 }
 
 /// A rehearsal and what it left on disk.
@@ -111,7 +115,13 @@ pub enum ResumeState {
 impl Session {
     /// A session on `db`, the real file (the faces resolve what was typed once, first).
     pub fn new(db: impl Into<PathBuf>) -> Session {
-        Session { db: db.into(), held_wal: std::cell::Cell::new(None), slot: None, again: false }
+        Session {
+            db: db.into(),
+            held_wal: std::cell::Cell::new(None),
+            slot: None,
+            again: false,
+            app: crate::ledger::plan::App::default(),
+        }
     }
 
     /// The same session, applying a script's statements even where they ran before (`--again`):
@@ -119,6 +129,18 @@ impl Session {
     pub fn applying_again(mut self, again: bool) -> Session {
         self.again = again;
         self
+    }
+
+    /// The same session, with the application's migrations folder, ledger and own check: a
+    /// `--migrations` plan reads them, and every rehearsal checks that the app will start.
+    pub fn with_app(mut self, app: crate::ledger::plan::App) -> Session {
+        self.app = app;
+        self
+    }
+
+    /// The application's side of the run.
+    pub fn app(&self) -> &crate::ledger::plan::App {
+        &self.app
     }
 
     /// The database.
@@ -281,7 +303,9 @@ impl Session {
         let bytes = std::fs::metadata(&backup.path).map_or(0, |m| m.len());
         let room = space::for_rehearsal(bytes, self.growth(Some(planned), bytes));
         space::ensure(&paths::parent_dir(&self.db), room, false)?;
-        let dry = dryrun::run(&self.db, backup, &planned.plan, options, cancel, progress).map_err(|e| match e {
+        let mut options = options.clone();
+        options.app = options.app.or_else(|| Some(self.app.clone()));
+        let dry = dryrun::run(&self.db, backup, &planned.plan, &options, cancel, progress).map_err(|e| match e {
             Error::Cancelled(_) => Error::Cancelled(format!(
                 " during the rehearsal on a copy: {} itself was not touched",
                 crate::shown::shown(&self.db)

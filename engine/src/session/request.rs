@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::audit::{self, AuditOptions, AuditReport, Decision};
 use crate::error::Result;
-use crate::open;
+use crate::{ledger, open};
 use crate::plan::Plan;
 use crate::plan::tenant::{self, TenantRequest};
 use crate::progress::Progress;
@@ -19,6 +19,9 @@ pub enum PlanRequest {
     Script(PathBuf),
     /// Rebuild unique keys to lead with the tenant column (the isolation fix).
     Isolate(super::FixRequest),
+    /// Run the application's pending migrations from its migrations folder (the session's
+    /// [`crate::ledger::plan::App`] names the folder and the ledger).
+    Migrations,
 }
 
 /// The choices of a tenant migration.
@@ -82,13 +85,32 @@ pub(super) fn build(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Planned> {
     let db = session.db();
+    if session.app().check.as_deref().is_some_and(|c| !c.contains("{db}")) {
+        return Err(crate::error::Error::Ledger(ledger::Problem::CheckWithoutDb));
+    }
     let choice = match request {
         PlanRequest::Script(path) => {
-            let mut plan = Plan::from_script(path)?;
+            let plan = Plan::from_script(path)?;
+            let mut plan = with_app(session, plan)?;
             // Said before anything runs, in both faces: the execute refuses it (unless --again).
             if let Some(notice) = session.repeat_notice(&plan) {
                 plan.notices.insert(0, notice);
             }
+            return Ok(Planned { plan, audit: None });
+        }
+        PlanRequest::Migrations => {
+            let app = session.app();
+            let Some(dir) = &app.migrations else {
+                return Err(crate::error::Error::Ledger(ledger::Problem::NoFolder));
+            };
+            let build = |conn: &rusqlite::Connection| ledger::plan::migrations(conn, app, dir);
+            let plan = match session.read_held(build) {
+                Some(plan) => plan?,
+                None => {
+                    crate::preflight::check_file(db)?;
+                    build(&open::inspect(db)?)?
+                }
+            };
             return Ok(Planned { plan, audit: None });
         }
         PlanRequest::Isolate(fix) => {
@@ -98,11 +120,29 @@ pub(super) fn build(
         }
         PlanRequest::Tenant(choice) => choice,
     };
-    if let Some(planned) = session.read_held(|conn| tenant_plan(conn, db, choice, progress)) {
-        return planned;
+    let planned = match session.read_held(|conn| tenant_plan(conn, db, choice, progress)) {
+        Some(planned) => planned,
+        None => {
+            crate::preflight::check_file(db)?;
+            tenant_plan(&open::inspect(db)?, db, choice, progress)
+        }
+    }?;
+    Ok(Planned { plan: with_app(session, planned.plan)?, audit: planned.audit })
+}
+
+/// `plan` recorded in the application's ledger as one of its migrations, when the session
+/// asks for it (`--record-as`).
+fn with_app(session: &super::Session, plan: Plan) -> Result<Plan> {
+    let app = session.app();
+    if app.record_as.is_none() {
+        return Ok(plan);
     }
-    crate::preflight::check_file(db)?;
-    tenant_plan(&open::inspect(db)?, db, choice, progress)
+    let db = session.db();
+    let record = |conn: &rusqlite::Connection| ledger::plan::record_as(conn, app, plan.clone());
+    match session.read_held(record) {
+        Some(plan) => plan,
+        None => record(&open::inspect(db)?),
+    }
 }
 
 /// The tenant plan `choice` asks for, read through `conn`.

@@ -351,6 +351,7 @@ fn carried(lineage: &Lineage, x: usize, certain: bool) -> InFile {
             Kind::Script => "script",
             Kind::Undo => "undo",
             Kind::Rebuild => "isolation_fix",
+            Kind::Migrations => "app_migrations",
             Kind::Unknown => "unknown",
         },
         executed_at: e.at.clone(),

@@ -3,6 +3,8 @@
 
 use rusqlite::Connection;
 
+use crate::plan::app::Records;
+
 use crate::apply::StatementRun;
 use crate::changes::Changes;
 use crate::plan::Plan;
@@ -88,6 +90,31 @@ fn since_execute(changed: Option<&Changes>, table: &str) -> Option<Finding> {
     Some(finding(table, Status::Warn, format!("changed since the execute: {}", change.describe())))
 }
 
+/// Whether `table` is the application's ledger and its rows changed by exactly the rows the
+/// plan writes there (what they are is `ledger_recorded`'s to check).
+fn ledger_rows_only(ledger: Option<&Records>, table: &str, before: u64, after: u64) -> bool {
+    ledger.is_some_and(|r| r.table == table && after as i128 - before as i128 == r.delta())
+}
+
+/// How many of `findings` passed as the ledger's planned rows.
+fn ledger_passes(findings: &[Finding]) -> usize {
+    findings.iter().filter(|f| f.status == Status::Pass && f.detail.ends_with("(ledger_recorded)")).count()
+}
+
+/// "; _migrations changed only by the 1 row this plan writes" when the ledger passed that way.
+fn ledger_note(ledger: Option<&Records>, findings: &[Finding]) -> String {
+    match ledger {
+        Some(r) if ledger_passes(findings) > 0 => format!(
+            "; {} changed only by the {} row{} this plan {} (ledger_recorded)",
+            r.table,
+            r.keys.len(),
+            if r.keys.len() == 1 { "" } else { "s" },
+            if r.removes { "takes out" } else { "writes" }
+        ),
+        _ => String::new(),
+    }
+}
+
 /// Rows per table equal before and after. For a script, differences are warnings to read;
 /// rows the shop wrote after the execute (`changed`) are reported as such.
 pub fn row_counts(
@@ -95,12 +122,18 @@ pub fn row_counts(
     after: &[TableState],
     strict: &dyn Fn(&str) -> bool,
     changed: Option<&Changes>,
+    ledger: Option<&Records>,
 ) -> Check {
     let differ = |table: &str| if strict(table) { Status::Fail } else { Status::Warn };
     let mut findings = Vec::new();
     for b in &before.tables {
         match after.iter().find(|a| a.name == b.name) {
             Some(a) if a.rows == b.rows => findings.push(finding(&b.name, Status::Pass, format!("{} rows", a.rows))),
+            Some(a) if ledger_rows_only(ledger, &b.name, b.rows, a.rows) => findings.push(finding(
+                &b.name,
+                Status::Pass,
+                format!("{} → {} rows: the application's migration rows this plan writes (ledger_recorded)", b.rows, a.rows),
+            )),
             Some(_) if since_execute(changed, &b.name).is_some() => {
                 findings.extend(since_execute(changed, &b.name));
             }
@@ -125,7 +158,7 @@ pub fn row_counts(
         findings.push(finding(&a.name, Status::Warn, format!("new table with {} rows", a.rows)));
     }
     Check::from_findings("row_counts", findings, |s, f| match s {
-        Status::Pass => format!("{} tables have the same rows as before", f.len()),
+        Status::Pass => format!("{} tables have the same number of rows as before{}", f.len() - ledger_passes(f), ledger_note(ledger, f)),
         Status::Warn => format!("row counts changed: {}", subjects(f, Status::Warn)),
         Status::Fail => format!("row counts differ: {}", subjects(f, Status::Fail)),
     })
@@ -139,6 +172,7 @@ pub fn content_digest(
     after: &[TableState],
     strict: &dyn Fn(&str) -> bool,
     changed: Option<&Changes>,
+    ledger: Option<&Records>,
 ) -> Check {
     let differ = |table: &str| if strict(table) { Status::Fail } else { Status::Warn };
     let mut findings = Vec::new();
@@ -153,6 +187,8 @@ pub fn content_digest(
             finding(&b.name, Status::Pass, format!("{} columns unchanged", b.columns.len()))
         } else if let Some(f) = since_execute(changed, &b.name) {
             f
+        } else if ledger_rows_only(ledger, &b.name, b.rows, a.rows) {
+            finding(&b.name, Status::Pass, "changed by the application's migration rows this plan writes, and by nothing else (ledger_recorded)")
         } else if !strict(&b.name) && b.name.starts_with("sqlite_stat") {
             finding(&b.name, Status::Warn, "query-planner statistics (ANALYZE), which go with the indexes the plan dropped or rebuilt; no shop data")
         } else {
@@ -160,7 +196,11 @@ pub fn content_digest(
         });
     }
     Check::from_findings("content_digest", findings, |s, f| match s {
-        Status::Pass => format!("every value of {} tables is unchanged (SHA-256 over the original columns)", f.len()),
+        Status::Pass => format!(
+            "every value of {} tables is unchanged (SHA-256 over the original columns){}",
+            f.len() - ledger_passes(f),
+            ledger_note(ledger, f)
+        ),
         Status::Warn => format!("content changed in: {}", subjects(f, Status::Warn)),
         Status::Fail => format!("content CHANGED in: {}", subjects(f, Status::Fail)),
     })

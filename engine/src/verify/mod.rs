@@ -1,6 +1,9 @@
 //! Verification: every check of a migrated database, each PASS, WARN or FAIL with its detail.
 
+pub mod app;
+pub mod app_check;
 pub mod checks;
+pub mod ledger;
 pub mod outcome;
 pub mod production;
 pub mod rebuild;
@@ -128,8 +131,16 @@ fn after_checks(
         req.plan.keeps_every_value()
             && !((req.plan.undo().is_some() || req.plan.rebuild().is_some()) && table.starts_with("sqlite_stat"))
     };
-    checks.push(checks::row_counts(before, after_tables, &strict, req.changed));
-    checks.push(checks::content_digest(before, after_tables, &strict, req.changed));
+    // The ledger's rows are the plan's own to count only where cutover writes every change
+    // (a tenant plan recorded as the app's migration, its undo); an app's migration or a
+    // script may change that table too, and is read as any other change.
+    let ledger = req.plan.records.as_ref().filter(|_| req.plan.keeps_every_value());
+    let recorded = req.plan.records.as_ref();
+    checks.push(checks::row_counts(before, after_tables, &strict, req.changed, ledger));
+    checks.push(checks::content_digest(before, after_tables, &strict, req.changed, ledger));
+    if let Some(records) = recorded {
+        checks.push(guard("ledger_recorded", ledger::recorded(conn, records)));
+    }
     checks.push(guard("foreign_keys", checks::foreign_keys(conn, before)));
     let mut after = Vec::new();
     match (req.plan.undo(), req.plan.rebuild()) {

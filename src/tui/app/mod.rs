@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 pub use next::Next;
 pub use state::{Choices, Prepared, Results, Running, Step, View};
 
+use crate::engine::AppSide;
 use crate::engine::Cancel;
 use crate::engine::HoldSlot;
 use crate::engine::Progress;
@@ -61,6 +62,8 @@ pub struct App {
     pub hold_limit: Duration,
     /// When a key was last pressed or a job last ended.
     pub last_activity: Instant,
+    /// The application's migrations folder, ledger, `--record-as` and `--app-check`.
+    pub side: AppSide,
 }
 
 /// How long the wizard keeps the database held while nothing happens: the shop's application
@@ -83,7 +86,20 @@ impl App {
             hold: HoldSlot::new(),
             hold_limit: HOLD_IDLE_LIMIT,
             last_activity: Instant::now(),
+            side: AppSide::default(),
         }
+    }
+
+    /// The same wizard with the application's side (`--migrations`, `--ledger`, `--record-as`,
+    /// `--app-check`): a folder given alone makes the plan the application's own migrations,
+    /// as `cutover execute --migrations DIR` does.
+    pub fn with_side(mut self, side: AppSide) -> App {
+        self.choices.app_plan = side.migrations.is_some() && self.script.is_none() && side.record_as.is_none();
+        if let Some(dir) = &side.migrations {
+            self.choices.migrations.text = dir.display().to_string();
+        }
+        self.side = side;
+        self
     }
 
     /// The effects to run when the wizard opens: the preflight.
@@ -104,7 +120,11 @@ impl App {
             list: matches!(step, Step::Audit | Step::Plan | Step::DryRun | Step::Verify),
             can_step_back: idle && step != Step::Preflight && !settled,
             on_audit: step == Step::Audit && self.prepared.audit.is_some() && idle && !self.choices.isolation,
-            on_plan: step == Step::Plan && self.script.is_none() && idle && !self.choices.isolation,
+            on_plan: step == Step::Plan
+                && self.script.is_none()
+                && idle
+                && !self.choices.isolation
+                && !self.choices.app_plan,
             can_roll_back: step == Step::Verify
                 && idle
                 && self.results.rollback_target.is_some()
@@ -113,6 +133,12 @@ impl App {
             can_undo: idle && self.results.undo.is_some(),
             can_isolate: idle && self.offers_isolation(),
             on_isolation: step == Step::Audit && self.choices.isolation && self.prepared.isolation.is_some() && idle,
+            can_choose_app: idle && matches!(step, Step::Audit | Step::Plan) && !self.choices.isolation,
+            can_switch_app: idle
+                && step == Step::Plan
+                && self.script.is_none()
+                && !self.choices.isolation
+                && self.side.migrations.is_some(),
         }
     }
 
@@ -168,6 +194,11 @@ impl App {
             Action::Filter => self.view.focus = Focus::Filter,
             Action::Toggle => self.toggle_selected(),
             Action::EditTenant => self.view.focus = Focus::Tenant,
+            Action::EditMigrations => self.view.focus = Focus::Migrations,
+            Action::SwitchPlan => {
+                self.choices.app_plan = !self.choices.app_plan;
+                return self.replan();
+            }
             Action::Rollback => return self.ask_rollback(),
             Action::ConfirmStopped => self.ask_confirm_stopped(),
             Action::Verify => return self.resume_verify(),
@@ -181,6 +212,7 @@ impl App {
             Action::Erase => match self.view.focus {
                 Focus::Filter => self.choices.filter.backspace(),
                 Focus::Tenant => self.choices.tenant.backspace(),
+                Focus::Migrations => self.choices.migrations.backspace(),
                 Focus::Confirm => self.choices.confirm.backspace(),
                 Focus::Screen => {}
             },
@@ -220,6 +252,7 @@ impl App {
                 self.view.cursor = 0;
             }
             Focus::Tenant => self.choices.tenant.push(c),
+            Focus::Migrations => self.choices.migrations.push(c),
             Focus::Confirm => self.choices.confirm.push(c),
             Focus::Screen => {}
         }

@@ -94,6 +94,16 @@ impl App {
                 self.view.focus = Focus::Screen;
                 return self.replan();
             }
+            Focus::Migrations => {
+                self.view.focus = Focus::Screen;
+                let typed = self.choices.migrations.text.trim().to_string();
+                self.side.migrations = (!typed.is_empty()).then(|| std::path::PathBuf::from(typed));
+                if self.side.migrations.is_none() {
+                    self.choices.app_plan = false;
+                }
+                // A plan already made is made again, with the folder set against the ledger.
+                return if self.view.step == Step::Plan { self.replan() } else { Vec::new() };
+            }
             Focus::Confirm if matches!(self.view.modal, Some(super::Modal::TypeToDiscard { .. })) => {
                 return self.confirm_discard();
             }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::engine::AppView;
 use crate::engine::AuditReport;
 use crate::engine::BackupRef;
 use crate::engine::BackupReport;
@@ -109,6 +110,10 @@ pub struct Choices {
     pub isolation: bool,
     /// The keys (table, index) the technician chose to rebuild; `None`: the proposed ones.
     pub keys: Option<BTreeSet<(String, String)>>,
+    /// The application's migrations folder, as typed.
+    pub migrations: Input,
+    /// The plan is the application's own pending migrations, not the tenant migration.
+    pub app_plan: bool,
 }
 
 /// What the steps before the execute produced.
@@ -128,6 +133,9 @@ pub struct Prepared {
     pub isolation: Option<IsolationReport>,
     /// The preflight found the tenant column already in place: the isolation fix is offered.
     pub tenant_in_place: bool,
+    /// The application's migrations folder against its ledger, as the plan was made (or why
+    /// it could not be read).
+    pub app: Option<Result<AppView, String>>,
 }
 
 impl Prepared {

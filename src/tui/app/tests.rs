@@ -70,6 +70,7 @@ fn planned(statements: usize) -> Planned {
         expect: None,
         table: None,
         foreign_key_check: false,
+        file: None,
     };
     let text = (0..statements).map(|i| statement(i).sql).collect::<Vec<_>>().join("\n");
     let plan = Plan::new(

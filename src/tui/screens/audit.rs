@@ -21,7 +21,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let [head, list, detail, summary] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(2), Constraint::Length(2)])
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(2), Constraint::Length(3)])
             .areas(area);
     frame.render_widget(
         Paragraph::new(Line::styled(
@@ -99,13 +99,38 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let views: Vec<&str> = audit.views.iter().map(|v| v.name.as_str()).collect();
     let triggers: Vec<&str> = audit.triggers.iter().map(|t| t.name.as_str()).collect();
     let objects = format!("views: {} · triggers: {}", none_or(&views), none_or(&triggers));
+    let (app_line, app_style) = app_line(app, audit);
     frame.render_widget(
         Paragraph::new(vec![
             Line::styled(clip(&line, summary.width as usize), t.title()),
             Line::styled(clip(&objects, summary.width as usize), t.dim()),
+            Line::styled(clip(&app_line, summary.width as usize), app_style),
         ]),
         summary,
     );
+}
+
+/// The application's ledger and migrations folder, in one line: what `m` sets.
+fn app_line(app: &App, audit: &crate::engine::AuditReport) -> (String, Style) {
+    let t = app.theme;
+    if app.view.focus == Focus::Migrations {
+        return (
+            format!("app's migrations folder: {}{}   Enter sets it", app.choices.migrations.text, t.cursor()),
+            t.selected(),
+        );
+    }
+    let folder = match &app.side.migrations {
+        Some(dir) => format!("folder {}", crate::engine::shown(dir)),
+        None => "m: name its migrations folder".into(),
+    };
+    match (audit.ledgers.ledgers.first(), audit.ledgers.not_ledgers.first()) {
+        (Some(l), _) => (
+            format!("app ledger: {} · {folder}", l.describe()),
+            if app.side.migrations.is_some() { t.dim() } else { t.warn() },
+        ),
+        (None, Some(n)) => (format!("no migration ledger ({} is not one: {}) · {folder}", n.table, n.why), t.dim()),
+        (None, None) => (format!("no migration ledger found · {folder}"), t.dim()),
+    }
 }
 
 fn none_or(names: &[&str]) -> String {

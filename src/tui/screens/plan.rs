@@ -15,9 +15,17 @@ use crate::tui::widgets::clip;
 /// Draws the plan.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme;
-    let [head, notes, sql, full] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(2), Constraint::Min(3), Constraint::Length(3)])
-            .areas(area);
+    // The application's line, except in an isolation fix (keys rebuilt: no migration of its).
+    let side_rows = u16::from(!app.choices.isolation);
+    let [head, side, notes, sql, full] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(side_rows),
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(3),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(app_line(app, side.width as usize)), side);
     let head_lines = match &app.script {
         _ if app.choices.isolation => {
             let keys = app.prepared.plan().and_then(|p| p.rebuild()).map_or(0, |r| r.keys.len());
@@ -34,6 +42,26 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ]
         }
         Some(path) => vec![Line::from(vec![Span::styled("Script   ", t.dim()), Span::raw(shown(path))])],
+        None if app.choices.app_plan => {
+            let pending = app.prepared.plan().and_then(|p| match &p.source {
+                crate::engine::PlanSource::Migrations(spec) => Some(spec.migrations.len()),
+                _ => None,
+            });
+            vec![
+                Line::from(vec![
+                    Span::styled("App      ", t.dim()),
+                    Span::styled(
+                        format!("its own pending migrations{}", pending.map_or(String::new(), |n| format!(": {n}"))),
+                        t.title(),
+                    ),
+                    Span::styled("   (a: the tenant plan instead)", t.dim()),
+                ]),
+                Line::from(vec![
+                    Span::styled("Ledger   ", t.dim()),
+                    Span::raw("each one's row written as its runner writes it, in the same transaction"),
+                ]),
+            ]
+        }
         None => {
             let editing = app.view.focus == Focus::Tenant;
             let value = if editing {
@@ -87,7 +115,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .skip(offset)
         .take(height)
         .map(|(i, s)| {
-            let text = clip(&format!("{:>4}  {}", s.line, s.sql.lines().next().unwrap_or("")), sql.width as usize);
+            let at = match &s.file {
+                Some(file) => format!("{}:{}", clip(file, 22), s.line),
+                None => format!("{:>4}", s.line),
+            };
+            let text = clip(&format!("{at}  {}", s.sql.lines().next().unwrap_or("")), sql.width as usize);
             let style = if s.destructive.is_some() { t.bad() } else { ratatui::style::Style::new() };
             let style = if i == app.view.cursor { style.patch(t.selected()) } else { style };
             Line::styled(text, style)
@@ -95,11 +127,33 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     frame.render_widget(Paragraph::new(lines), sql);
     if let Some(s) = plan.statements.get(app.view.cursor) {
-        let mut text = vec![Line::styled(format!("line {}:", s.line), t.dim())];
+        let at = s.file.as_ref().map_or_else(|| format!("line {}:", s.line), |f| format!("{f} line {}:", s.line));
+        let mut text = vec![Line::styled(at, t.dim())];
         text.extend(s.sql.lines().map(|l| Line::raw(l.to_string())));
         if let Some(why) = &s.destructive {
             text.insert(1, Line::styled(format!("DESTROYS DATA: {why}"), t.bad()));
         }
         frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }), full);
     }
+}
+
+/// The application's migrations folder against its ledger, in one line (what `m` and `a` do).
+fn app_line(app: &App, width: usize) -> Line<'static> {
+    let t = app.theme;
+    if app.view.focus == Focus::Migrations {
+        let typed = format!("App      folder: {}{}   Enter sets it", app.choices.migrations.text, t.cursor());
+        return Line::styled(clip(&typed, width), t.selected());
+    }
+    let text = match &app.prepared.app {
+        None => "App      m: name the app's migrations folder to check it will start".to_string(),
+        Some(Err(e)) => format!("App      {e}"),
+        Some(Ok(v)) if v.pending.is_empty() => format!("App      {} · nothing pending", v.ledger),
+        Some(Ok(v)) => format!("App      pending: {} · {}", v.pending.join(", "), v.ledger),
+    };
+    let style = match &app.prepared.app {
+        Some(Err(_)) => t.bad(),
+        Some(Ok(v)) if !v.pending.is_empty() && !app.choices.app_plan => t.warn(),
+        _ => t.dim(),
+    };
+    Line::styled(clip(&text, width), style)
 }

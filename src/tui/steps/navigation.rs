@@ -19,7 +19,7 @@ impl App {
                 self.view.focus = Focus::Screen;
                 return;
             }
-            Focus::Tenant | Focus::Confirm => {
+            Focus::Tenant | Focus::Migrations | Focus::Confirm => {
                 self.view.focus = Focus::Screen;
                 return;
             }

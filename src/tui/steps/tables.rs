@@ -46,6 +46,7 @@ impl App {
                 None => return Vec::new(),
             },
             Some(script) => PlanRequest::Script(script.clone()),
+            None if self.choices.app_plan => PlanRequest::Migrations,
             None if self.choices.tenant.text.is_empty() => {
                 self.view.notice = Some("type the tenant value: press t".into());
                 self.prepared.planned = None;
@@ -61,7 +62,8 @@ impl App {
                 PlanRequest::Tenant(choice)
             }
         };
-        self.begin(Job::Plan { db: self.db.clone(), request, hold: self.hold.clone() })
+        let side = Box::new(self.side.clone());
+        self.begin(Job::Plan { db: self.db.clone(), request, hold: self.hold.clone(), side })
     }
 
     pub(crate) fn start_dry_run(&mut self) -> Vec<Effect> {
@@ -69,8 +71,13 @@ impl App {
             self.view.notice = Some("a backup and a plan are needed first".into());
             return Vec::new();
         };
-        let job =
-            Job::DryRun { db: self.db.clone(), backup, planned: Box::new(planned.clone()), hold: self.hold.clone() };
+        let job = Job::DryRun {
+            db: self.db.clone(),
+            backup,
+            planned: Box::new(planned.clone()),
+            hold: self.hold.clone(),
+            side: Box::new(self.side.clone()),
+        };
         self.begin(job)
     }
 }

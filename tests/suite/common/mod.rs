@@ -104,6 +104,12 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// The check called `name` in a report's JSON (`checks`), or a panic showing the report.
+pub fn check(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    let checks = report["checks"].as_array().unwrap_or_else(|| panic!("no checks: {report}"));
+    checks.iter().find(|c| c["name"] == name).cloned().unwrap_or_else(|| panic!("no {name}: {report}"))
+}
+
 /// How another process uses the database.
 #[derive(Debug, Clone, Copy)]
 pub enum Hold {

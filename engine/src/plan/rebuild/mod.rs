@@ -352,6 +352,7 @@ impl Writer {
             expect: None,
             table: Some(table.to_string()),
             foreign_key_check,
+            file: None,
         });
     }
 }

@@ -343,6 +343,25 @@ pub fn shell_quote(path: &Path) -> String {
     }
 }
 
+/// A command line run by the system's shell (`sh -c`), for the shop's own program.
+/// It leads a process group of its own, so [`stop_tree`] stops what it starts too.
+pub fn shell_command(line: &str) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(line).process_group(0);
+    c
+}
+
+/// Stops a program started by [`shell_command`] and every process it started (its group),
+/// and waits for it.
+pub fn stop_tree(child: &mut std::process::Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// The real path of a file or folder, every symbolic link followed.
 pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
     fs::canonicalize(path)

@@ -388,6 +388,27 @@ pub fn shell_quote(path: &Path) -> String {
     }
 }
 
+/// A command line run by the system's shell (`cmd /C`), for the shop's own program; the line
+/// is passed as written, so cmd sees its quotes.
+pub fn shell_command(line: &str) -> std::process::Command {
+    use std::os::windows::process::CommandExt;
+    let mut c = std::process::Command::new("cmd");
+    c.arg("/C").raw_arg(line);
+    c
+}
+
+/// Stops a program started by [`shell_command`] and every process it started (`taskkill /T`),
+/// and waits for it.
+pub fn stop_tree(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("taskkill")
+        .args(["/T", "/F", "/PID", &child.id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// The final path of a file or folder, every link and junction followed, in `\\?\` form.
 /// (std's canonicalize gives up on very long paths under Wine; this asks with room for the
 /// longest path Windows allows.)
