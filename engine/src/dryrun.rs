@@ -173,11 +173,11 @@ pub fn run(
         scope: Scope::Full,
         changed: None,
     };
-    let verification = verify::run(&request, progress).map(|mut v| {
+    let verification = verify::run(&request, progress).and_then(|mut v| {
         // Whether the shop's application starts on the result, asked of the copy before it goes.
-        v.checks.extend(verify::app::checks(db, &copy, plan, options.app.as_ref(), progress));
+        v.checks.extend(verify::app::checks(db, &copy, plan, options.app.as_ref(), progress).map_err(Error::Ledger)?);
         v.ok = v.checks.iter().all(|c| c.status != verify::Status::Fail);
-        v
+        Ok(v)
     });
     timings.verify = split();
     let kept_copy = if options.keep_copy { Some(keep(scratch, db)?) } else { None };

@@ -162,6 +162,10 @@ pub enum Command {
         /// Confirm that the database is to be replaced.
         #[arg(long)]
         yes: bool,
+        /// With --undo: the application's migrations folder, so the undo's rehearsal checks
+        /// that the application will start (app_starts).
+        #[command(flatten)]
+        app: app_args::AppArgs,
     },
 }
 
@@ -267,8 +271,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Status { db }) => status::run(&resolve(&db)?, json),
         Some(Command::Verify { db }) => verify::run(&resolve(&db)?, json),
-        Some(Command::Rollback { db, backup, undo, discard_changes, force, yes }) => {
-            let asked = rollback::Asked { backup, undo, discard_changes, force, yes };
+        Some(Command::Rollback { db, backup, undo, discard_changes, force, yes, app }) => {
+            if app.given() && !undo {
+                return Err(UsageError(
+                    "--migrations and its options go with --undo: a restore puts the backup's bytes back, ledger and all".into(),
+                )
+                .into());
+            }
+            let asked = rollback::Asked { backup, undo, discard_changes, force, yes, app: app.side()? };
             rollback::run(&resolve(&db)?, asked, json)
         }
     }

@@ -25,6 +25,8 @@ pub struct Asked {
     pub force: bool,
     /// --yes.
     pub yes: bool,
+    /// With --undo: the application's migrations folder and its own check.
+    pub app: cutover::engine::AppSide,
 }
 
 /// Restores `db` from the backup of its last execute (or the one named, when forced).
@@ -36,7 +38,7 @@ pub fn run(db: &Path, asked: Asked, json: bool) -> Result<ExitCode> {
             )
             .into());
         }
-        return crate::cli::run::undo(db, json);
+        return crate::cli::run::undo(db, asked.app, json);
     }
     if !asked.yes {
         return Err(UsageError("rollback replaces the database with its backup: add --yes to confirm".into()).into());

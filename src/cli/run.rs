@@ -92,9 +92,9 @@ pub fn execute(args: &PlanArgs, yes: bool, again: bool, json: bool) -> Result<Ex
 
 /// Undoes the last execute in place (`cutover rollback --undo --yes`): its inverse through the
 /// same backup, dry run, execute and verification as any plan.
-pub fn undo(db: &Path, json: bool) -> Result<ExitCode> {
+pub fn undo(db: &Path, app: cutover::engine::AppSide, json: bool) -> Result<ExitCode> {
     let cancel = interrupt::cancel();
-    let session = Session::new(db);
+    let session = Session::new(db).with_app(app);
     let mut progress = StderrProgress::new();
     let (_, planned) = progress.during(|p| session.undo_to_execute(p))?;
     warn(&planned.plan, json);

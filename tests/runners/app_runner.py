@@ -131,9 +131,10 @@ def names(db, folder):
     return applied
 
 
-def versioned(folder, pattern, key):
+def versioned(folder, pattern, key, deep=False):
     found = []
-    for path in sorted(glob.glob(os.path.join(folder, "*"))):
+    paths = glob.glob(os.path.join(folder, "**", "*"), recursive=True) if deep else glob.glob(os.path.join(folder, "*"))
+    for path in sorted(paths):
         m = re.match(pattern, os.path.basename(path))
         if m:
             found.append((key(m), m, path))
@@ -170,12 +171,13 @@ def sqlx(db, folder):
 def refinery(db, folder):
     db.execute("CREATE TABLE IF NOT EXISTS refinery_schema_history(version int4 PRIMARY KEY, name VARCHAR(255), "
                "applied_on VARCHAR(255), checksum VARCHAR(255))")
-    files = versioned(folder, r"^V(\d+)__(\w+)\.sql$", lambda m: int(m.group(1)))
+    # WalkDir: subfolders too; U files are applied whatever their number.
+    files = versioned(folder, r"^([UV])(\d+)__(\w+)\.sql$", lambda m: int(m.group(2)), deep=True)
     applied = {r[0]: (r[1], r[2]) for r in db.execute("SELECT version, name, checksum FROM refinery_schema_history")}
     local = {}
     for version, m, path in files:
         text = open(path, encoding="utf-8", newline="").read()
-        local[version] = (m.group(2), str(refinery_checksum(m.group(2), version, text)), text)
+        local[version] = (m.group(3), str(refinery_checksum(m.group(3), version, text)), text, m.group(1))
     for v, (name, checksum) in applied.items():
         if v not in local:
             raise Refused(f"migration V{v}__{name} is missing from the filesystem")
@@ -183,10 +185,10 @@ def refinery(db, folder):
             raise Refused(f"applied migration V{v}__{name} is different than filesystem one")
     top = max(applied, default=0)
     count = 0
-    for version, (name, checksum, text) in sorted(local.items()):
+    for version, (name, checksum, text, prefix) in sorted(local.items()):
         if version in applied:
             continue
-        if version <= top:
+        if version <= top and prefix == "V":
             raise Refused(f"migration V{version}__{name} is missing from the database (out of order)")
         run_in_tx(db, text)
         stamp = datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -255,7 +257,7 @@ def flyway(db, folder):
                '"installed_on" TEXT NOT NULL DEFAULT (strftime(\'%Y-%m-%d %H:%M:%f\',\'now\')), '
                '"execution_time" INT NOT NULL, "success" BOOLEAN NOT NULL)')
     key = lambda m: tuple(int(p) for p in m.group(1).replace("_", ".").split("."))
-    files = versioned(folder, r"^V([\d._]+)__(.+)\.sql$", key)
+    files = versioned(folder, r"^V([\d._]+)__(.+)\.sql$", key, deep=True)
     applied = {tuple(int(p) for p in r[0].split(".")): (r[1], r[2]) for r in
                db.execute("SELECT version, checksum, success FROM flyway_schema_history WHERE type = 'SQL'")}
     local = {v: (m, p) for v, m, p in files}
@@ -281,7 +283,7 @@ def flyway(db, folder):
                              '"script", "checksum", "installed_by", "execution_time", "success") '
                              'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
                              (rank, m.group(1).replace("_", "."), m.group(2).replace("_", " "), "SQL",
-                              os.path.basename(path), flyway_checksum(text), "", 3, 1)))
+                              os.path.relpath(path, folder), flyway_checksum(text), "", 3, 1)))
         count += 1
     return count
 

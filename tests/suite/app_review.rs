@@ -34,9 +34,7 @@ fn an_app_check_that_does_not_name_the_copy_is_refused_and_one_that_writes_produ
     let sneaky = format!("{on_production} # {{db}}");
     let out = cutover(&["dry-run", "--migrations", &s(&dir), "--app-check", &sneaky, "--json"], &db);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let c = check(&json(&out), "app_check");
-    assert_eq!(c["status"], "FAIL");
-    assert!(c["detail"].as_str().unwrap().contains("itself changed"), "{c}");
+    assert_eq!(json(&out)["refusal"], "changed_during_check", "{}", text(&out));
 }
 
 #[test]
@@ -229,4 +227,143 @@ fn a_vacuum_the_runner_runs_on_its_own_is_not_a_failed_start() {
     let out = cutover(&["dry-run", "--tenant", "harbor", "--migrations", &s(&dir), "--json"], &db);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(check(&json(&out), "app_starts")["status"], "PASS");
+}
+
+#[test]
+fn refinery_takes_the_files_its_pattern_takes_from_every_subfolder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("refinery", tmp.path());
+    fs::remove_file(dir.join("V9__add_tenant_id.sql")).unwrap();
+    // A hyphen is not a word character: refinery passes over the file, and so does cutover.
+    fs::write(dir.join("V3__add-loyalty.sql"), "CREATE TABLE loyalty_hyphen (x);\n").unwrap();
+    fs::create_dir(dir.join("2025")).unwrap();
+    fs::write(dir.join("2025").join("V4__tenant.sql"), "CREATE TABLE in_subfolder (x);\n").unwrap();
+    fs::write(dir.join("U5__unversioned.sql"), "CREATE TABLE unversioned (x);\n").unwrap();
+    let out = cutover(&["execute", "--migrations", &s(&dir), "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let ran = start("refinery", &db, &dir);
+    assert!(text(&ran).contains("started: applied 0"), "{}", text(&ran));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE name IN ('loyalty_hyphen', 'in_subfolder', 'unversioned') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tables, ["in_subfolder", "unversioned"]);
+}
+
+#[test]
+fn a_flyway_repeatable_migration_is_refused_rather_than_guessed_at() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("flyway", tmp.path());
+    fs::write(dir.join("R__views.sql"), "CREATE VIEW IF NOT EXISTS v AS SELECT 1;\n").unwrap();
+    let before = sha(&db);
+    let out = cutover(&["execute", "--migrations", &s(&dir), "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(json(&out)["refusal"], "unsupported");
+    assert_eq!(sha(&db), before);
+}
+
+#[test]
+fn an_undo_that_would_leave_a_gap_beneath_the_apps_later_migrations_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("goose", tmp.path());
+    let file = s(&dir.join("00009_add_tenant_id.sql"));
+    let out = cutover(&["execute", "--tenant", "harbor", "--migrations", &s(&dir), "--record-as", &file, "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    fs::write(dir.join("00010_loyalty.sql"), "-- +goose Up\nCREATE TABLE loyalty (x);\n").unwrap();
+    assert!(text(&start("goose", &db, &dir)).contains("applied 1"));
+    let before = sha(&db);
+    let undo = cutover(&["rollback", "--undo", "--yes", "--json"], &db);
+    assert_eq!(undo.status.code(), Some(2), "{}", text(&undo));
+    assert!(text(&undo).contains("10"), "names what the app applied since: {}", text(&undo));
+    assert_eq!(sha(&db), before);
+}
+
+#[test]
+fn a_migration_name_that_is_not_utf8_is_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("names", tmp.path());
+    fs::write(dir.join(std::ffi::OsStr::from_bytes(b"003_caf\xe9.sql")), "CREATE TABLE t2 (x);\n").unwrap();
+    let out = cutover(&["execute", "--migrations", &s(&dir), "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(json(&out)["refusal"], "name_not_utf8");
+}
+
+#[test]
+fn the_apps_pending_rebuild_that_drops_the_tenant_column_fails_app_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("names", tmp.path());
+    fs::remove_file(dir.join("009_add_tenant_id.sql")).unwrap();
+    fs::write(
+        dir.join("003_rebuild.sql"),
+        "CREATE TABLE new_sales (id INTEGER PRIMARY KEY, customer_id INTEGER, amount INTEGER NOT NULL);\n\
+         INSERT INTO new_sales SELECT id, customer_id, amount FROM sales;\nDROP TABLE sales;\n\
+         ALTER TABLE new_sales RENAME TO sales;\n",
+    )
+    .unwrap();
+    let out = cutover(&["dry-run", "--tenant", "harbor", "--migrations", &s(&dir), "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let c = check(&json(&out), "app_starts");
+    assert_eq!(c["status"], "FAIL", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("undoes the plan"), "{c}");
+}
+
+#[test]
+fn a_file_that_opts_out_of_its_runners_transaction_is_not_said_to_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("goose", tmp.path());
+    fs::remove_file(dir.join("00009_add_tenant_id.sql")).unwrap();
+    fs::write(
+        dir.join("00003_rebuild.sql"),
+        "-- +goose NO TRANSACTION\n-- +goose Up\nBEGIN;\nCREATE TABLE loyalty (x);\nCOMMIT;\n",
+    )
+    .unwrap();
+    let out = cutover(&["execute", "--migrations", &s(&dir), "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&start("goose", &db, &dir)).contains("applied 0"));
+}
+
+#[test]
+fn a_migration_applied_again_after_its_runner_took_it_back_is_recorded_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("goose", tmp.path());
+    // goose's history: version 2 taken back (a row with is_applied 0 after its own).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DELETE FROM sales; DELETE FROM customers; INSERT INTO goose_db_version (version_id, is_applied) VALUES (2, 0);").unwrap();
+    drop(conn);
+    let out = cutover(&["dry-run", "--migrations", &s(&dir), "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(check(&json(&out), "ledger_recorded")["status"], "PASS");
+}
+
+#[test]
+fn a_script_recorded_as_the_apps_migration_run_again_is_already_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("names", tmp.path());
+    let script = tmp.path().join("tenant.sql");
+    fs::copy(dir.join("009_add_tenant_id.sql"), &script).unwrap();
+    let file = s(&dir.join("009_add_tenant_id.sql"));
+    let args = ["execute", "--script", &s(&script), "--migrations", &s(&dir), "--record-as", &file, "--yes", "--json"];
+    assert!(cutover(&args, &db).status.success());
+    let before = sha(&db);
+    let again = cutover(&args, &db);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(json(&again)["already_done"], true, "{}", text(&again));
+    assert_eq!(sha(&db), before);
+}
+
+#[test]
+fn a_check_that_changes_production_stops_the_run_and_nothing_says_it_did_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, dir) = built_by("names", tmp.path());
+    let sneaky = format!("sqlite3 {} \"INSERT INTO customers (name) VALUES ('sneaky')\" # {{db}}", s(&db));
+    let out = cutover(&["dry-run", "--migrations", &s(&dir), "--app-check", &sneaky, "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json(&out);
+    assert_eq!(report["refusal"], "changed_during_check", "{report}");
+    assert!(!text(&out).contains("was not changed"), "{}", text(&out));
 }

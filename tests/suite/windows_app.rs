@@ -104,3 +104,33 @@ fn the_app_check_runs_under_cmd_with_the_copys_path_quoted() {
         .collect();
     assert!(left.is_empty(), "the program's copy is removed");
 }
+
+#[test]
+fn an_app_check_out_of_time_is_stopped_and_its_copy_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = shop(tmp.path());
+    // cmd loops for ever (a step of 0) with the copy open as its input: it must be stopped
+    // for the copy to go (Windows will not delete a file a program has open).
+    let out = cutover(
+        &[
+            "dry-run",
+            "--tenant",
+            "harbor",
+            "--app-check",
+            "(for /L %i in (1,0,2) do @rem) < {db}",
+            "--app-check-seconds",
+            "3",
+            "--json",
+        ],
+        &db,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let c = check(&out, "app_check");
+    assert!(c["detail"].as_str().unwrap().contains("did not finish within 3 s"), "{c}");
+    let left: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("app-check"))
+        .collect();
+    assert!(left.is_empty(), "the program's copy is removed: it was stopped");
+}

@@ -38,12 +38,9 @@ pub struct Migration {
 /// Reads `dir` as `kind`'s runner would: the migrations in its order, and the names of the
 /// files it would pass over.
 pub fn read(dir: &Path, kind: LedgerKind) -> Result<(Vec<Migration>, Vec<String>), Problem> {
-    let listing = std::fs::read_dir(dir).map_err(|e| Problem::FolderUnreadable { dir: dir.to_path_buf(), why: e.to_string() })?;
     let mut names: Vec<(String, PathBuf)> = Vec::new();
-    for entry in listing {
-        let entry = entry.map_err(|e| Problem::FolderUnreadable { dir: dir.to_path_buf(), why: e.to_string() })?;
-        names.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
-    }
+    // refinery (WalkDir) and Flyway read their folders' subfolders too.
+    list(dir, dir, matches!(kind, LedgerKind::Refinery | LedgerKind::Flyway), &mut names)?;
     names.sort();
     let mut found = Vec::new();
     let mut skipped = Vec::new();
@@ -64,6 +61,12 @@ pub fn read(dir: &Path, kind: LedgerKind) -> Result<(Vec<Migration>, Vec<String>
         } else {
             path.clone()
         };
+        if kind == LedgerKind::Flyway && name.starts_with("R__") {
+            return Err(Problem::Unsupported {
+                file: path,
+                why: "a Flyway repeatable migration (R__), which Flyway runs again whenever its checksum changes: cutover cannot tell when it would",
+            });
+        }
         match parse(kind, &name) {
             Some((key, order, described)) if file.is_file() => {
                 found.push(load(dir, kind, &file, &name, key, order, described)?);
@@ -84,6 +87,26 @@ pub fn read(dir: &Path, kind: LedgerKind) -> Result<(Vec<Migration>, Vec<String>
         return Err(Problem::DuplicateVersion { dir: dir.to_path_buf(), first: w[0].shown.clone(), second: w[1].shown.clone() });
     }
     Ok((found, skipped))
+}
+
+/// The entries of `folder` (and, `deep`, of its subfolders), each with its name: a name that
+/// is not UTF-8 is refused, since no ledger row could name it as the runner does.
+fn list(dir: &Path, folder: &Path, deep: bool, out: &mut Vec<(String, PathBuf)>) -> Result<(), Problem> {
+    let unreadable = |e: std::io::Error| Problem::FolderUnreadable { dir: folder.to_path_buf(), why: e.to_string() };
+    for entry in std::fs::read_dir(folder).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            return Err(Problem::NameNotUtf8 { file: path });
+        };
+        if deep && !name.starts_with('.') && path.is_dir() {
+            list(dir, &path, deep, out)?;
+            continue;
+        }
+        let _ = dir;
+        out.push((name, path));
+    }
+    Ok(())
 }
 
 /// A version's parts without trailing zeros: Flyway's 2, 2.0 and 02 are one version.
@@ -120,7 +143,13 @@ fn parse(kind: LedgerKind, name: &str) -> Option<(String, Vec<u64>, String)> {
         }
         LedgerKind::Refinery | LedgerKind::Flyway => {
             let stem = name.strip_suffix(".sql")?;
-            let (version, rest) = stem.strip_prefix('V')?.split_once("__")?;
+            // refinery: `^(U|V)(\d+(?:\.\d+)?)__(\w+)\.sql$`; Flyway: `V…__….sql`.
+            let unversioned = kind == LedgerKind::Refinery && stem.starts_with('U');
+            let (version, rest) = stem.strip_prefix('V').or_else(|| stem.strip_prefix('U').filter(|_| unversioned))?.split_once("__")?;
+            let word = |r: &str| !r.is_empty() && r.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if kind == LedgerKind::Refinery && !word(rest) {
+                return None;
+            }
             let version = if kind == LedgerKind::Flyway { version.replace('_', ".") } else { version.to_string() };
             let order: Option<Vec<u64>> = version.split('.').map(|p| p.parse().ok()).collect();
             let order = order?;

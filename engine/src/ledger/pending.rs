@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use std::collections::{HashMap, HashSet};
+
 use super::folder::{self, Migration};
 use super::{Ledger, LedgerKind, Problem};
 
@@ -58,7 +60,8 @@ pub fn view(ledger: &Ledger, dir: &Path) -> Result<View, Problem> {
             m.key = form.recorded(&m.shown);
             m.name = m.key.clone();
         }
-        if !ledger.entries.is_empty() && !migrations.iter().any(|m| ledger.entries.iter().any(|e| e.key == m.key)) {
+        let names: HashSet<&str> = ledger.entries.iter().map(|e| e.key.as_str()).collect();
+        if !ledger.entries.is_empty() && !migrations.iter().any(|m| names.contains(m.key.as_str())) {
             return Err(Problem::NamesDoNotMatch {
                 table: ledger.table.clone(),
                 recorded: ledger.entries.len(),
@@ -67,35 +70,36 @@ pub fn view(ledger: &Ledger, dir: &Path) -> Result<View, Problem> {
             });
         }
     }
-    let recorded: Vec<bool> = migrations.iter().map(|m| ledger.entries.iter().any(|e| same_key(ledger.kind, &e.key, &m.key))).collect();
-    let missing: Vec<String> = ledger
-        .entries
-        .iter()
-        .filter(|e| !migrations.iter().any(|m| same_key(ledger.kind, &e.key, &m.key)))
-        .map(|e| e.name.clone())
-        .collect();
+    // Keys as the runner compares them, looked up in sets: a ledger of thousands of rows is
+    // read in linear time.
+    let in_ledger: HashSet<String> = ledger.entries.iter().map(|e| norm(ledger.kind, &e.key)).collect();
+    let in_folder: HashSet<String> = migrations.iter().map(|m| norm(ledger.kind, &m.key)).collect();
+    let recorded: Vec<bool> = migrations.iter().map(|m| in_ledger.contains(&norm(ledger.kind, &m.key))).collect();
+    let missing: Vec<String> =
+        ledger.entries.iter().filter(|e| !in_folder.contains(&norm(ledger.kind, &e.key))).map(|e| e.name.clone()).collect();
     let view = View { migrations, recorded, missing, skipped };
     refusal(ledger, &view).map_or(Ok(view), Err)
 }
 
-/// Versions compare as numbers where the runner parses them (`0009` is version 9).
-fn same_key(kind: LedgerKind, recorded: &str, file: &str) -> bool {
+/// A key as the runner compares it: versions as numbers where it parses them (`0009` is
+/// version 9; Flyway's 2.0 is 2), names as written.
+pub fn norm(kind: LedgerKind, key: &str) -> String {
     match kind {
         LedgerKind::Sqlx | LedgerKind::Goose | LedgerKind::Refinery => {
-            recorded.trim().parse::<i64>().ok().zip(file.parse::<i64>().ok()).is_some_and(|(a, b)| a == b)
+            key.trim().parse::<i64>().map_or_else(|_| key.to_string(), |n| n.to_string())
         }
         LedgerKind::Flyway => {
-            let parts = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX)).collect::<Vec<_>>();
-            let (mut a, mut b) = (parts(recorded), parts(file));
-            while a.len() > 1 && a.last() == Some(&0) {
-                a.pop();
+            let mut parts: Vec<String> = key
+                .trim()
+                .split('.')
+                .map(|p| p.parse::<u64>().map_or_else(|_| p.to_string(), |n| n.to_string()))
+                .collect();
+            while parts.len() > 1 && parts.last().is_some_and(|p| p == "0") {
+                parts.pop();
             }
-            while b.len() > 1 && b.last() == Some(&0) {
-                b.pop();
-            }
-            a == b
+            parts.join(".")
         }
-        LedgerKind::Names | LedgerKind::Diesel | LedgerKind::Dbmate | LedgerKind::Prisma => recorded == file,
+        LedgerKind::Names | LedgerKind::Diesel | LedgerKind::Dbmate | LedgerKind::Prisma => key.to_string(),
     }
 }
 
@@ -107,8 +111,9 @@ fn refusal(ledger: &Ledger, view: &View) -> Option<Problem> {
     }
     // `prisma migrate deploy` applies pending migrations whatever an applied one's checksum.
     let compares = ledger.kind != LedgerKind::Prisma;
+    let entries: HashMap<String, &super::Entry> = ledger.entries.iter().map(|e| (norm(ledger.kind, &e.key), e)).collect();
     for (m, _) in view.migrations.iter().zip(&view.recorded).filter(|(_, r)| **r && compares) {
-        let Some(entry) = ledger.entries.iter().find(|e| same_key(ledger.kind, &e.key, &m.key)) else { continue };
+        let Some(entry) = entries.get(&norm(ledger.kind, &m.key)) else { continue };
         if let (Some(now), Some(then)) = (&m.checksum, &entry.checksum)
             && !now.eq_ignore_ascii_case(then.trim())
         {
@@ -121,7 +126,11 @@ fn refusal(ledger: &Ledger, view: &View) -> Option<Problem> {
     }
     if matches!(ledger.kind, LedgerKind::Goose | LedgerKind::Flyway | LedgerKind::Refinery) {
         let newest = view.migrations.iter().zip(&view.recorded).filter(|(_, r)| **r).map(|(m, _)| &m.order).max();
-        if let Some(late) = view.pending().find(|m| newest.is_some_and(|n| &m.order < n)) {
+        // refinery's unversioned (U) migrations are applied whatever their number.
+        let unversioned = |m: &Migration| {
+            ledger.kind == LedgerKind::Refinery && m.file.file_name().is_some_and(|n| n.to_string_lossy().starts_with('U'))
+        };
+        if let Some(late) = view.pending().find(|m| !unversioned(m) && newest.is_some_and(|n| &m.order < n)) {
             return refuse(format!("{} is not applied but is older than the newest applied migration (out of order)", late.shown));
         }
     }

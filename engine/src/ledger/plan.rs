@@ -82,7 +82,8 @@ pub fn migrations(conn: &Connection, app: &App, dir: &Path) -> Result<Plan> {
     let pending: Vec<&Migration> = view.pending().collect();
     let w = writing(conn, &ledger)?;
     let spec = MigrationsSpec {
-        dir: dir.to_path_buf(),
+        // In full, as every path the journal keeps: it reads the same from any folder.
+        dir: crate::platform::canonicalize(dir).map_or_else(|_| dir.to_path_buf(), crate::platform::simplify),
         kind: ledger.kind,
         table: ledger.table.clone(),
         migrations: pending.iter().map(|m| m.shown.clone()).collect(),
@@ -118,8 +119,13 @@ pub fn migrations(conn: &Connection, app: &App, dir: &Path) -> Result<Plan> {
         notices.extend(loaded.notices.into_iter().map(|n| format!("{}: {n}", m.shown)));
         if let Some(marker) = outside_transaction(ledger.kind, &m.text) {
             notices.push(format!(
-                "{} asks its runner to run it outside a transaction ({marker}); cutover runs it inside the plan's one transaction",
-                m.shown
+                "{} asks its runner to run it outside a transaction ({marker}); cutover runs it inside the plan's one transaction{}",
+                m.shown,
+                if ledger.kind == LedgerKind::Sqlx {
+                    " (sqlx before 0.9 runs it in one on SQLite all the same)"
+                } else {
+                    ""
+                }
             ));
         }
         text.push_str(&m.up);
@@ -151,6 +157,13 @@ pub fn record_as(conn: &Connection, app: &App, plan: Plan) -> Result<Plan> {
         // Run again after it went through: nothing to do, and nothing to record.
         return Ok(plan);
     }
+    if view.recorded[index] && matches!(plan.source, PlanSource::Script { .. }) {
+        // A script run again: whether its statements ran here is the script's own question
+        // ("Already done", or refused as a repeat); the ledger already names it.
+        let mut plan = plan;
+        plan.notices.push(format!("{} already records {}: nothing more is recorded", ledger.table, m.shown));
+        return Ok(plan);
+    }
     name_form_known(&ledger)?;
     if view.recorded[index] {
         return Err(Error::Ledger(Problem::AlreadyRecorded { shown: m.shown.clone(), table: ledger.table.clone() }));
@@ -179,7 +192,30 @@ fn push_row(statements: &mut Vec<PlannedStatement>, text: &mut String, sql: &str
         table: None,
         foreign_key_check: false,
         file: None,
+        ledger_row: true,
     });
+}
+
+/// Why taking `records`' rows out of the ledger would leave one the runner refuses: a runner
+/// that keeps its migrations in order (goose, Flyway, refinery) refuses a gap beneath the
+/// migrations the application applied since.
+pub fn later_than(conn: &Connection, records: &Records) -> rusqlite::Result<Option<String>> {
+    if !matches!(records.kind, LedgerKind::Goose | LedgerKind::Flyway | LedgerKind::Refinery) {
+        return Ok(None);
+    }
+    let found = super::detect_for(conn, Some(records.kind))?;
+    let Some(ledger) = found.ledgers.iter().find(|l| l.table.eq_ignore_ascii_case(&records.table)) else { return Ok(None) };
+    let order = |key: &str| -> Vec<u64> { super::pending::norm(records.kind, key).split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    let ours = records.keys.iter().map(|k| order(k)).max().unwrap_or_default();
+    let later: Vec<&str> = ledger.entries.iter().filter(|e| order(&e.key) > ours).map(|e| e.name.as_str()).collect();
+    Ok((!later.is_empty()).then(|| {
+        format!(
+            "the application applied {} after the plan was recorded as its migration {}: taking that row out beneath them leaves a ledger {} refuses (a migration missing below the newest). Restore the backup instead (`cutover rollback`), which takes them back too, or let the application undo its own migrations first",
+            later.join(", "),
+            records.keys.join(", "),
+            records.kind
+        )
+    }))
 }
 
 /// A name ledger with no row does not show the form its runner gives names
@@ -197,7 +233,7 @@ pub const TRANSACTION_WORDS: [&str; 6] = ["BEGIN", "COMMIT", "END", "ROLLBACK", 
 /// Why `kind`'s runner could not apply `m` itself: a runner that wraps each file in its own
 /// transaction fails on the file's BEGIN (or VACUUM).
 pub fn fails_in_runner(kind: LedgerKind, m: &Migration) -> Result<Option<String>> {
-    if !kind.transactional() {
+    if !in_transaction(kind, m) {
         return Ok(None);
     }
     let statements = script::statements(&crate::plan::normalise(&m.up)).map_err(|e| in_file(e, m))?;
@@ -224,6 +260,13 @@ fn in_file(e: Error, m: &Migration) -> Error {
 }
 
 /// The marker asking `kind`'s runner to run a file outside a transaction, if the file has it.
+/// Whether `kind`'s runner runs `m` inside a transaction of its own: every runner but
+/// EasySale's and Prisma's, unless the file opts out (goose's NO TRANSACTION, dbmate's
+/// `transaction:false`, sqlx's `-- no-transaction`).
+pub fn in_transaction(kind: LedgerKind, m: &Migration) -> bool {
+    kind.transactional() && outside_transaction(kind, &m.text).is_none()
+}
+
 fn outside_transaction(kind: LedgerKind, text: &str) -> Option<&'static str> {
     let lower = text.to_ascii_lowercase();
     match kind {

@@ -15,6 +15,18 @@ pub enum Problem {
     /// `--app-check` without `{db}`: the program would run on the database itself (exit 2).
     #[error("the --app-check command must name the copy it checks as {{db}} (`shopd --check {{db}}`): without it the program would open the database itself, outside cutover's backup and transaction")]
     CheckWithoutDb,
+    /// The database itself changed while `--app-check` ran (exit 1).
+    #[error(
+        "{} itself changed while `{command}` ran: the program wrote to the database, not to the copy ({{db}}) it was given. cutover changed nothing; look at what the program did before going on",
+        shown(.db)
+    )]
+    ChangedDuringCheck {
+        /// The database.
+        #[serde(with = "crate::ospath")]
+        db: PathBuf,
+        /// The program.
+        command: String,
+    },
     /// An empty name ledger: the form its runner writes names in cannot be read (exit 2).
     #[error("{table} records no migration yet, so the form the application's runner gives names (`009_x.sql`, `migrations/009_x.sql`, …) cannot be read from it, and cutover does not guess: a row in the wrong form would have the application run that migration again. Let the application apply its migrations itself this once")]
     NameFormUnknown {
@@ -88,6 +100,23 @@ pub enum Problem {
         expect: &'static str,
         /// What was there instead.
         skipped: Vec<String>,
+    },
+    /// A migration's file name is not UTF-8: no ledger row could name it as the runner does
+    /// (exit 2).
+    #[error("{} has a name that is not UTF-8: cutover cannot record it as the application's runner would — rename it", shown(.file))]
+    NameNotUtf8 {
+        /// The file.
+        #[serde(with = "crate::ospath")]
+        file: PathBuf,
+    },
+    /// A migration cutover cannot model (exit 2).
+    #[error("{} is {why}", shown(.file))]
+    Unsupported {
+        /// The file.
+        #[serde(with = "crate::ospath")]
+        file: PathBuf,
+        /// What it is and why.
+        why: &'static str,
     },
     /// A migration file is not UTF-8 (exit 2).
     #[error("{} is not UTF-8 text", shown(.file))]
@@ -167,7 +196,7 @@ impl Problem {
     /// The exit a face gives it.
     pub fn exit_kind(&self) -> ExitKind {
         match self {
-            Problem::RunnerRefuses { .. } => ExitKind::Stopped,
+            Problem::RunnerRefuses { .. } | Problem::ChangedDuringCheck { .. } => ExitKind::Stopped,
             _ => ExitKind::BadInput,
         }
     }

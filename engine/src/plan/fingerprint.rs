@@ -27,7 +27,9 @@ pub fn like(statements: &[PlannedStatement]) -> String {
 
 fn digest(statements: &[PlannedStatement], loose: bool) -> String {
     let mut text = String::new();
-    for s in statements {
+    // A row recording the script as the application's migration (`--record-as`) carries the
+    // plan's time: it is not part of what the script does.
+    for s in statements.iter().filter(|s| !s.ledger_row) {
         let tokens: Vec<String> = tokens(&s.sql).into_iter().map(|t| if loose { loosened(&t) } else { t }).collect();
         // A statement's closing `;` is the loader's, not the statement's.
         let end = tokens.iter().rposition(|t| t != ";").map_or(0, |i| i + 1);

@@ -39,6 +39,9 @@ pub struct PlannedStatement {
     /// line in that file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// It writes the row that records the plan in the application's migration ledger.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ledger_row: bool,
 }
 
 impl PlannedStatement {

@@ -64,6 +64,7 @@ fn load_as(text: &str, migration: bool) -> Result<LoadedScript> {
             table: None,
             foreign_key_check: kind == Kind::ForeignKeyCheck,
             file: None,
+            ledger_row: false,
         });
         kinds.push(kind);
     }

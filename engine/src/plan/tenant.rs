@@ -115,6 +115,7 @@ fn push(statements: &mut Vec<PlannedStatement>, text: &mut String, table: &str, 
         table: Some(table.to_string()),
         foreign_key_check: false,
         file: None,
+        ledger_row: false,
     });
 }
 

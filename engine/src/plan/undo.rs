@@ -84,6 +84,7 @@ pub fn inverse(plan: &Plan, before: &Snapshot) -> Option<Plan> {
             table: Some(table.to_string()),
             foreign_key_check: false,
             file: None,
+            ledger_row: false,
         });
     };
     for t in spec.tables.iter().rev() {

@@ -21,6 +21,15 @@ pub struct AppView {
 }
 
 impl Session {
+    /// Refuses, before anything is written, an `--app-check` that does not name the copy it
+    /// checks (`{db}`): it would open the database itself.
+    pub(super) fn check_app(&self) -> Result<()> {
+        if self.app.check.as_deref().is_some_and(|c| !c.contains("{db}")) {
+            return Err(crate::error::Error::Ledger(ledger::Problem::CheckWithoutDb));
+        }
+        Ok(())
+    }
+
     /// The application's migrations folder against its ledger as the file is now (read through
     /// the hold when this session keeps one); `None` without a folder.
     pub fn app_view(&self) -> Option<Result<AppView>> {

@@ -85,9 +85,7 @@ pub(super) fn build(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Planned> {
     let db = session.db();
-    if session.app().check.as_deref().is_some_and(|c| !c.contains("{db}")) {
-        return Err(crate::error::Error::Ledger(ledger::Problem::CheckWithoutDb));
-    }
+    session.check_app()?;
     let choice = match request {
         PlanRequest::Script(path) => {
             let plan = Plan::from_script(path)?;

@@ -19,6 +19,7 @@ impl Session {
     /// there is none (a script, an undo, no execute) or when dropping the column would lose
     /// rows of another tenant. Changes nothing.
     pub fn plan_undo(&self, progress: &mut dyn FnMut(Progress)) -> Result<Planned> {
+        self.check_app()?;
         status::ensure_settled(self.db(), progress)?;
         let standing = self.standing()?;
         let Some(x) = standing.live_execute().filter(|x| x.committed) else {
@@ -52,6 +53,11 @@ impl Session {
             let tables = other_tenants(&conn, spec).map_err(|e| Error::sqlite("counting rows of other tenants", e))?;
             if !tables.is_empty() {
                 return Err(Error::NotReady(Refusal::UndoLosesTenants { tenant: spec.tenant.clone(), tables }));
+            }
+            if let Some(records) = &plan.records
+                && let Some(why) = crate::ledger::plan::later_than(&conn, records).map_err(|e| Error::sqlite("reading the ledger", e))?
+            {
+                return Err(Error::NoUndo(why));
             }
         }
         Ok(Planned { plan, audit: None })

@@ -27,23 +27,23 @@ pub fn checks(
     plan: &crate::plan::Plan,
     app: Option<&App>,
     progress: &mut dyn FnMut(Progress),
-) -> Vec<Check> {
+) -> Result<Vec<Check>, Problem> {
     let none = App::default();
     let app = app.unwrap_or(&none);
     let mut checks = Vec::new();
     progress(Progress::Check { name: "app_starts".into() });
-    let own_plan = matches!(plan.source, crate::plan::PlanSource::Migrations(_));
-    checks.extend(app_starts(copy, app, own_plan));
+    checks.extend(app_starts(copy, app, plan));
     if let Some(command) = &app.check {
         progress(Progress::Check { name: "app_check".into() });
-        checks.push(super::app_check::run(db, copy, command, app.check_seconds));
+        checks.push(super::app_check::run(db, copy, command, app.check_seconds)?);
     }
-    checks
+    Ok(checks)
 }
 
 /// The runner's view after the plan: every migration of the folder recorded, or the pending
 /// ones run cleanly, one statement at a time as the runner runs them.
-fn app_starts(copy: &Path, app: &App, own_plan: bool) -> Option<Check> {
+fn app_starts(copy: &Path, app: &App, plan: &crate::plan::Plan) -> Option<Check> {
+    let own_plan = matches!(plan.source, crate::plan::PlanSource::Migrations(_));
     let fail = |detail: String| Some(Check::single("app_starts", Status::Fail, detail));
     let mut conn = match open::read_write(copy) {
         Ok(c) => c,
@@ -116,7 +116,8 @@ fn app_starts(copy: &Path, app: &App, own_plan: bool) -> Option<Check> {
         // A runner that runs statements on their own (no transaction of its own) runs a
         // BEGIN, COMMIT or VACUUM as SQLite does outside one: nothing the replay can judge
         // inside its transaction, and no change of schema or rows to check.
-        let outside = |first: &str| ledger::plan::TRANSACTION_WORDS.contains(&first) || first == "VACUUM";
+        let own = ledger::plan::in_transaction(ledger.kind, m);
+        let outside = |first: &str| !own && (ledger::plan::TRANSACTION_WORDS.contains(&first) || first == "VACUUM");
         for (sql, line, _) in statements.iter().filter(|(_, _, first)| !outside(first)) {
             if let Err(e) = tx.execute_batch(sql) {
                 return fail(format!(
@@ -132,6 +133,16 @@ fn app_starts(copy: &Path, app: &App, own_plan: bool) -> Option<Check> {
             return fail(format!("{}: recording it in {} failed: {e}", m.shown, ledger.table));
         }
     }
+    // The app's migrations ran; the plan must still be there after them.
+    if let Some(spec) = plan.tenant()
+        && let Some(table) = lost_column(&tx, spec)
+    {
+        return fail(format!(
+            "after the app's pending migrations ({}), {table} has no {} any more: its next start undoes the plan",
+            pending.iter().map(|m| m.shown.as_str()).collect::<Vec<_>>().join(", "),
+            spec.column
+        ));
+    }
     drop(tx); // rolled back: the copy stays the rehearsal's result
     Some(Check::single(
         "app_starts",
@@ -146,3 +157,11 @@ fn app_starts(copy: &Path, app: &App, own_plan: bool) -> Option<Check> {
     ))
 }
 
+
+/// The first table of the tenant plan that has lost its tenant column.
+fn lost_column(conn: &rusqlite::Connection, spec: &crate::plan::TenantSpec) -> Option<String> {
+    spec.tables.iter().map(|t| t.table.clone()).find(|table| {
+        let sql = "SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = ?2 COLLATE NOCASE";
+        conn.query_row(sql, [table.as_str(), spec.column.as_str()], |r| r.get::<_, i64>(0)).map_or(true, |n| n == 0)
+    })
+}

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Check, Status};
+use crate::ledger::Problem;
 use crate::shown::shown;
 use crate::{paths, platform};
 
@@ -13,13 +14,14 @@ use crate::{paths, platform};
 const KEPT: usize = 16 * 1024;
 
 /// Runs `command` (`{db}`: a fresh copy of `copy`) and judges it: exit 0 is PASS; another
-/// exit, the time running out, or production changing while it ran is FAIL.
-pub fn run(db: &Path, copy: &Path, command: &str, seconds: u64) -> Check {
+/// exit or the time running out is FAIL. Production changing while it ran stops the run: then
+/// nothing may say the database was not changed.
+pub fn run(db: &Path, copy: &Path, command: &str, seconds: u64) -> Result<Check, Problem> {
     let fail = |detail: String| Check::single("app_check", Status::Fail, detail);
     let dir = paths::parent_dir(db);
     let scratch = match paths::Scratch::AppCheck.create(db, &dir) {
         Ok(s) => s,
-        Err(e) => return fail(format!("could not make a copy for the program in {}: {e}", shown(&dir))),
+        Err(e) => return Ok(fail(format!("could not make a copy for the program in {}: {e}", shown(&dir)))),
     };
     let target = scratch.path().to_path_buf();
     let before = stamp(db);
@@ -30,19 +32,16 @@ pub fn run(db: &Path, copy: &Path, command: &str, seconds: u64) -> Check {
     }
     drop(scratch);
     if touched {
-        return fail(format!(
-            "{} itself changed while `{command}` ran: the program must work on the copy ({{db}}), never on the database",
-            shown(db)
-        ));
+        return Err(Problem::ChangedDuringCheck { db: db.to_path_buf(), command: command.to_string() });
     }
-    match result {
+    Ok(match result {
         Ok((Some(0), _)) => Check::single("app_check", Status::Pass, format!("`{command}` exited 0 on a copy of the result")),
         Ok((Some(code), tail)) => fail(format!("`{command}` exited {code} on a copy of the result: {tail}")),
         Ok((None, tail)) => {
             fail(format!("`{command}` did not finish within {seconds} s and was stopped with every process it started: {tail}"))
         }
         Err(e) => fail(format!("`{command}` could not run: {e}")),
-    }
+    })
 }
 
 /// What changes when anything writes to the database: its length and time, its header's change

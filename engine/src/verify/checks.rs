@@ -94,6 +94,13 @@ fn since_execute(changed: Option<&Changes>, table: &str) -> Option<Finding> {
 /// plan writes there (what they are is `ledger_recorded`'s to check).
 fn ledger_rows_only(ledger: Option<&Records>, table: &str, before: u64, after: u64) -> bool {
     ledger.is_some_and(|r| r.table == table && after as i128 - before as i128 == r.delta())
+        || sequence_moved(ledger, table, before, after)
+}
+
+/// Whether `table` is `sqlite_sequence`, moved by the rows the plan adds to an AUTOINCREMENT
+/// ledger (goose's): its counter, or its first row.
+fn sequence_moved(ledger: Option<&Records>, table: &str, before: u64, after: u64) -> bool {
+    ledger.is_some_and(|r| !r.removes) && table == "sqlite_sequence" && (after == before || after == before + 1)
 }
 
 /// How many of `findings` passed as the ledger's planned rows.
@@ -102,10 +109,10 @@ fn ledger_passes(findings: &[Finding]) -> usize {
 }
 
 /// "; _migrations changed only by the 1 row this plan writes" when the ledger passed that way.
-fn ledger_note(ledger: Option<&Records>, findings: &[Finding]) -> String {
+fn ledger_note(ledger: Option<&Records>, findings: &[Finding], how: &str) -> String {
     match ledger {
         Some(r) if ledger_passes(findings) > 0 => format!(
-            "; {} changed only by the {} row{} this plan {} (ledger_recorded)",
+            "; {} changed {how} {} row{} this plan {} (ledger_recorded)",
             r.table,
             r.keys.len(),
             if r.keys.len() == 1 { "" } else { "s" },
@@ -158,7 +165,11 @@ pub fn row_counts(
         findings.push(finding(&a.name, Status::Warn, format!("new table with {} rows", a.rows)));
     }
     Check::from_findings("row_counts", findings, |s, f| match s {
-        Status::Pass => format!("{} tables have the same number of rows as before{}", f.len() - ledger_passes(f), ledger_note(ledger, f)),
+        Status::Pass => format!(
+            "{} tables have the same number of rows as before{}",
+            f.len() - ledger_passes(f),
+            ledger_note(ledger, f, "by the number of")
+        ),
         Status::Warn => format!("row counts changed: {}", subjects(f, Status::Warn)),
         Status::Fail => format!("row counts differ: {}", subjects(f, Status::Fail)),
     })
@@ -187,6 +198,8 @@ pub fn content_digest(
             finding(&b.name, Status::Pass, format!("{} columns unchanged", b.columns.len()))
         } else if let Some(f) = since_execute(changed, &b.name) {
             f
+        } else if sequence_moved(ledger, &b.name, b.rows, a.rows) {
+            finding(&b.name, Status::Pass, "the ledger's AUTOINCREMENT counter, moved by the rows this plan writes there (ledger_recorded)")
         } else if ledger_rows_only(ledger, &b.name, b.rows, a.rows) {
             finding(&b.name, Status::Pass, "changed by the application's migration rows this plan writes, and by nothing else (ledger_recorded)")
         } else if !strict(&b.name) && b.name.starts_with("sqlite_stat") {
@@ -199,7 +212,7 @@ pub fn content_digest(
         Status::Pass => format!(
             "every value of {} tables is unchanged (SHA-256 over the original columns){}",
             f.len() - ledger_passes(f),
-            ledger_note(ledger, f)
+            ledger_note(ledger, f, "only by the")
         ),
         Status::Warn => format!("content changed in: {}", subjects(f, Status::Warn)),
         Status::Fail => format!("content CHANGED in: {}", subjects(f, Status::Fail)),

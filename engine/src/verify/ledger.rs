@@ -5,19 +5,23 @@ use rusqlite::Connection;
 
 use super::{Check, Finding, Status};
 use crate::plan::app::Records;
-use crate::sql::{ident, literal};
 
-/// Each key the plan records is in the ledger once (an undo's: not at all).
+/// Each key the plan records is in the ledger once as its runner reads it (an undo's: not at
+/// all) — goose's history rows and Prisma's rolled-back ones are history, not applied.
 pub fn recorded(conn: &Connection, records: &Records) -> rusqlite::Result<Check> {
+    let found = crate::ledger::detect_for(conn, Some(records.kind))?;
+    let ledger = found.ledgers.iter().find(|l| l.kind == records.kind && l.table.eq_ignore_ascii_case(&records.table));
+    let Some(ledger) = ledger else {
+        return Ok(Check::single(
+            "ledger_recorded",
+            Status::Fail,
+            format!("the {} ledger {} is no longer there", records.kind, records.table),
+        ));
+    };
+    let norm = |k: &str| crate::ledger::pending::norm(records.kind, k);
     let mut findings = Vec::new();
     for key in &records.keys {
-        let sql = format!(
-            "SELECT count(*) FROM main.{} WHERE {} = {}",
-            ident(&records.table),
-            ident(&records.key_column),
-            literal(key)
-        );
-        let n: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
+        let n = ledger.entries.iter().filter(|e| norm(&e.key) == norm(key)).count();
         let (status, detail) = match (records.removes, n) {
             (false, 1) => (Status::Pass, format!("recorded in {}", records.table)),
             (false, 0) => (Status::Fail, format!("NOT recorded in {}: the app would run it again", records.table)),

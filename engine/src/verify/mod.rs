@@ -131,12 +131,13 @@ fn after_checks(
         req.plan.keeps_every_value()
             && !((req.plan.undo().is_some() || req.plan.rebuild().is_some()) && table.starts_with("sqlite_stat"))
     };
-    // The ledger's rows are the plan's own to count only where cutover writes every change
-    // (a tenant plan recorded as the app's migration, its undo); an app's migration or a
-    // script may change that table too, and is read as any other change.
+    // The ledger gains (or loses) the rows the plan writes: counted so in every plan. Its
+    // content is the plan's own only where cutover writes every change (a tenant plan recorded
+    // as the app's migration, its undo); an app's migration or a script may change that table
+    // too, and its content is read as any other change.
     let ledger = req.plan.records.as_ref().filter(|_| req.plan.keeps_every_value());
     let recorded = req.plan.records.as_ref();
-    checks.push(checks::row_counts(before, after_tables, &strict, req.changed, ledger));
+    checks.push(checks::row_counts(before, after_tables, &strict, req.changed, recorded));
     checks.push(checks::content_digest(before, after_tables, &strict, req.changed, ledger));
     if let Some(records) = recorded {
         checks.push(guard("ledger_recorded", ledger::recorded(conn, records)));

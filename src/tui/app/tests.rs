@@ -71,6 +71,7 @@ fn planned(statements: usize) -> Planned {
         table: None,
         foreign_key_check: false,
         file: None,
+        ledger_row: false,
     };
     let text = (0..statements).map(|i| statement(i).sql).collect::<Vec<_>>().join("\n");
     let plan = Plan::new(

@@ -353,6 +353,7 @@ impl Writer {
             table: Some(table.to_string()),
             foreign_key_check,
             file: None,
+            ledger_row: false,
         });
     }
 }
