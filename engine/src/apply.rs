@@ -140,6 +140,13 @@ fn run_all(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<StatementRun>> {
     before_first(conn)?;
+    // Violations the file already had are carried, not blocking: a check inside the plan
+    // fails only on one the plan made (found before the first statement, in the transaction).
+    let carried = if plan.statements.iter().any(|s| s.foreign_key_check) {
+        Carried::of(conn).map_err(|e| Error::sqlite(format!("running foreign_key_check before the plan{place}"), e))?
+    } else {
+        Carried::default()
+    };
     let total = plan.statements.len();
     let mut runs = Vec::with_capacity(total);
     for (i, statement) in plan.statements.iter().enumerate() {
@@ -150,7 +157,7 @@ fn run_all(
         let started = Instant::now();
         let mut found = None;
         let result = if statement.foreign_key_check {
-            violations(conn, statement).map(|v| {
+            violations(conn, statement, &carried).map(|v| {
                 let first = v.first.clone();
                 found = Some(v);
                 (0, first)
@@ -251,11 +258,41 @@ impl Violations {
 }
 
 /// Runs the script's `PRAGMA foreign_key_check`, reading its rows (table, rowid, parent, fkid).
-fn violations(conn: &Connection, statement: &PlannedStatement) -> rusqlite::Result<Violations> {
+/// The foreign-key violations the file had before the plan, as a multiset: each is carried
+/// once, however many checks meet it.
+#[derive(Debug, Default)]
+struct Carried {
+    before: std::collections::BTreeMap<(String, Option<i64>, String), usize>,
+}
+
+impl Carried {
+    fn of(conn: &Connection) -> rusqlite::Result<Carried> {
+        let mut before = std::collections::BTreeMap::new();
+        for v in crate::verify::snapshot::fk_violations(conn)? {
+            *before.entry((v.table, v.rowid, v.parent)).or_insert(0) += 1;
+        }
+        Ok(Carried { before })
+    }
+
+    /// Whether this violation was there before the plan (each one answers once per check).
+    fn was_there(&self, key: &(String, Option<i64>, String), seen: &mut std::collections::BTreeMap<(String, Option<i64>, String), usize>) -> bool {
+        let before = self.before.get(key).copied().unwrap_or(0);
+        let n = seen.entry(key.clone()).or_insert(0);
+        *n += 1;
+        *n <= before
+    }
+}
+
+fn violations(conn: &Connection, statement: &PlannedStatement, carried: &Carried) -> rusqlite::Result<Violations> {
     let mut stmt = conn.prepare(&statement.sql)?;
     let mut rows = stmt.query([])?;
     let mut found = Violations { listed: Vec::new(), count: 0, first: None };
+    let mut seen = std::collections::BTreeMap::new();
     while let Some(row) = rows.next()? {
+        let key = (as_text(row.get_ref(0)?), row.get::<_, Option<i64>>(1)?, as_text(row.get_ref(2)?));
+        if carried.was_there(&key, &mut seen) {
+            continue;
+        }
         found.count += 1;
         if found.first.is_none() {
             found.first = Some(as_text(row.get_ref(0)?));

@@ -16,6 +16,7 @@ mod app_starts;
 mod audit;
 mod backup;
 mod bad_input;
+mod carried;
 mod cli;
 mod faults_env;
 mod faults_io;

@@ -109,7 +109,7 @@ fn load_as(text: &str, migration: bool) -> Result<LoadedScript> {
     }
     for s in statements.iter().filter(|s| s.foreign_key_check) {
         notices.push(format!(
-            "the script's {} (line {}) runs inside the transaction: any violation it finds stops the run, and nothing changes",
+            "the script's {} (line {}) runs inside the transaction: any violation the script makes stops the run, and nothing changes (one the file had before is carried, and shown)",
             first_line(&s.sql).trim_end_matches(';'),
             s.line
         ));

@@ -38,6 +38,13 @@ pub fn write_fix(db: &Path, before: &IsolationReport, fix: &RebuildSpec, plan: &
     if !fix.dependents.is_empty() {
         let _ = writeln!(s, "\nMade again unchanged: {}.", fix.dependents.iter().map(|d| cell(d)).collect::<Vec<_>>().join(", "));
     }
+    if !fix.carried.is_empty() {
+        s.push_str("\n### Foreign-key violations found before, kept as they were\n\nRows that already pointed at no parent row (the shop's application ran with foreign keys off). The rebuild copied them as they were; its check failed only on a violation it made, and there was none.\n\n| Table | Row | Points at |\n|---|---:|---|\n");
+        for v in &fix.carried {
+            let row = v.rowid.map_or_else(|| "(no row id)".to_string(), |r| r.to_string());
+            let _ = writeln!(s, "| `{}` | {row} | `{}` |", cell(&v.table), cell(&v.parent));
+        }
+    }
     s.push_str("\n## After the fix\n\n");
     audit_section(&mut s, after);
     write(db, "isolation.md", &s)

@@ -222,21 +222,30 @@ pub fn content_digest(
 /// `PRAGMA foreign_key_check`: violations that were there before are reported, not failed.
 pub fn foreign_keys(conn: &Connection, before: &Snapshot) -> rusqlite::Result<Check> {
     let now = snapshot::fk_violations(conn)?;
-    let new: Vec<_> = now.iter().filter(|v| !before.fk_violations.contains(v)).collect();
-    let old = now.len() - new.len();
+    // Each violation found before answers for one now (a multiset: a row may break two keys).
+    let mut left = before.fk_violations.clone();
+    let (mut new, mut old) = (Vec::new(), Vec::new());
+    for v in &now {
+        match left.iter().position(|b| b == v) {
+            Some(i) => old.push(left.swap_remove(i)),
+            None => new.push(v.clone()),
+        }
+    }
+    let row = |v: &snapshot::FkViolation| v.rowid.map_or_else(|| format!("→ {}", v.parent), |r| format!("row {r} → {}", v.parent));
     Ok(if !new.is_empty() {
         let tables: std::collections::BTreeSet<&str> = new.iter().map(|v| v.table.as_str()).collect();
-        Check::single(
-            "foreign_keys",
-            Status::Fail,
-            format!("{} new violations in: {}", new.len(), tables.into_iter().collect::<Vec<_>>().join(", ")),
-        )
-    } else if old > 0 {
-        Check::single(
-            "foreign_keys",
-            Status::Warn,
-            format!("no new violations; {old} pre-existing ones remain (not caused by this migration)"),
-        )
+        let mut findings: Vec<Finding> = new.iter().map(|v| finding(&v.table, Status::Fail, format!("new: {}", row(v)))).collect();
+        findings.extend(old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, kept as it was: {}", row(v)))));
+        let detail = format!("{} new violations in: {}", new.len(), tables.into_iter().collect::<Vec<_>>().join(", "));
+        Check { name: "foreign_keys".into(), status: Status::Fail, detail, findings }
+    } else if !old.is_empty() {
+        let findings = old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, kept as it was: {}", row(v)))).collect();
+        let detail = format!(
+            "no new violations; {} found before, kept as {} (not caused by this migration)",
+            old.len(),
+            if old.len() == 1 { "it was" } else { "they were" }
+        );
+        Check { name: "foreign_keys".into(), status: Status::Warn, detail, findings }
     } else {
         Check::single("foreign_keys", Status::Pass, "foreign_key_check finds no violations")
     })

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::audit::schema;
 use crate::sql;
-use crate::verify::snapshot::SchemaObject;
+use crate::verify::snapshot::{FkViolation, SchemaObject};
 
 /// A table whose foreign key points at exactly `columns` of `table` (its primary key when
 /// the foreign key names none).
@@ -50,37 +50,43 @@ pub fn checked_tables(conn: &Connection, objects: &[SchemaObject], tables: &[Str
     Ok(out)
 }
 
-/// Refuses a rebuild whose final `foreign_key_check` would fail for violations already there:
-/// the rebuild is not the place to find them, and must not look as if it made them. The error
-/// names the rebuilt table and why.
-pub fn check_foreign_keys(
+/// The foreign-key violations already in the tables the rebuild checks (the rebuilt ones and
+/// those referencing them): a shop's years-old orphans, carried through the rebuild row for row
+/// and not blocking it — the plan's own check fails only on a violation it made. Refused only
+/// when the check cannot run, naming the table.
+pub fn carried_violations(
     conn: &Connection,
     objects: &[SchemaObject],
     tables: &[String],
-) -> std::result::Result<(), (String, String)> {
+) -> std::result::Result<Vec<FkViolation>, (String, String)> {
     let checked = checked_tables(conn, objects, tables).map_err(|e| (tables.join(", "), e.to_string()))?;
+    let mut carried = Vec::new();
     for t in checked {
-        let rebuilt = if tables.contains(&t) {
-            t.clone()
-        } else {
-            let fks = schema::foreign_keys(conn, &t).unwrap_or_default();
-            tables.iter().find(|r| fks.iter().any(|fk| fk.table.eq_ignore_ascii_case(r))).cloned().unwrap_or_default()
-        };
-        let whose = if rebuilt == t { "it".to_string() } else { format!("{}, which references it,", sql::ident(&t)) };
-        let skip = format!("fix them first, or leave it out (--skip {})", crate::platform::shell_quote(std::path::Path::new(&rebuilt)));
-        let n: rusqlite::Result<i64> =
-            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check(?1)", [&t], |r| r.get(0));
-        match n {
-            Ok(0) => {}
-            Ok(n) => {
-                let rows = if n == 1 { "row" } else { "rows" };
-                return Err((
-                    rebuilt,
-                    format!("{whose} already has {n} {rows} whose foreign key points at no row (`PRAGMA foreign_key_check`): {skip}"),
-                ));
-            }
-            Err(e) => return Err((rebuilt, format!("the foreign keys of {} cannot be checked ({e}): {skip}", sql::ident(&t)))),
-        }
+        let mut stmt = conn
+            .prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1)")
+            .map_err(|e| (t.clone(), format!("the foreign keys of {} cannot be checked ({e})", sql::ident(&t))))?;
+        let rows = stmt
+            .query_map([&t], |r| Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| (t.clone(), format!("the foreign keys of {} cannot be checked ({e})", sql::ident(&t))))?;
+        carried.extend(rows);
     }
-    Ok(())
+    carried.sort();
+    Ok(carried)
+}
+
+/// The first few violations for people: `orders row 17 → customers, …and 3 more`.
+pub fn listed(violations: &[FkViolation]) -> String {
+    let mut out: Vec<String> = violations
+        .iter()
+        .take(5)
+        .map(|v| match v.rowid {
+            Some(r) => format!("{} row {r} → {}", v.table, v.parent),
+            None => format!("{} → {}", v.table, v.parent),
+        })
+        .collect();
+    if violations.len() > 5 {
+        out.push(format!("and {} more", violations.len() - 5));
+    }
+    out.join(", ")
 }

@@ -30,7 +30,7 @@ use crate::refusal::Refusal;
 use crate::sql;
 use crate::verify::snapshot::{self, SchemaObject};
 use definition::{Definition, KeyKind};
-use foreign::{check_foreign_keys, checked_tables, referenced_by};
+use foreign::{carried_violations, checked_tables, referenced_by};
 
 /// One unique key the technician chose to scope per tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +121,10 @@ pub struct RebuildSpec {
     /// Rebuilt WITHOUT ROWID tables whose layout older SQLite's integrity_check misreads.
     #[serde(default)]
     pub older_sqlite: Vec<String>,
+    /// Foreign-key violations the checked tables already had (rows pointing at no parent):
+    /// kept as they were, row for row, and not blocking the rebuild.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<crate::verify::snapshot::FkViolation>,
 }
 
 impl RebuildSpec {
@@ -224,7 +228,7 @@ pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
         None => None,
     };
     let tables: Vec<String> = definitions.iter().map(|(t, ..)| t.clone()).collect();
-    check_foreign_keys(conn, &objects, &tables).map_err(|(t, why)| refuse(&t, why))?;
+    let carried = carried_violations(conn, &objects, &tables).map_err(|(t, why)| refuse(&t, why))?;
     let dependents = dependents::of(&objects, &tables);
     let mut out = Writer::new(column);
     for o in dependents.iter().rev() {
@@ -289,6 +293,7 @@ pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
         second_tenant: req.before,
         registry,
         older_sqlite: Vec::new(),
+        carried,
     };
     let count = |kind: &str| dependents.iter().filter(|o| o.kind == kind).count();
     let old_sqlite = older_sqlite_misreads(conn, &spec).map_err(|e| read("reading the columns", e))?;
@@ -303,6 +308,13 @@ pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
         counted(count("trigger"), "trigger", "triggers"),
     )];
     let mut notices = if out.statements.is_empty() { Vec::new() } else { notices };
+    if !spec.carried.is_empty() {
+        notices.push(format!(
+            "{} found before, kept as they were: {} — the rebuild copies those rows as they are, and its foreign_key_check fails only on a violation it makes",
+            counted(spec.carried.len(), "foreign-key violation", "foreign-key violations"),
+            foreign::listed(&spec.carried)
+        ));
+    }
     if !old_sqlite.is_empty() {
         notices.push(format!(
             "{}: WITHOUT ROWID with a primary key that now starts with a column declared after others. Older SQLite (3.40 was seen to) wrongly reports such a table's NOT NULL columns as NULL in `PRAGMA integrity_check`; the data is sound and this SQLite ({}) checks it. If the shop's application runs integrity_check with an older SQLite, leave them out (--skip)",
