@@ -262,20 +262,23 @@ impl Violations {
 /// once, however many checks meet it.
 #[derive(Debug, Default)]
 struct Carried {
-    before: std::collections::BTreeMap<(String, Option<i64>, String), usize>,
+    before: std::collections::BTreeMap<Key, usize>,
 }
+
+/// A violation: the child table, its row, the parent table and which of its foreign keys.
+type Key = (String, Option<i64>, String, Option<i64>);
 
 impl Carried {
     fn of(conn: &Connection) -> rusqlite::Result<Carried> {
         let mut before = std::collections::BTreeMap::new();
         for v in crate::verify::snapshot::fk_violations(conn)? {
-            *before.entry((v.table, v.rowid, v.parent)).or_insert(0) += 1;
+            *before.entry((v.table, v.rowid, v.parent, v.fkid)).or_insert(0) += 1;
         }
         Ok(Carried { before })
     }
 
     /// Whether this violation was there before the plan (each one answers once per check).
-    fn was_there(&self, key: &(String, Option<i64>, String), seen: &mut std::collections::BTreeMap<(String, Option<i64>, String), usize>) -> bool {
+    fn was_there(&self, key: &Key, seen: &mut std::collections::BTreeMap<Key, usize>) -> bool {
         let before = self.before.get(key).copied().unwrap_or(0);
         let n = seen.entry(key.clone()).or_insert(0);
         *n += 1;
@@ -289,7 +292,7 @@ fn violations(conn: &Connection, statement: &PlannedStatement, carried: &Carried
     let mut found = Violations { listed: Vec::new(), count: 0, first: None };
     let mut seen = std::collections::BTreeMap::new();
     while let Some(row) = rows.next()? {
-        let key = (as_text(row.get_ref(0)?), row.get::<_, Option<i64>>(1)?, as_text(row.get_ref(2)?));
+        let key = (as_text(row.get_ref(0)?), row.get::<_, Option<i64>>(1)?, as_text(row.get_ref(2)?), row.get::<_, Option<i64>>(3)?);
         if carried.was_there(&key, &mut seen) {
             continue;
         }

@@ -115,3 +115,31 @@ fn the_isolation_fix_leaves_exactly_the_violations_it_found() {
         "carried: {cases} random shops (seed {seed}) kept exactly their violations through the isolation fix"
     ));
 }
+
+#[test]
+fn a_violation_the_plan_makes_is_not_hidden_behind_an_old_one_of_the_same_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
+                              billing_id INTEGER REFERENCES customers(id));
+         INSERT INTO customers VALUES (1, 'Ann');
+         INSERT INTO orders VALUES (17, 42, 1);",
+    );
+    let before = sha(&db);
+    // Mends the old orphan and makes a new one, on the same row, to the same parent table.
+    let script = dir.path().join("swap.sql");
+    fs::write(
+        &script,
+        "INSERT INTO customers VALUES (42, 'Bo');\nDELETE FROM customers WHERE id = 1;\nPRAGMA foreign_key_check;\n",
+    )
+    .unwrap();
+    let out = cutover(&["execute", "--script", &script.to_string_lossy(), "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("orders row 17 → customers"), "{}", text(&out));
+    assert_eq!(sha(&db), before);
+}

@@ -226,7 +226,7 @@ pub fn foreign_keys(conn: &Connection, before: &Snapshot) -> rusqlite::Result<Ch
     let mut left = before.fk_violations.clone();
     let (mut new, mut old) = (Vec::new(), Vec::new());
     for v in &now {
-        match left.iter().position(|b| b == v) {
+        match left.iter().position(|b| b.same(v)) {
             Some(i) => old.push(left.swap_remove(i)),
             None => new.push(v.clone()),
         }

@@ -63,10 +63,10 @@ pub fn carried_violations(
     let mut carried = Vec::new();
     for t in checked {
         let mut stmt = conn
-            .prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1)")
+            .prepare("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check(?1)")
             .map_err(|e| (t.clone(), format!("the foreign keys of {} cannot be checked ({e})", sql::ident(&t))))?;
         let rows = stmt
-            .query_map([&t], |r| Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)? }))
+            .query_map([&t], |r| Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)?, fkid: r.get(3)? }))
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| (t.clone(), format!("the foreign keys of {} cannot be checked ({e})", sql::ident(&t))))?;
         carried.extend(rows);

@@ -309,7 +309,8 @@ pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
     )];
     let mut notices = if out.statements.is_empty() { Vec::new() } else { notices };
     if !spec.carried.is_empty() {
-        notices.push(format!(
+        // First: the wizard's plan screen shows the first notice, and its head says the rest.
+        notices.insert(0, format!(
             "{} found before, kept as they were: {} — the rebuild copies those rows as they are, and its foreign_key_check fails only on a violation it makes",
             counted(spec.carried.len(), "foreign-key violation", "foreign-key violations"),
             foreign::listed(&spec.carried)
