@@ -258,56 +258,48 @@ impl Violations {
 }
 
 /// Runs the script's `PRAGMA foreign_key_check`, reading its rows (table, rowid, parent, fkid).
-/// The foreign-key violations the file had before the plan, as a multiset: each is carried
-/// once, however many checks meet it.
+/// The foreign-key violations the file had before the plan, each told by its row, key and
+/// values: a check inside the plan fails only on one that is not among them.
 #[derive(Debug, Default)]
 struct Carried {
-    before: std::collections::BTreeMap<Key, usize>,
+    before: Vec<crate::verify::snapshot::FkViolation>,
 }
-
-/// A violation: the child table, its row, the parent table and which of its foreign keys.
-type Key = (String, Option<i64>, String, Option<i64>);
 
 impl Carried {
     fn of(conn: &Connection) -> rusqlite::Result<Carried> {
-        let mut before = std::collections::BTreeMap::new();
-        for v in crate::verify::snapshot::fk_violations(conn)? {
-            *before.entry((v.table, v.rowid, v.parent, v.fkid)).or_insert(0) += 1;
-        }
-        Ok(Carried { before })
-    }
-
-    /// Whether this violation was there before the plan (each one answers once per check).
-    fn was_there(&self, key: &Key, seen: &mut std::collections::BTreeMap<Key, usize>) -> bool {
-        let before = self.before.get(key).copied().unwrap_or(0);
-        let n = seen.entry(key.clone()).or_insert(0);
-        *n += 1;
-        *n <= before
+        Ok(Carried { before: crate::verify::snapshot::fk_violations(conn)? })
     }
 }
 
 fn violations(conn: &Connection, statement: &PlannedStatement, carried: &Carried) -> rusqlite::Result<Violations> {
     let mut stmt = conn.prepare(&statement.sql)?;
     let mut rows = stmt.query([])?;
-    let mut found = Violations { listed: Vec::new(), count: 0, first: None };
-    let mut seen = std::collections::BTreeMap::new();
+    let mut tables: Vec<String> = Vec::new();
+    let mut first = None;
     while let Some(row) = rows.next()? {
-        let key = (as_text(row.get_ref(0)?), row.get::<_, Option<i64>>(1)?, as_text(row.get_ref(2)?), row.get::<_, Option<i64>>(3)?);
-        if carried.was_there(&key, &mut seen) {
-            continue;
+        let table = as_text(row.get_ref(0)?);
+        first.get_or_insert_with(|| table.clone());
+        if !tables.contains(&table) {
+            tables.push(table);
         }
+    }
+    let mut found = Violations { listed: Vec::new(), count: 0, first: None };
+    if tables.is_empty() {
+        return Ok(found);
+    }
+    // What the check met, told apart from what was there before: the whole file's violations
+    // now, against those read at the start of the transaction, in the tables the check named.
+    let now = crate::verify::snapshot::fk_violations(conn)?;
+    let (new, _) = crate::verify::violations::new_since(&carried.before, &now);
+    for v in new.iter().filter(|v| tables.contains(&v.table)) {
         found.count += 1;
-        if found.first.is_none() {
-            found.first = Some(as_text(row.get_ref(0)?));
-        }
+        found.first.get_or_insert_with(|| v.table.clone());
         if found.listed.len() < 10 {
-            let table = as_text(row.get_ref(0)?);
-            let rowid = match row.get_ref(1)? {
-                ValueRef::Null => String::new(),
-                v => format!(" row {}", as_text(v)),
-            };
-            found.listed.push(format!("{table}{rowid} → {}", as_text(row.get_ref(2)?)));
+            found.listed.push(format!("{} {}", v.table, v.described()));
         }
+    }
+    if found.count > 0 {
+        found.first = first;
     }
     Ok(found)
 }

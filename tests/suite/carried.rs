@@ -26,7 +26,13 @@ fn a_scripts_own_foreign_key_check_passes_over_an_orphan_that_was_there_before()
     assert_eq!(fk["status"], "WARN", "{fk}");
     let finding = &fk["findings"][0];
     assert_eq!(finding["subject"], "orders");
-    assert!(finding["detail"].as_str().unwrap().contains("found before, kept as it was: row 17 → customers"), "{fk}");
+    assert!(
+        finding["detail"]
+            .as_str()
+            .unwrap()
+            .contains("found before, still there: row 17 → customers (customer_id = 42 → customers(id))"),
+        "{fk}"
+    );
 }
 
 #[test]
@@ -142,4 +148,65 @@ fn a_violation_the_plan_makes_is_not_hidden_behind_an_old_one_of_the_same_row() 
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("orders row 17 → customers"), "{}", text(&out));
     assert_eq!(sha(&db), before);
+}
+
+/// Runs `script` on a shop made of `shop`, which must be refused (exit 1, nothing changed)
+/// naming `new`, a violation the script made.
+fn refused_naming(shop: &str, script: &str, new: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "pos.db", Journal::Rollback, shop);
+    let before = sha(&db);
+    let path = dir.path().join("change.sql");
+    fs::write(&path, script).unwrap();
+    let out = cutover(&["execute", "--script", &path.to_string_lossy(), "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(new), "names {new}: {}", text(&out));
+    assert_eq!(sha(&db), before);
+}
+
+const TWO_KEYS: &str = "PRAGMA foreign_keys = OFF;
+    CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT);
+    INSERT INTO customer VALUES (1, 'Ann'), (2, 'Bob');
+    CREATE TABLE sale (id INTEGER PRIMARY KEY, buyer_id INT, seller_id INT, total INT,
+        FOREIGN KEY (buyer_id) REFERENCES customer(id), FOREIGN KEY (seller_id) REFERENCES customer(id));
+    INSERT INTO sale VALUES (1, 1, 2, 10), (2, 99, 2, 50);";
+
+#[test]
+fn a_new_violation_is_not_taken_for_an_old_one_when_the_keys_are_reordered() {
+    // The old orphan (buyer 99) mended, a new one (seller 4040) made, the FOREIGN KEY clauses
+    // swapped by a rebuild: SQLite's numbering of the keys follows their place.
+    let script = "CREATE TABLE sale_new (id INTEGER PRIMARY KEY, buyer_id INT, seller_id INT, total INT,
+        FOREIGN KEY (seller_id) REFERENCES customer(id), FOREIGN KEY (buyer_id) REFERENCES customer(id));
+        INSERT INTO sale_new SELECT * FROM sale; DROP TABLE sale; ALTER TABLE sale_new RENAME TO sale;
+        UPDATE sale SET buyer_id = 1, seller_id = 4040 WHERE id = 2;
+        PRAGMA foreign_key_check;\n";
+    refused_naming(TWO_KEYS, script, "seller_id = 4040");
+}
+
+#[test]
+fn a_without_rowid_orphan_swapped_for_another_is_new() {
+    let shop = "PRAGMA foreign_keys = OFF;
+        CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customer VALUES (1, 'Ann');
+        CREATE TABLE loyalty (card TEXT PRIMARY KEY, customer_id INTEGER REFERENCES customer(id), points INT) WITHOUT ROWID;
+        INSERT INTO loyalty VALUES ('C1', 1, 10), ('C2', 99, 50);";
+    let script = "DELETE FROM loyalty WHERE card = 'C2';\nINSERT INTO loyalty VALUES ('C9', 12345, 1000000);\nPRAGMA foreign_key_check;\n";
+    refused_naming(shop, script, "customer_id = 12345");
+}
+
+#[test]
+fn an_orphan_row_given_another_dangling_value_is_new() {
+    let script =
+        "DELETE FROM orders WHERE id = 17;\nINSERT INTO orders VALUES (17, 777, 999999);\nPRAGMA foreign_key_check;\n";
+    refused_naming(ORPHANS, script, "customer_id = 777");
+}
+
+#[test]
+fn a_new_foreign_key_column_does_not_make_an_old_orphan_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "pos.db", Journal::Rollback, ORPHANS);
+    let script = dir.path().join("notes.sql");
+    fs::write(&script, "CREATE TABLE notes (id INTEGER PRIMARY KEY);\nALTER TABLE orders ADD COLUMN note_id INTEGER REFERENCES notes(id);\n").unwrap();
+    let out = cutover(&["execute", "--script", &script.to_string_lossy(), "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(check(&json(&out), "foreign_keys")["status"], "WARN");
 }

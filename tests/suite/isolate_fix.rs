@@ -238,7 +238,7 @@ fn keys_other_tables_point_at_are_not_rebuilt_and_old_orphans_are_carried() {
     let v = json(&out);
     let fk = check(&v, "foreign_keys");
     assert_eq!(fk["status"], "WARN", "{fk}");
-    assert!(fk["detail"].as_str().unwrap().contains("found before, kept as"), "{fk}");
+    assert!(fk["detail"].as_str().unwrap().contains("found before, still there"), "{fk}");
     assert_eq!(violations(&db), ["Text(\"lines 1 skus\")"], "still there, and still the only one");
     assert_eq!(query(&db, "SELECT sku_id FROM lines WHERE id = 1"), ["Integer(99)"]);
     let md = std::fs::read_to_string(dir.path().join("pos.db.cutover/reports/isolation.md")).unwrap();
@@ -358,8 +358,14 @@ fn a_key_held_back_by_name_is_refused_saying_why_and_only_with_skip_is_a_usage_e
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("contradict"), "{}", text(&out));
     assert_eq!(sha(&db), before);
-    // Columns named rowid, oid and _rowid_, a key written twice, an INSTEAD OF trigger: all fixed.
+    // Columns named rowid, oid and _rowid_: no name reaches the row ids, so a rebuild could not
+    // keep them — refused, saying why, nothing changed.
     let out = cutover(&["isolate", "--fix", "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(json(&out)["error"].as_str().unwrap().contains("row ids cannot be named"), "{}", text(&out));
+    assert_eq!(sha(&db), before);
+    // A key written twice, an INSTEAD OF trigger: fixed.
+    let out = cutover(&["isolate", "--fix", "--skip", "r2", "--yes", "--json"], &db);
     assert!(out.status.success(), "{}", text(&out));
     let v = json(&out);
     assert_eq!(check(&v, "identical_outcome")["status"], "PASS", "{v}");
@@ -370,7 +376,10 @@ fn a_key_held_back_by_name_is_refused_saying_why_and_only_with_skip_is_a_usage_e
         .iter()
         .filter(|f| f["kind"] == "unique_key" && f["proposed"] == true)
         .collect();
-    assert!(keys.is_empty(), "every proposed key was rebuilt: {keys:?}");
+    assert!(
+        keys.iter().all(|k| k["table"] == "r2") && keys.len() == 1,
+        "every other proposed key was rebuilt: {keys:?}"
+    );
     assert_eq!(query(&db, "SELECT rowid || oid || _rowid_ || name FROM r2"), ["Text(\"123a\")"]);
 }
 
@@ -415,4 +424,26 @@ fn the_registry_foreign_key_is_added_only_when_every_row_is_registered() {
     let out = cutover(&["isolate", "--fix", "--registry-fk", "--yes", "--json"], &plain);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(json(&out)["refusal"], "no_registry", "{}", text(&out));
+}
+
+#[test]
+fn a_table_whose_row_ids_no_name_reaches_is_not_rebuilt_with_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "CREATE TABLE item (\"rowid\" TEXT, \"_rowid_\" TEXT, \"oid\" TEXT, sku TEXT UNIQUE);
+         INSERT INTO item (sku) VALUES ('a'), ('b'), ('c'), ('d');
+         DELETE FROM item WHERE sku IN ('a', 'b');",
+    );
+    let out = cutover(&["execute", "--tenant", "acme", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = sha(&db);
+    let out = cutover(&["isolate", "--fix", "--yes", "--json"], &db);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["refusal"], "cannot_rescope", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("row ids cannot be named"), "{v}");
+    assert_eq!(sha(&db), before);
 }

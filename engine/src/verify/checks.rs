@@ -122,6 +122,18 @@ fn ledger_note(ledger: Option<&Records>, findings: &[Finding], how: &str) -> Str
     }
 }
 
+/// At most 200 findings, the rest counted in one: a file with thousands of orphans keeps its
+/// report readable.
+fn capped(findings: &mut Vec<Finding>) {
+    const MOST: usize = 200;
+    if findings.len() > MOST {
+        let more = findings.len() - MOST;
+        let status = findings[MOST..].iter().map(|f| f.status).max().unwrap_or(Status::Warn);
+        findings.truncate(MOST);
+        findings.push(finding("…", status, format!("and {more} more")));
+    }
+}
+
 /// Rows per table equal before and after. For a script, differences are warnings to read;
 /// rows the shop wrote after the execute (`changed`) are reported as such.
 pub fn row_counts(
@@ -222,28 +234,22 @@ pub fn content_digest(
 /// `PRAGMA foreign_key_check`: violations that were there before are reported, not failed.
 pub fn foreign_keys(conn: &Connection, before: &Snapshot) -> rusqlite::Result<Check> {
     let now = snapshot::fk_violations(conn)?;
-    // Each violation found before answers for one now (a multiset: a row may break two keys).
-    let mut left = before.fk_violations.clone();
-    let (mut new, mut old) = (Vec::new(), Vec::new());
-    for v in &now {
-        match left.iter().position(|b| b.same(v)) {
-            Some(i) => old.push(left.swap_remove(i)),
-            None => new.push(v.clone()),
-        }
-    }
-    let row = |v: &snapshot::FkViolation| v.rowid.map_or_else(|| format!("→ {}", v.parent), |r| format!("row {r} → {}", v.parent));
+    // Each violation found before answers for one now, told by its row, key and values.
+    let (new, old) = super::violations::new_since(&before.fk_violations, &now);
+    let row = |v: &snapshot::FkViolation| v.described();
     Ok(if !new.is_empty() {
         let tables: std::collections::BTreeSet<&str> = new.iter().map(|v| v.table.as_str()).collect();
         let mut findings: Vec<Finding> = new.iter().map(|v| finding(&v.table, Status::Fail, format!("new: {}", row(v)))).collect();
-        findings.extend(old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, kept as it was: {}", row(v)))));
+        findings.extend(old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, still there: {}", row(v)))));
+        capped(&mut findings);
         let detail = format!("{} new violations in: {}", new.len(), tables.into_iter().collect::<Vec<_>>().join(", "));
         Check { name: "foreign_keys".into(), status: Status::Fail, detail, findings }
     } else if !old.is_empty() {
-        let findings = old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, kept as it was: {}", row(v)))).collect();
+        let mut findings = old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, still there: {}", row(v)))).collect();
+        capped(&mut findings);
         let detail = format!(
-            "no new violations; {} found before, kept as {} (not caused by this migration)",
-            old.len(),
-            if old.len() == 1 { "it was" } else { "they were" }
+            "no new violations; {} found before, still there (not caused by this migration)",
+            old.len()
         );
         Check { name: "foreign_keys".into(), status: Status::Warn, detail, findings }
     } else {

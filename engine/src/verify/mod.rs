@@ -11,6 +11,7 @@ pub mod snapshot;
 pub mod tenant;
 pub mod triggers;
 pub mod undo;
+pub mod violations;
 
 use std::path::Path;
 use std::time::Instant;

@@ -48,30 +48,8 @@ pub struct SchemaObject {
     pub sql: String,
 }
 
-/// One row `PRAGMA foreign_key_check` reports.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct FkViolation {
-    /// The child table.
-    pub table: String,
-    /// The child row (none for WITHOUT ROWID tables).
-    pub rowid: Option<i64>,
-    /// The parent table.
-    pub parent: String,
-    /// Which of the child's foreign keys (`PRAGMA foreign_key_list`'s id): a row may break two
-    /// keys to one parent. Older journals did not record it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fkid: Option<i64>,
-}
+pub use super::violations::FkViolation;
 
-impl FkViolation {
-    /// The same violation: one row, one parent, one key (where both sides say which).
-    pub fn same(&self, other: &FkViolation) -> bool {
-        self.table == other.table
-            && self.rowid == other.rowid
-            && self.parent == other.parent
-            && (self.fkid.is_none() || other.fkid.is_none() || self.fkid == other.fkid)
-    }
-}
 
 /// A database's state at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -358,12 +336,7 @@ pub fn schema_digest(objects: &[SchemaObject]) -> String {
 
 /// Every foreign-key violation, sorted.
 pub fn fk_violations(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
-    let mut stmt = conn.prepare("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check")?;
-    let mut v: Vec<FkViolation> = stmt
-        .query_map([], |r| Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)?, fkid: r.get(3)? }))?
-        .collect::<rusqlite::Result<_>>()?;
-    v.sort();
-    Ok(v)
+    super::violations::read(conn)
 }
 
 /// Each table with triggers whose INSERT, UPDATE or DELETE no longer compiles: (table, message).

@@ -5,7 +5,6 @@
 use rusqlite::Connection;
 
 use crate::audit::schema;
-use crate::sql;
 use crate::verify::snapshot::{FkViolation, SchemaObject};
 
 /// A table whose foreign key points at exactly `columns` of `table` (its primary key when
@@ -60,19 +59,9 @@ pub fn carried_violations(
     tables: &[String],
 ) -> std::result::Result<Vec<FkViolation>, (String, String)> {
     let checked = checked_tables(conn, objects, tables).map_err(|e| (tables.join(", "), e.to_string()))?;
-    let mut carried = Vec::new();
-    for t in checked {
-        let mut stmt = conn
-            .prepare("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check(?1)")
-            .map_err(|e| (t.clone(), format!("the foreign keys of {} cannot be checked ({e})", sql::ident(&t))))?;
-        let rows = stmt
-            .query_map([&t], |r| Ok(FkViolation { table: r.get(0)?, rowid: r.get(1)?, parent: r.get(2)?, fkid: r.get(3)? }))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| (t.clone(), format!("the foreign keys of {} cannot be checked ({e})", sql::ident(&t))))?;
-        carried.extend(rows);
-    }
-    carried.sort();
-    Ok(carried)
+    let all = crate::verify::violations::read(conn)
+        .map_err(|e| (tables.join(", "), format!("the foreign keys cannot be checked ({e})")))?;
+    Ok(all.into_iter().filter(|v| checked.contains(&v.table)).collect())
 }
 
 /// The first few violations for people: `orders row 17 → customers, …and 3 more`.
@@ -80,10 +69,7 @@ pub fn listed(violations: &[FkViolation]) -> String {
     let mut out: Vec<String> = violations
         .iter()
         .take(5)
-        .map(|v| match v.rowid {
-            Some(r) => format!("{} row {r} → {}", v.table, v.parent),
-            None => format!("{} → {}", v.table, v.parent),
-        })
+        .map(|v| format!("{} {}", v.table, v.described()))
         .collect();
     if violations.len() > 5 {
         out.push(format!("and {} more", violations.len() - 5));

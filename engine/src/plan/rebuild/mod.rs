@@ -14,6 +14,7 @@
 //! The verification holds the result to the plan: the new CREATE statements exactly, every
 //! other schema object byte for byte, every row and value of every table.
 
+mod copy;
 mod definition;
 mod dependents;
 mod foreign;
@@ -239,7 +240,13 @@ pub fn generate(conn: &Connection, req: RebuildRequest<'_>) -> Result<Plan> {
         let staged = free_name(&objects, &format!("cutover_new_{table}"));
         out.comment(&format!("{}: {}", sql::ident(&table), keys.iter().filter(|k| k.table == table).map(|k| format!("{} → {}", k.before, k.after)).collect::<Vec<_>>().join("; ")));
         out.push(&table, format!("{};", d.render(&staged)));
-        out.push(&table, copy_rows(conn, &table, &staged).map_err(|e| read("reading the columns", e))?);
+        let copy = copy::rows(conn, &table, &staged).map_err(|e| read("reading the columns", e))?.ok_or_else(|| {
+            refuse(
+                &table,
+                "its row ids cannot be named in SQL (it has columns called rowid, _rowid_ and oid), so a rebuild could not keep them".into(),
+            )
+        })?;
+        out.push(&table, copy);
         if lexer::spans(&d.render(&table)).iter().any(|s| s.is("AUTOINCREMENT"))
             && objects.iter().any(|o| o.kind == "table" && o.name == "sqlite_sequence")
         {
@@ -369,26 +376,6 @@ impl Writer {
             ledger_row: false,
         });
     }
-}
-
-/// `INSERT INTO staged (…) SELECT … FROM table`: every stored column (generated ones compute
-/// themselves), and the row id of a table that has one but no column for it.
-fn copy_rows(conn: &Connection, table: &str, staged: &str) -> rusqlite::Result<String> {
-    let columns = schema::columns(conn, table)?;
-    let mut names: Vec<String> =
-        columns.iter().filter(|c| !c.generated && !c.hidden).map(|c| sql::ident(&c.name)).collect();
-    let entry = schema::list_entry(conn, table)?.unwrap_or_default();
-    let aliased = columns.iter().any(|c| c.pk > 0)
-        && schema::indexes(conn, table)?.iter().all(|i| i.origin != "pk")
-        && columns.iter().filter(|c| c.pk > 0).count() == 1;
-    if !entry.without_rowid && !aliased {
-        let taken = |a: &str| columns.iter().any(|c| c.name.eq_ignore_ascii_case(a));
-        if let Some(alias) = ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
-            names.insert(0, alias.to_string());
-        }
-    }
-    let list = names.join(", ");
-    Ok(format!("INSERT INTO {} ({list}) SELECT {list} FROM {};", sql::ident(staged), sql::ident(table)))
 }
 
 /// `CREATE UNIQUE INDEX i ON t (a)` → `… ON t ("tenant", a)`, everything else kept.
