@@ -210,3 +210,26 @@ fn a_new_foreign_key_column_does_not_make_an_old_orphan_new() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(check(&json(&out), "foreign_keys")["status"], "WARN");
 }
+
+#[test]
+fn an_old_orphan_does_not_keep_the_second_tenant_from_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE country (id INTEGER PRIMARY KEY, name TEXT);
+         INSERT INTO country VALUES (1, 'NZ');
+         CREATE TABLE product (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, country_id INTEGER REFERENCES country(id));
+         INSERT INTO product VALUES (1, 'a', 1), (2, 'b', 77), (3, 'c', 1);",
+    );
+    let out = cutover(&["execute", "--tenant", "acme", "--exclude", "country", "--yes"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let fix = cutover(&["isolate", "--fix", "--yes"], &db);
+    assert!(fix.status.success(), "{}", text(&fix));
+    let out = cutover(&["isolate", "--json"], &db);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "the second shop fits once its keys are scoped: {v}");
+    assert!(v["second_tenant"]["blocked"].as_array().unwrap().is_empty(), "{v}");
+}

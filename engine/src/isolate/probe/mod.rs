@@ -143,9 +143,20 @@ impl<'c> Probe<'c> {
         for t in 0..self.tables.len() {
             let name = self.tables[t].name.clone();
             let order = self.tables[t].rowid.map(|r| format!(" ORDER BY {r}")).unwrap_or_default();
+            // A row that already points at no parent (the shop ran with foreign keys off) would
+            // be refused for that, not for being another shop's: the sample passes over it.
+            let sound = self.tables[t]
+                .rowid
+                .map(|r| {
+                    format!(
+                        " AND {r} NOT IN (SELECT rowid FROM pragma_foreign_key_check({}) WHERE rowid IS NOT NULL)",
+                        sql::literal(&name)
+                    )
+                })
+                .unwrap_or_default();
             // The first shops' rows only: a parent copied on demand is already the second shop's.
             let q = format!(
-                "SELECT {} FROM main.{1} WHERE {1}.{2} IS NOT {3}{order} LIMIT {SAMPLE}",
+                "SELECT {} FROM main.{1} WHERE {1}.{2} IS NOT {3}{sound}{order} LIMIT {SAMPLE}",
                 self.select(t),
                 sql::ident(&name),
                 sql::ident(&self.column),
