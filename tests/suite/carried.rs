@@ -233,3 +233,27 @@ fn an_old_orphan_does_not_keep_the_second_tenant_from_fitting() {
     assert_eq!(out.status.code(), Some(0), "the second shop fits once its keys are scoped: {v}");
     assert!(v["second_tenant"]["blocked"].as_array().unwrap().is_empty(), "{v}");
 }
+
+#[test]
+fn a_foreign_key_sqlite_cannot_check_is_said_not_to_be_checked_and_does_not_stop_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    // The parent column is not unique: SQLite's foreign_key_check gives up on the child table
+    // ("foreign key mismatch"); the shop's application, with foreign keys off, never noticed.
+    let db = make_db(
+        dir.path(),
+        "pos.db",
+        Journal::Rollback,
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE codes (code TEXT, label TEXT);
+         CREATE TABLE uses (id INTEGER PRIMARY KEY, code TEXT REFERENCES codes(code));
+         INSERT INTO codes VALUES ('a', 'x'); INSERT INTO uses VALUES (1, 'a');",
+    );
+    let out = cutover(&["execute", "--tenant", "acme", "--yes", "--json"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let report = json(&out);
+    let fk = check(&report, "foreign_keys");
+    assert_eq!(fk["status"], "WARN", "never PASS for a table it could not check: {fk}");
+    assert!(fk["detail"].as_str().unwrap().contains("not checked: uses"), "{fk}");
+    let isolate = cutover(&["isolate", "--json"], &db);
+    assert!(isolate.status.code().is_some_and(|c| c <= 1), "isolate reads it: {}", text(&isolate));
+}

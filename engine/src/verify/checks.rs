@@ -233,11 +233,11 @@ pub fn content_digest(
 
 /// `PRAGMA foreign_key_check`: violations that were there before are reported, not failed.
 pub fn foreign_keys(conn: &Connection, before: &Snapshot) -> rusqlite::Result<Check> {
-    let now = snapshot::fk_violations(conn)?;
+    let (now, unchecked) = super::violations::read_all(conn)?;
     // Each violation found before answers for one now, told by its row, key and values.
     let (new, old) = super::violations::new_since(&before.fk_violations, &now);
     let row = |v: &snapshot::FkViolation| v.described();
-    Ok(if !new.is_empty() {
+    let check = if !new.is_empty() {
         let tables: std::collections::BTreeSet<&str> = new.iter().map(|v| v.table.as_str()).collect();
         let mut findings: Vec<Finding> = new.iter().map(|v| finding(&v.table, Status::Fail, format!("new: {}", row(v)))).collect();
         findings.extend(old.iter().map(|v| finding(&v.table, Status::Warn, format!("found before, still there: {}", row(v)))));
@@ -254,7 +254,26 @@ pub fn foreign_keys(conn: &Connection, before: &Snapshot) -> rusqlite::Result<Ch
         Check { name: "foreign_keys".into(), status: Status::Warn, detail, findings }
     } else {
         Check::single("foreign_keys", Status::Pass, "foreign_key_check finds no violations")
-    })
+    };
+    Ok(with_unchecked(check, &unchecked))
+}
+
+/// A check that could not look at every table says which it could not, and why: never PASS.
+fn with_unchecked(mut check: Check, unchecked: &[(String, String)]) -> Check {
+    if unchecked.is_empty() {
+        return check;
+    }
+    let tables: Vec<&str> = unchecked.iter().map(|(t, _)| t.as_str()).collect();
+    for (table, why) in unchecked {
+        check.findings.push(finding(
+            table,
+            Status::Warn,
+            format!("SQLite cannot check its foreign keys ({why}): a parent key that is not unique"),
+        ));
+    }
+    check.detail = format!("{}; not checked: {} (a foreign key whose parent key is not unique)", check.detail, tables.join(", "));
+    check.status = check.status.max(Status::Warn);
+    check
 }
 
 /// The schema changed only as planned: for a tenant plan, each planned table gained exactly the

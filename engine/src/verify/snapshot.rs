@@ -63,6 +63,10 @@ pub struct Snapshot {
     /// Tables whose triggers did not compile at that moment: (table, SQLite's message).
     #[serde(default)]
     pub broken_triggers: Vec<(String, String)>,
+    /// Tables whose foreign keys SQLite could not check (a parent key that is not unique):
+    /// (table, SQLite's message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fk_unchecked: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -126,7 +130,8 @@ fn capture_from(
 ) -> Result<Snapshot> {
     let conn = connect(db, source)?;
     let schema = schema(&conn).map_err(|e| Error::sqlite("reading the schema", e))?;
-    let fk_violations = fk_violations(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
+    let (fk_violations, fk_unchecked) =
+        super::violations::read_all(&conn).map_err(|e| Error::sqlite("running foreign_key_check", e))?;
     let broken_triggers = broken_triggers(&conn, &schema);
     let names: Vec<String> = schema.iter().filter(|o| o.kind == "table").map(|o| o.name.clone()).collect();
     let virtuals: Vec<&str> = schema
@@ -149,7 +154,7 @@ fn capture_from(
     drop(conn);
     let columns = |name: &str| kept.iter().find(|(t, _)| t == name).map(|(_, c)| (c.clone(), Vec::new()));
     let tables = digest_from(db, source, &jobs, Some(&columns), workers, progress)?;
-    Ok(Snapshot { tables, schema, fk_violations, broken_triggers })
+    Ok(Snapshot { tables, schema, fk_violations, broken_triggers, fk_unchecked })
 }
 
 /// Which columns to digest for a table, and in which key order (empty: its own key): the

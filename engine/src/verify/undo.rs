@@ -143,6 +143,7 @@ mod tests {
             ],
             fk_violations: vec![],
             broken_triggers: vec![],
+            fk_unchecked: vec![],
         };
         let good = [object("table", "t", "CREATE TABLE t(a)"), object("view", "v", "CREATE VIEW v AS SELECT a FROM t")];
         assert_eq!(schema_restored(&before, &good, &spec()).status, Status::Pass);

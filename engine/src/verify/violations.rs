@@ -71,9 +71,39 @@ fn quoted(columns: &[String], alias: &str) -> String {
 
 /// Every violation in the database, each with its identity where it can be told.
 pub fn read(conn: &Connection) -> rusqlite::Result<Vec<FkViolation>> {
-    let mut stmt = conn.prepare("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check")?;
-    let raw: Vec<(String, Option<i64>, String, i64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(read_all(conn)?.0)
+}
+
+/// A table SQLite cannot check the foreign keys of, with its message.
+pub type Unchecked = (String, String);
+
+/// [`read`], and the tables SQLite cannot check: a foreign key whose parent columns are not
+/// unique ("foreign key mismatch") stops `foreign_key_check` for that table — the shop's
+/// application, with foreign keys off, never noticed. Each with SQLite's message.
+pub fn read_all(conn: &Connection) -> rusqlite::Result<(Vec<FkViolation>, Vec<Unchecked>)> {
+    let mut names = conn.prepare("SELECT name FROM main.sqlite_schema WHERE type = 'table' ORDER BY name")?;
+    let names: Vec<String> = names.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut raw: Vec<Raw> = Vec::new();
+    let mut unchecked = Vec::new();
+    let mut stmt = conn.prepare("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check(?1)")?;
+    for name in names {
+        let rows = stmt
+            .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        match rows {
+            Ok(rows) => raw.extend(rows),
+            Err(e) if e.to_string().contains("foreign key mismatch") => unchecked.push((name, e.to_string())),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((identified(conn, raw)?, unchecked))
+}
+
+/// One row of `foreign_key_check`: child table, row id, parent table, foreign key id.
+type Raw = (String, Option<i64>, String, i64);
+
+/// The violations `foreign_key_check` reported, each with its identity where it can be told.
+fn identified(conn: &Connection, raw: Vec<Raw>) -> rusqlite::Result<Vec<FkViolation>> {
     let mut tables: BTreeMap<String, BTreeMap<i64, Key>> = BTreeMap::new();
     let mut unrowed: BTreeMap<(String, i64), usize> = BTreeMap::new();
     let mut out = Vec::with_capacity(raw.len());

@@ -101,6 +101,7 @@ fn rehearsed(plan: &Plan, ok: bool) -> Rehearsed {
             schema: Vec::new(),
             fk_violations: Vec::new(),
             broken_triggers: Vec::new(),
+            fk_unchecked: Vec::new(),
         },
         kept_copy: None,
         timings_s: DryRunTimings::default(),

@@ -145,8 +145,14 @@ impl<'c> Probe<'c> {
             let order = self.tables[t].rowid.map(|r| format!(" ORDER BY {r}")).unwrap_or_default();
             // A row that already points at no parent (the shop ran with foreign keys off) would
             // be refused for that, not for being another shop's: the sample passes over it.
+            // (Not where SQLite cannot check the table's foreign keys at all.)
+            let checkable = self
+                .conn
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check(?1)", [&name], |r| r.get::<_, i64>(0))
+                .is_ok();
             let sound = self.tables[t]
                 .rowid
+                .filter(|_| checkable)
                 .map(|r| {
                     format!(
                         " AND {r} NOT IN (SELECT rowid FROM pragma_foreign_key_check({}) WHERE rowid IS NOT NULL)",
