@@ -14,13 +14,21 @@ const ORPHANS: &str = "PRAGMA foreign_keys = OFF;
     INSERT INTO customers VALUES (1, 'Ann');
     INSERT INTO orders VALUES (1, 1, 100), (17, 42, 250);";
 
+/// Runs `script` with `execute --script --yes --json` on a shop made of `shop`: the folder it
+/// lives in, the database, its SHA-256 before, and what cutover printed.
+fn run_script(shop: &str, script: &str) -> (tempfile::TempDir, std::path::PathBuf, String, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_db(dir.path(), "pos.db", Journal::Rollback, shop);
+    let before = sha(&db);
+    let path = dir.path().join("change.sql");
+    fs::write(&path, script).unwrap();
+    let out = cutover(&["execute", "--script", &path.to_string_lossy(), "--yes", "--json"], &db);
+    (dir, db, before, out)
+}
+
 #[test]
 fn a_scripts_own_foreign_key_check_passes_over_an_orphan_that_was_there_before() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = make_db(dir.path(), "pos.db", Journal::Rollback, ORPHANS);
-    let script = dir.path().join("discount.sql");
-    fs::write(&script, "UPDATE orders SET total = total - 10;\nPRAGMA foreign_key_check;\n").unwrap();
-    let out = cutover(&["execute", "--script", &script.to_string_lossy(), "--yes", "--json"], &db);
+    let (_dir, _, _, out) = run_script(ORPHANS, "UPDATE orders SET total = total - 10;\nPRAGMA foreign_key_check;\n");
     assert!(out.status.success(), "{}", text(&out));
     let fk = check(&json(&out), "foreign_keys");
     assert_eq!(fk["status"], "WARN", "{fk}");
@@ -37,12 +45,8 @@ fn a_scripts_own_foreign_key_check_passes_over_an_orphan_that_was_there_before()
 
 #[test]
 fn a_violation_the_plan_makes_still_fails_it_named_by_its_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = make_db(dir.path(), "pos.db", Journal::Rollback, ORPHANS);
-    let before = sha(&db);
-    let script = dir.path().join("purge.sql");
-    fs::write(&script, "DELETE FROM customers WHERE id = 1;\nPRAGMA foreign_key_check;\n").unwrap();
-    let out = cutover(&["execute", "--script", &script.to_string_lossy(), "--yes", "--json"], &db);
+    let (_dir, db, before, out) =
+        run_script(ORPHANS, "DELETE FROM customers WHERE id = 1;\nPRAGMA foreign_key_check;\n");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(said.contains("orders row 1 → customers"), "the new one is named: {said}");
@@ -124,41 +128,22 @@ fn the_isolation_fix_leaves_exactly_the_violations_it_found() {
 
 #[test]
 fn a_violation_the_plan_makes_is_not_hidden_behind_an_old_one_of_the_same_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = make_db(
-        dir.path(),
-        "pos.db",
-        Journal::Rollback,
-        "PRAGMA foreign_keys = OFF;
+    let shop = "PRAGMA foreign_keys = OFF;
          CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
          CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
                               billing_id INTEGER REFERENCES customers(id));
          INSERT INTO customers VALUES (1, 'Ann');
-         INSERT INTO orders VALUES (17, 42, 1);",
-    );
-    let before = sha(&db);
+         INSERT INTO orders VALUES (17, 42, 1);";
     // Mends the old orphan and makes a new one, on the same row, to the same parent table.
-    let script = dir.path().join("swap.sql");
-    fs::write(
-        &script,
-        "INSERT INTO customers VALUES (42, 'Bo');\nDELETE FROM customers WHERE id = 1;\nPRAGMA foreign_key_check;\n",
-    )
-    .unwrap();
-    let out = cutover(&["execute", "--script", &script.to_string_lossy(), "--yes", "--json"], &db);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("orders row 17 → customers"), "{}", text(&out));
-    assert_eq!(sha(&db), before);
+    let script =
+        "INSERT INTO customers VALUES (42, 'Bo');\nDELETE FROM customers WHERE id = 1;\nPRAGMA foreign_key_check;\n";
+    refused_naming(shop, script, "orders row 17 → customers");
 }
 
 /// Runs `script` on a shop made of `shop`, which must be refused (exit 1, nothing changed)
 /// naming `new`, a violation the script made.
 fn refused_naming(shop: &str, script: &str, new: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = make_db(dir.path(), "pos.db", Journal::Rollback, shop);
-    let before = sha(&db);
-    let path = dir.path().join("change.sql");
-    fs::write(&path, script).unwrap();
-    let out = cutover(&["execute", "--script", &path.to_string_lossy(), "--yes", "--json"], &db);
+    let (_dir, db, before, out) = run_script(shop, script);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains(new), "names {new}: {}", text(&out));
     assert_eq!(sha(&db), before);
@@ -202,11 +187,10 @@ fn an_orphan_row_given_another_dangling_value_is_new() {
 
 #[test]
 fn a_new_foreign_key_column_does_not_make_an_old_orphan_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = make_db(dir.path(), "pos.db", Journal::Rollback, ORPHANS);
-    let script = dir.path().join("notes.sql");
-    fs::write(&script, "CREATE TABLE notes (id INTEGER PRIMARY KEY);\nALTER TABLE orders ADD COLUMN note_id INTEGER REFERENCES notes(id);\n").unwrap();
-    let out = cutover(&["execute", "--script", &script.to_string_lossy(), "--yes", "--json"], &db);
+    let (_dir, _, _, out) = run_script(
+        ORPHANS,
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY);\nALTER TABLE orders ADD COLUMN note_id INTEGER REFERENCES notes(id);\n",
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(check(&json(&out), "foreign_keys")["status"], "WARN");
 }
